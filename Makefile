@@ -1,0 +1,95 @@
+# ion-upload: build the C core, run the sandbox, the demo, the tests.
+# `make test` and `make demo` install what they need first (scripts/deps.sh).
+
+LUA         ?= lua5.4
+LUA_PC      ?= lua5.4
+BUSTED      ?= $(LUA) /usr/bin/busted
+CC          ?= cc
+PKGS        := libcurl libcrypto
+LUA_CFLAGS  := $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
+DEP_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcrypto)
+OPT         ?= -O2 -g
+WARN        := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS_ALL  := -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(OPT) $(LUA_CFLAGS) $(DEP_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL := -shared $(LDFLAGS)
+LIBS        := $(DEP_LIBS) -lpthread
+
+BUILD       ?= build
+CORE_SRC    := $(wildcard csrc/*.c)
+CORE_HDR    := $(wildcard csrc/*.h)
+CORE_OBJ    := $(CORE_SRC:csrc/%.c=$(BUILD)/obj/%.o)
+CORE_SO     := $(BUILD)/ion/upload/core.so
+
+ASAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+ASAN_RT     := $(shell $(CC) -print-file-name=libasan.so)
+UBSAN_RT    := $(shell $(CC) -print-file-name=libubsan.so)
+
+export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
+export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
+
+.PHONY: all build deps test test-sandbox test-lua sanitize valgrind lint format \
+        sandbox demo bench clean rock
+
+all: build
+build: $(CORE_SO)
+
+$(BUILD)/obj/%.o: csrc/%.c $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(CORE_SO): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CORE_OBJ) $(LIBS)
+
+deps:
+	@bash scripts/deps.sh
+
+# The whole suite: the sandbox's own specs, then every busted spec (unit and
+# integration against a sandbox started for the run).
+test: deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory test-sandbox
+	@$(MAKE) --no-print-directory test-lua
+
+test-sandbox:
+	@if [ -d sandbox/test ]; then cd sandbox && node --test --test-reporter=spec test/; fi
+
+test-lua:
+	$(BUSTED)
+
+# The C core under AddressSanitizer + UBSan: the interpreter is not
+# instrumented, so the runtime is preloaded.
+sanitize: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" LUA_CPATH="$(CURDIR)/build-asan/?.so;;" $(BUSTED) --exclude-tags=slow
+
+# valgrind: no definitely lost bytes and no invalid accesses in the core.
+valgrind: deps build
+	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  --show-leak-kinds=definite --suppressions=scripts/valgrind.supp \
+	  $(BUSTED) --exclude-tags=slow
+
+lint:
+	luacheck -q lua bin spec examples bench
+	@if command -v clang-format >/dev/null; then clang-format --dry-run --Werror csrc/*.c csrc/*.h; fi
+
+format:
+	clang-format -i csrc/*.c csrc/*.h
+
+# The sandbox in the foreground, for a person: prints the endpoint and a token.
+sandbox: deps
+	node sandbox/server.js --print
+
+demo: deps build
+	@bash scripts/demo.sh
+
+bench: deps build
+	@bash bench/run.sh
+
+rock:
+	luarocks make --deps-mode=none --local ion-upload-*.rockspec
+
+clean:
+	rm -rf build build-asan bench/out

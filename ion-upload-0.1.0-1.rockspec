@@ -1,0 +1,46 @@
+rockspec_format = "3.0"
+package = "ion-upload"
+version = "0.1.0-1"
+source = {
+  url = "git+https://github.com/ion-upload/ion-upload.git",
+  tag = "v0.1.0",
+}
+description = {
+  summary = "Upload files to ION (First Resonance) as attachments, fast and safely.",
+  detailed = [[
+A Lua module with a C core (libcurl) that puts files into ION as attachments:
+signed URL, streaming PUT with ETag and MD5, registration on the right entity.
+Batch uploads with concurrency and a resumable journal, and a CLI.
+]],
+  homepage = "https://github.com/ion-upload/ion-upload",
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson >= 2.1",
+  "argparse >= 0.7",
+}
+external_dependencies = {
+  -- On Debian curl.h sits in the multiarch include folder, where a header
+  -- check does not look: check the library and let the compiler find the header.
+  CURL = { library = "curl" },
+  OPENSSL = { library = "crypto" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    -- C core (sources kept in step with csrc/)
+    ["ion.upload.core"] = {
+      sources = {},
+      libraries = { "curl", "crypto", "pthread" },
+      incdirs = { "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+    },
+    -- Lua modules
+    ["ion.upload"] = "lua/ion/upload.lua",
+  },
+  install = {
+    bin = { ["ion-upload"] = "bin/ion-upload" },
+  },
+}

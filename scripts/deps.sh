@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need, and nothing that is
+# already there: Debian packages (apt-get, as root or through sudo) and the
+# sandbox's pinned npm packages (npm ci). Safe to run again and again.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential pkg-config
+  lua5.4 liblua5.4-dev
+  libcurl4-openssl-dev libssl-dev
+  lua-cjson lua-argparse lua-busted lua-check luarocks
+  nodejs npm curl valgrind
+)
+packages+=(${ION_EXTRA_PACKAGES:-})
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The sandbox: npm ci when node_modules is missing or older than the lock.
+sandbox="$here/sandbox"
+if [ -f "$sandbox/package-lock.json" ]; then
+  stamp="$sandbox/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$sandbox/package-lock.json" -nt "$stamp" ]; then
+    echo "deps: npm ci in sandbox/"
+    (cd "$sandbox" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -1,0 +1,6 @@
+describe("toolchain", function()
+  it("runs on Lua 5.1 to 5.4 with cjson", function()
+    local cjson = require("cjson")
+    assert.same({ a = 1 }, cjson.decode('{"a":1}'))
+  end)
+end)

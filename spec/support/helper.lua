@@ -1,0 +1,3 @@
+-- Loaded once by busted before any spec (see .busted). Integration specs ask
+-- spec/support/sandbox.lua for a running sandbox; it is started lazily on the
+-- first request and stopped when the suite ends, even after failures.
