@@ -1,0 +1,60 @@
+-- Unit spec: the manifest parser, on strings (no files, no network).
+local manifest = require("ion.upload.manifest")
+
+describe("ion.upload.manifest", function()
+  it("maps each row to its own target, ids as integers", function()
+    local items = assert(manifest.parse(
+      "path,target,id,filename\na.jpg,run_step,12,\nb.csv,run,7,b-renamed.csv\nc.pdf,entity_id,9876,\n"))
+    assert.equal(3, #items)
+    assert.same({ run_step = 12 }, items[1].target)
+    assert.is_nil(items[1].filename)
+    assert.same({ run = 7 }, items[2].target)
+    assert.equal("b-renamed.csv", items[2].filename)
+    assert.same({ entity_id = "9876" }, items[3].target)
+  end)
+
+  it("follows RFC 4180 quoting: commas, doubled quotes, line breaks, CRLF", function()
+    local text = 'path,target,id,filename\r\n"photos/a, b.jpg",part,3,"say ""hi"""\r\n'
+      .. '"multi\nline.txt",step,4,\r\n'
+    local items = assert(manifest.parse(text))
+    assert.equal("photos/a, b.jpg", items[1].path)
+    assert.equal('say "hi"', items[1].filename)
+    assert.equal("multi\nline.txt", items[2].path)
+    assert.same({ step = 4 }, items[2].target)
+  end)
+
+  it("accepts a header without the filename column, in any order, with a BOM", function()
+    local items = assert(manifest.parse("\239\187\191id,path,target\n5,x.bin,run\n"))
+    assert.same({ run = 5 }, items[1].target)
+    assert.equal("x.bin", items[1].path)
+  end)
+
+  it("reports a bad row as that file's bad_input error and keeps the others", function()
+    local items = assert(manifest.parse(
+      "path,target,id\na.jpg,runstep,1\nb.jpg,run_step,abc\nc.jpg,run_step,\nd.jpg,run,2\n"))
+    assert.equal(4, #items)
+    assert.equal("bad_input", items[1].err.code)
+    assert.matches('unknown target "runstep"', items[1].err.message)
+    assert.matches("line 2", items[1].err.message)
+    assert.matches("not a whole number", items[2].err.message)
+    assert.matches("id is empty", items[3].err.message)
+    assert.is_nil(items[4].err)
+    assert.same({ run = 2 }, items[4].target)
+  end)
+
+  it("refuses a manifest without the required columns or with broken quoting", function()
+    local _, err = manifest.parse("file,target,id\na,run,1\n")
+    assert.equal("bad_input", err.code)
+    assert.matches("no path column", err.message)
+    _, err = manifest.parse('path,target,id\n"a.jpg,run,1\n')
+    assert.matches("never closed", err.message)
+    _, err = manifest.parse("")
+    assert.matches("empty", err.message)
+  end)
+
+  it("skips blank lines and keeps line numbers right", function()
+    local items = assert(manifest.parse("path,target,id\n\na.jpg,run,1\n\nb.jpg,bogus,1\n"))
+    assert.equal(2, #items)
+    assert.matches("line 5", items[2].err.message)
+  end)
+end)
