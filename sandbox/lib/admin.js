@@ -1,0 +1,64 @@
+'use strict';
+// /admin: what specs and benchmarks look at and steer. JSON, no auth: the
+// sandbox listens on loopback only.
+
+const dataset = require('./dataset');
+const { readBody, sendJson } = require('./http-util');
+
+function createAdminHandler({ attachments, storage, counters, faults, log }) {
+  async function listAttachments() {
+    return Promise.all(attachments.list().map(async (a) => {
+      const head = await storage.head(a.s3Key);
+      return {
+        id: a.id,
+        filename: a.filename,
+        entityId: a.entityId,
+        s3Key: a.s3Key,
+        contentType: a.contentType,
+        // Of the stored object: s3rver's ETag is the MD5 of the bytes it wrote.
+        size: head ? head.size : null,
+        md5: head ? head.etag : null,
+        // As registered by the client.
+        etag: a.etag,
+      };
+    }));
+  }
+
+  async function readJson(req) {
+    const raw = (await readBody(req, 64 * 1024)).toString('utf8');
+    return raw.trim() === '' ? {} : JSON.parse(raw);
+  }
+
+  const routes = {
+    'GET /admin/attachments': async () => [200, await listAttachments()],
+    'GET /admin/counters': async () => [200, counters.snapshot()],
+    'GET /admin/dataset': async () => [200, dataset.toJSON()],
+    'GET /admin/faults': async () => [200, { ...faults.config }],
+    'POST /admin/faults': async (req) => {
+      const effective = faults.update(await readJson(req));
+      log(`faults set: ${JSON.stringify(effective)}`);
+      return [200, effective];
+    },
+    'POST /admin/reset': async () => {
+      attachments.reset();
+      counters.reset();
+      faults.reset();
+      await storage.reset();
+      return [200, { ok: true }];
+    },
+  };
+
+  return async function handle(req, res) {
+    const path = req.url.split('?')[0].replace(/\/+$/, '');
+    const route = routes[`${req.method} ${path}`];
+    if (!route) return sendJson(res, 404, { error: `no admin route ${req.method} ${path}` });
+    try {
+      const [status, value] = await route(req);
+      return sendJson(res, status, value);
+    } catch (err) {
+      return sendJson(res, 400, { error: err.message });
+    }
+  };
+}
+
+module.exports = { createAdminHandler };

@@ -1,0 +1,64 @@
+'use strict';
+// Command-line flags. Fault knobs are the names of POST /admin/faults with
+// dashes (--storage-503-rate 0.1); --seed and --url-lifetime are short forms.
+
+const { parseArgs } = require('util');
+const { KNOBS } = require('./faults');
+
+const USAGE = `usage: node sandbox/server.js [--state FILE] [--print] [options]
+  --state FILE          write the endpoints and tokens as JSON to FILE once ready
+  --print               print the endpoint and a token for a person (foreground)
+  --graphql-port N      API port (GraphQL, token endpoint, admin); default: free
+  --storage-port N      storage gate port; default: free
+  --directory DIR       keep stored objects in DIR (default: a temp dir, removed at exit)
+  --parent-pid N        exit when process N is gone
+  --verbose             log requests to stderr (never tokens or URL queries)
+  --seed N              fault PRNG seed
+  --url-lifetime S      presigned URL lifetime in seconds (= --url-lifetime-s)
+fault and behaviour knobs (same names as POST /admin/faults, with dashes):
+${Object.keys(KNOBS).map((k) => `  --${k.replace(/_/g, '-')}`).join('\n')}
+`;
+
+function parse(argv) {
+  const options = {
+    state: { type: 'string' },
+    print: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    verbose: { type: 'boolean' },
+    'graphql-port': { type: 'string' },
+    'storage-port': { type: 'string' },
+    'directory': { type: 'string' },
+    'parent-pid': { type: 'string' },
+    'url-lifetime': { type: 'string' },
+  };
+  for (const name of Object.keys(KNOBS)) options[name.replace(/_/g, '-')] = { type: 'string' };
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+
+  const faults = {};
+  for (const name of Object.keys(KNOBS)) {
+    const v = values[name.replace(/_/g, '-')];
+    if (v !== undefined) faults[name] = v;
+  }
+  if (values['url-lifetime'] !== undefined) faults.url_lifetime_s = values['url-lifetime'];
+
+  const port = (name) => {
+    const v = values[name];
+    if (v === undefined) return 0;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number`);
+    return n;
+  };
+  return {
+    help: !!values.help,
+    state: values.state,
+    print: !!values.print,
+    verbose: !!values.verbose,
+    graphqlPort: port('graphql-port'),
+    storagePort: port('storage-port'),
+    directory: values.directory,
+    parentPid: values['parent-pid'] !== undefined ? Number(values['parent-pid']) : undefined,
+    faults,
+  };
+}
+
+module.exports = { parse, USAGE };

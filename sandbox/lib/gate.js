@@ -1,0 +1,183 @@
+'use strict';
+// The storage gate: a small HTTP proxy in front of s3rver that enforces what
+// real S3 enforces and s3rver does not, injects storage faults on PUTs, and
+// counts what clients send. It forwards the Host header unchanged, because
+// the URL was signed for the gate's host and s3rver recomputes the signature
+// from the headers it receives.
+
+const http = require('http');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const { pipeline } = require('stream');
+const { s3Error } = require('./s3-errors');
+const { sleep } = require('./http-util');
+
+// Hop-by-hop headers are not forwarded. Expect is answered here (Node sends
+// 100 Continue itself); s3rver would otherwise see it twice.
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer']);
+
+class Gate {
+  constructor({ backendPort, faults, counters, log, tmpDir }) {
+    this.backendPort = backendPort;
+    this.faults = faults;
+    this.counters = counters;
+    this.log = log || (() => {});
+    this.tmpDir = tmpDir || os.tmpdir();
+    this.agent = new http.Agent({ keepAlive: true });
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', () => { this.counters.data.storage.connections++; });
+  }
+
+  listen(port = 0) {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve(this.server.address().port));
+    });
+  }
+
+  close() {
+    this.server.closeAllConnections();
+    this.agent.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  // A refusal after the body was read: answering while the client is still
+  // sending risks a reset that hides the answer from it.
+  refuse(req, res, name, extra) {
+    const { status, body } = s3Error(name, extra);
+    const send = () => {
+      if (res.headersSent) return;
+      res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      this.done(req, status);
+    };
+    if (req.complete) send();
+    else {
+      req.on('end', send);
+      req.on('error', () => {});
+      req.resume();
+    }
+  }
+
+  done(req, status) {
+    this.counters.status('storage', status);
+    this.log(`storage ${req.method} ${req.url.split('?')[0]} -> ${status}`);
+  }
+
+  async handle(req, res) {
+    const c = this.counters.data.storage;
+    c.requests++;
+    if (req.method === 'GET') c.gets++;
+    if (req.method === 'HEAD') c.heads++;
+    const url = new URL(req.url, 'http://gate');
+    const q = url.searchParams;
+    const hasAuthHeader = 'authorization' in req.headers;
+    if (hasAuthHeader) c.authorization_headers++;
+    const presigned = q.has('X-Amz-Algorithm') || q.has('X-Amz-Signature') || q.has('Signature');
+    const isPut = req.method === 'PUT';
+    const chunked = /chunked/i.test(req.headers['transfer-encoding'] || '');
+    if (isPut) c.puts++;
+    if (isPut && chunked) c.chunked_puts++;
+
+    if (hasAuthHeader && presigned) return this.refuse(req, res, 'OnlyOneAuth');
+    if (!hasAuthHeader && !presigned) return this.refuse(req, res, 'AccessDenied');
+    if (isPut && (chunked || req.headers['content-length'] === undefined)) {
+      return this.refuse(req, res, 'MissingContentLength');
+    }
+    if (!isPut) return this.forward(req, res, req, false);
+
+    // Faults apply to PUTs only: latency first, then one draw per kind.
+    const latency = this.faults.get('storage_latency_ms');
+    if (latency > 0) await sleep(latency);
+    const f = this.faults.storageFaults();
+    if (f.expire) {
+      c.faults.expire++;
+      return this.refuse(req, res, 'Expired', { 'X-Amz-Expires': q.get('X-Amz-Expires') || '' });
+    }
+    if (f.slowDown) {
+      c.faults['503']++;
+      return this.refuse(req, res, 'SlowDown');
+    }
+    if (f.drop) {
+      c.faults.drop++;
+      return this.drop(req);
+    }
+    if (f.stripEtag) c.faults.strip_etag++;
+
+    if (req.headers['content-md5'] !== undefined) return this.checkedPut(req, res, f.stripEtag);
+    return this.forward(req, res, req, f.stripEtag);
+  }
+
+  // The connection dies after part of the body arrived; nothing is stored.
+  drop(req) {
+    const length = Number(req.headers['content-length']) || 0;
+    const cut = Math.floor(length / 2);
+    let seen = 0;
+    const kill = () => { this.done(req, 'dropped'); req.socket.destroy(); };
+    if (cut === 0) return kill();
+    req.on('data', (chunk) => {
+      seen += chunk.length;
+      if (seen >= cut) { req.pause(); kill(); }
+    });
+    req.on('error', () => {});
+  }
+
+  // Content-MD5 given: spool the body, compare, and forward only a match, so
+  // a bad digest stores nothing (as S3 does).
+  checkedPut(req, res, stripEtag) {
+    const given = String(req.headers['content-md5']);
+    if (!/^[A-Za-z0-9+/]{22}==$/.test(given)) return this.refuse(req, res, 'InvalidDigest');
+    const file = path.join(this.tmpDir, `put-${crypto.randomBytes(8).toString('hex')}`);
+    const hash = crypto.createHash('md5');
+    req.on('data', (chunk) => hash.update(chunk));
+    pipeline(req, fs.createWriteStream(file), (err) => {
+      const cleanup = () => fs.rm(file, { force: true }, () => {});
+      if (err) { cleanup(); return; }
+      if (hash.digest('base64') !== given) {
+        cleanup();
+        return this.refuse(req, res, 'BadDigest');
+      }
+      const body = fs.createReadStream(file);
+      body.on('close', cleanup);
+      this.forward(req, res, body, stripEtag);
+    });
+  }
+
+  forward(req, res, body, stripEtag) {
+    const headers = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
+    const upstream = http.request({
+      host: '127.0.0.1',
+      port: this.backendPort,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: this.agent,
+    }, (up) => {
+      const out = {};
+      for (const [k, v] of Object.entries(up.headers)) if (!HOP.has(k)) out[k] = v;
+      if (out.etag !== undefined) {
+        // Real S3 sends `ETag`, always quoted, whatever s3rver does.
+        const etag = `"${String(out.etag).replace(/"/g, '')}"`;
+        delete out.etag;
+        if (!(stripEtag && up.statusCode === 200)) out.ETag = etag;
+      }
+      res.writeHead(up.statusCode, out);
+      pipeline(up, res, () => {});
+      up.on('end', () => this.done(req, up.statusCode));
+    });
+    upstream.on('error', () => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'Content-Type': 'text/plain' });
+        res.end('storage backend unavailable');
+      } else res.destroy();
+    });
+    // A client that goes away mid-body must not leave a half-written object.
+    req.on('close', () => { if (!req.complete) upstream.destroy(); });
+    pipeline(body, upstream, () => {});
+  }
+}
+
+module.exports = { Gate };

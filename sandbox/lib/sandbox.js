@@ -1,0 +1,100 @@
+'use strict';
+// Assembles one sandbox: s3rver behind the gate, and the API server (GraphQL,
+// token endpoint, admin) on one port. start() resolves once both listen.
+
+const http = require('http');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { Storage } = require('./storage');
+const { Gate } = require('./gate');
+const { Faults } = require('./faults');
+const { Counters } = require('./counters');
+const { Tokens } = require('./tokens');
+const { Attachments } = require('./attachments');
+const { createRoot } = require('./resolvers');
+const { createGraphqlHandler } = require('./graphql-http');
+const { createAdminHandler } = require('./admin');
+const { TOKEN_PATH, createClient, createTokenHandler } = require('./oauth');
+const { sendJson } = require('./http-util');
+
+class Sandbox {
+  constructor(opts = {}) {
+    this.opts = opts;
+    this.log = opts.verbose ? (m) => process.stderr.write(`sandbox: ${m}\n`) : () => {};
+    this.faults = new Faults(opts.faults);
+    this.counters = new Counters();
+    this.tokens = new Tokens();
+    this.attachments = new Attachments();
+    this.client = createClient();
+  }
+
+  async start() {
+    const o = this.opts;
+    // Our own temp dir unless one is given; only ours is removed at stop.
+    this.ownDir = !o.directory;
+    this.dir = o.directory || fs.mkdtempSync(path.join(os.tmpdir(), 'ion-sandbox-'));
+    const objects = path.join(this.dir, 'objects');
+    const spool = path.join(this.dir, 'spool');
+    fs.mkdirSync(objects, { recursive: true });
+    fs.mkdirSync(spool, { recursive: true });
+
+    this.storage = new Storage({ directory: objects, port: o.s3rverPort || 0 });
+    const backendPort = await this.storage.start();
+    this.gate = new Gate({ backendPort, faults: this.faults, counters: this.counters, log: this.log, tmpDir: spool });
+    const storagePort = await this.gate.listen(o.storagePort || 0);
+    const storageUrl = `http://127.0.0.1:${storagePort}`;
+    this.storage.setPublicEndpoint(storageUrl);
+
+    const deps = {
+      tokens: this.tokens, faults: this.faults, counters: this.counters, log: this.log,
+      attachments: this.attachments, storage: this.storage, client: this.client,
+    };
+    const graphql = createGraphqlHandler({ ...deps, root: createRoot(deps) });
+    const admin = createAdminHandler(deps);
+    const token = createTokenHandler(deps);
+    this.api = http.createServer((req, res) => {
+      const p = req.url.split('?')[0];
+      const handler = p === '/graphql' ? graphql
+        : p === TOKEN_PATH ? token
+          : p === '/admin' || p.startsWith('/admin/') ? admin
+            : null;
+      if (!handler) return sendJson(res, 404, { errors: [{ message: `Not found: ${p}` }] });
+      return handler(req, res).catch((err) => {
+        this.log(`internal error: ${err.stack}`);
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal sandbox error' }] });
+        else res.destroy();
+      });
+    });
+    this.api.on('connection', () => { this.counters.data.graphql.connections++; });
+    const apiPort = await new Promise((resolve, reject) => {
+      this.api.once('error', reject);
+      this.api.listen(o.graphqlPort || 0, '127.0.0.1', () => resolve(this.api.address().port));
+    });
+
+    const base = `http://127.0.0.1:${apiPort}`;
+    this.endpoints = {
+      graphql: `${base}/graphql`,
+      storage: storageUrl,
+      admin: `${base}/admin`,
+      tokens: { ...this.tokens.fixed },
+      oauth: { token_url: `${base}${TOKEN_PATH}`, ...this.client },
+      pid: process.pid,
+    };
+    return this.endpoints;
+  }
+
+  async stop() {
+    const closing = [];
+    if (this.api) {
+      this.api.closeAllConnections();
+      closing.push(new Promise((r) => this.api.close(() => r())));
+    }
+    if (this.gate) closing.push(this.gate.close());
+    if (this.storage) closing.push(this.storage.stop());
+    await Promise.allSettled(closing);
+    if (this.ownDir && this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { Sandbox };

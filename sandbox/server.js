@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+'use strict';
+// Entry point: starts a sandbox, writes the state file (atomically, once both
+// servers accept connections), and stops cleanly on SIGTERM or SIGINT.
+
+const fs = require('fs');
+const path = require('path');
+const cli = require('./lib/cli');
+const { Faults } = require('./lib/faults');
+const { Sandbox } = require('./lib/sandbox');
+
+function writeState(file, endpoints) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+function printForPerson(e) {
+  // The one place a token is printed: this mode exists to hand one to a person.
+  process.stdout.write([
+    'ION sandbox running (Ctrl-C to stop)',
+    `  GraphQL   ${e.graphql}`,
+    `  storage   ${e.storage}`,
+    `  admin     ${e.admin}/attachments, ${e.admin}/counters`,
+    '',
+    `  export ION_API_URL=${e.graphql}`,
+    `  export ION_TOKEN=${e.tokens.rw}`,
+    '',
+    `  curl -s -H "Authorization: Bearer $ION_TOKEN" -H 'Content-Type: application/json' \\`,
+    `       -d '{"query":"{ runStep(id: 1) { id entity { id } } }"}' ${e.graphql}`,
+    '',
+  ].join('\n'));
+}
+
+async function main() {
+  let args;
+  try {
+    args = cli.parse(process.argv.slice(2));
+    new Faults(args.faults); // validates the knobs before anything starts
+  } catch (err) {
+    process.stderr.write(`sandbox: ${err.message}\n${cli.USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(cli.USAGE);
+    return;
+  }
+
+  const sandbox = new Sandbox(args);
+  const statePath = args.state && path.resolve(args.state);
+  let stopping = false;
+  const stop = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    await sandbox.stop().catch((err) => process.stderr.write(`sandbox: stop: ${err.message}\n`));
+    if (statePath) fs.rmSync(statePath, { force: true });
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
+
+  let endpoints;
+  try {
+    endpoints = await sandbox.start();
+  } catch (err) {
+    process.stderr.write(`sandbox: cannot start: ${err.message}\n`);
+    return stop(1);
+  }
+  if (statePath) writeState(statePath, endpoints);
+  if (args.print) printForPerson(endpoints);
+  if (args.parentPid) {
+    setInterval(() => {
+      try {
+        process.kill(args.parentPid, 0);
+      } catch {
+        stop(0);
+      }
+    }, 1000).unref();
+  }
+}
+
+main();
