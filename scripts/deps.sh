@@ -11,6 +11,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev
   lua-cjson lua-argparse lua-busted lua-check luarocks
   nodejs npm curl valgrind
+  python3 python3-httpx
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 
