@@ -9,7 +9,7 @@ const os = require('os');
 const path = require('path');
 const http = require('http');
 
-const SERVER = path.join(__dirname, '..', '..', 'server.js');
+const SERVER = path.join(__dirname, '..', 'server.js');
 
 function waitForFile(file, child, timeoutMs = 15000) {
   return new Promise((resolve, reject) => {
