@@ -1,0 +1,158 @@
+-- GraphQL over the client's core session: POST, then the HTTP status, the JSON
+-- and errors[] mapped onto ion.upload's error codes; retries where safe.
+local cjson = require("cjson.safe")
+local errors = require("ion.upload.errors")
+local messages = require("ion.upload.messages")
+local retry = require("ion.upload.retry")
+
+local graphql = {}
+
+local function is_html(res)
+  local ct = res.headers and res.headers["content-type"] or ""
+  local body = res.body or ""
+  return ct:find("html", 1, true) ~= nil or body:match("^%s*<") ~= nil
+end
+
+local function first_message(payload)
+  if type(payload) == "table" and type(payload.errors) == "table" then
+    local e = payload.errors[1]
+    if type(e) == "table" and type(e.message) == "string" then return e.message end
+  end
+  return nil
+end
+
+local function all_messages(list)
+  local out = {}
+  for _, e in ipairs(list) do
+    out[#out + 1] = type(e) == "table" and tostring(e.message) or tostring(e)
+  end
+  return table.concat(out, "; ")
+end
+
+-- The code of a GraphQL error message, by its words (messages.lua).
+function graphql.classify(message)
+  if messages.matches("permission", message) then return "permission_denied" end
+  if messages.matches("auth", message) then return "auth" end
+  return "graphql"
+end
+
+-- One answer of the GraphQL endpoint: data | nil, err.
+function graphql.map_response(res)
+  local status = res.status or 0
+  local retry_after = retry.parse_retry_after(res.headers and res.headers["retry-after"])
+  local payload = cjson.decode(res.body or "")
+  if type(payload) ~= "table" then payload = nil end
+  local msg = first_message(payload)
+
+  if status == 401 then
+    return nil, errors.new("auth", "GraphQL endpoint answered 401 Unauthorized" .. (msg and (": " .. msg) or ""),
+      { status = status })
+  end
+  if status == 403 then
+    return nil, errors.new("permission_denied", "GraphQL endpoint answered 403 Forbidden"
+      .. (msg and (": " .. msg) or ""), { status = status })
+  end
+  if status == 429 then
+    return nil, errors.new("rate_limited", "GraphQL endpoint answered 429 Too Many Requests",
+      { status = status, retry_after = retry_after, retryable = true })
+  end
+  if status >= 500 then
+    return nil, errors.new("http", "GraphQL endpoint answered HTTP " .. status
+      .. (is_html(res) and " (an HTML error page)" or (msg and (": " .. msg) or "")),
+      { status = status, retryable = true, retry_after = retry_after })
+  end
+  if status < 200 or status >= 300 then
+    -- 400/422 carry GraphQL errors (a query the schema refuses); others are plain HTTP.
+    if payload and type(payload.errors) == "table" and #payload.errors > 0 then
+      local list = payload.errors
+      return nil, errors.new(graphql.classify(all_messages(list)), all_messages(list),
+        { status = status, errors = list })
+    end
+    return nil, errors.new("http", "GraphQL endpoint answered HTTP " .. status, { status = status })
+  end
+  if not payload then
+    return nil, errors.new("protocol", "GraphQL endpoint answered HTTP " .. status .. " with "
+      .. (is_html(res) and "an HTML page" or "a body that is not JSON"), { status = status })
+  end
+  if type(payload.errors) == "table" and #payload.errors > 0 then
+    local list = payload.errors
+    local text = all_messages(list)
+    local data = payload.data
+    if data == cjson.null then data = nil end
+    return nil, errors.new(graphql.classify(text), text, { status = status, errors = list, data = data })
+  end
+  if type(payload.data) ~= "table" then
+    return nil, errors.new("protocol", "GraphQL answer without data", { status = status })
+  end
+  return payload.data
+end
+
+local function attempt(client, body)
+  local token, terr = client._auth:token(client)
+  if not token then return nil, terr, "token" end
+  local timeout = client.cfg.timeout
+  local res, cerr = client:_session():request({
+    url = client.cfg.endpoint,
+    method = "POST",
+    body = body,
+    headers = {
+      ["Content-Type"] = "application/json",
+      ["Accept"] = "application/json",
+      ["Authorization"] = "Bearer " .. token,
+      ["User-Agent"] = client.user_agent,
+    },
+    timeout = timeout,
+    connect_timeout = math.min(10, timeout),
+    ca_file = client.cfg.ca_file,
+  })
+  if not res then return nil, errors.from_core(cerr, "GraphQL request: "), "graphql" end
+  local data, err = graphql.map_response(res)
+  return data, err, "graphql"
+end
+
+-- Did the server maybe act on a request whose answer we lost?
+local function maybe_processed(err)
+  if retry.not_processed(err) then return false end
+  if err.code == "network" or err.code == "timeout" or err.code == "protocol" then return true end
+  return err.code == "http" and (err.status or 0) >= 500
+end
+
+-- graphql.call(client, query, variables, { idempotent = bool }): data | nil, err.
+-- A non-idempotent call (a mutation) is sent again only when the failure proves
+-- it was not processed (401, 429, 503, no connection); otherwise it fails with
+-- retryable = false, in_doubt = true.
+function graphql.call(client, query, variables, opts)
+  local idempotent = not (opts and opts.idempotent == false)
+  local body, jerr = cjson.encode({ query = query, variables = variables or {} })
+  if not body then
+    return nil, errors.new("bad_input", "variables cannot be encoded as JSON: " .. tostring(jerr))
+  end
+  local retries, attempts, refreshed = client.cfg.retries, 0, false
+  while true do
+    local data, err, stage = attempt(client, body)
+    if data then return data end
+    if stage == "graphql" and err.code == "auth" and err.status == 401
+      and not refreshed and client._auth:can_refresh() then
+      refreshed = true
+      client._auth:invalidate()
+    elseif stage == "graphql" and attempts < retries and retry.may_resend(err, idempotent) then
+      attempts = attempts + 1
+      retry.wait(client:_clock(), attempts, client._random, err)
+    else
+      if stage == "graphql" and not idempotent and maybe_processed(err) then
+        err.retryable = false
+        err.in_doubt = true
+        err.hint = errors.in_doubt_hint
+      end
+      return nil, err
+    end
+  end
+end
+
+-- A document that starts with `mutation` may change state.
+function graphql.is_mutation(query)
+  local s = query:gsub("#[^\n]*", "")
+  return s:match("^%s*mutation[%s({]") ~= nil or s:match("^%s*mutation$") ~= nil
+end
+
+return graphql

@@ -1,0 +1,44 @@
+-- Every GraphQL document the client sends. Values always travel as variables;
+-- nothing is ever spliced into these strings.
+local queries = {
+  request_upload_url = [[
+query RequestUpload($filename: String!) {
+  requestFileUploadUrl(filename: $filename) { uploadUrl s3Key contentType }
+}]],
+
+  create_file_attachment = [[
+mutation RegisterUpload($input: CreateFileAttachmentInput!) {
+  createFileAttachment(input: $input) {
+    fileAttachment { id filename downloadUrl entityId s3Key contentType }
+  }
+}]],
+
+  file_attachment = [[
+query VerifyUpload($id: Int!) {
+  fileAttachment(id: $id) { id filename downloadUrl entityId s3Key contentType }
+}]],
+
+  -- entity { id } of each attachment target, by target key of the Lua API.
+  entity = {
+    run_step = [[
+query RunStepEntity($id: Int!) { runStep(id: $id) { id entity { id } } }]],
+    run = [[
+query RunEntity($id: Int!) { run(id: $id) { id entity { id } } }]],
+    procedure = [[
+query ProcedureEntity($id: Int!) { procedure(id: $id) { id entity { id } } }]],
+    step = [[
+query StepEntity($id: Int!) { step(id: $id) { id entity { id } } }]],
+    part = [[
+query PartEntity($id: Int!) { part(id: $id) { id entity { id } } }]],
+    run_step_field = [[
+query RunStepFieldEntity($id: Int!) { runStepField(id: $id) { id entity { id } } }]],
+  },
+
+  -- The field of the answer's data that each entity query fills.
+  entity_field = {
+    run_step = "runStep", run = "run", procedure = "procedure",
+    step = "step", part = "part", run_step_field = "runStepField",
+  },
+}
+
+return queries

@@ -1,0 +1,121 @@
+-- The PUT to the signed URL and the download from a signed URL: S3's answers
+-- (status + the XML Code element) mapped onto ion.upload's error codes.
+local errors = require("ion.upload.errors")
+local retry = require("ion.upload.retry")
+
+local storage = {}
+
+-- Code and Message of an S3 XML error body (nil when there is none).
+function storage.s3_error(body)
+  if type(body) ~= "string" then return nil end
+  local code = body:match("<Code>%s*([^<]-)%s*</Code>")
+  local message = body:match("<Message>%s*([^<]-)%s*</Message>")
+  return code, message
+end
+
+local function describe(status, code, message)
+  local s = "storage answered HTTP " .. status
+  if code then s = s .. " " .. code end
+  if message and message ~= "" then s = s .. ": " .. message end
+  return s
+end
+
+-- err for a storage answer with a non-2xx status (PUT or GET).
+function storage.map_status(res)
+  local status = res.status or 0
+  local code, message = storage.s3_error(res.body)
+  local text = describe(status, code, message)
+  local f = { status = status, s3_code = code }
+  if status == 403 then
+    if (code == "AccessDenied" or code == nil) and message and message:lower():find("expired", 1, true) then
+      f.retryable = true
+      return errors.new("url_expired", text, f)
+    end
+    if code == "SignatureDoesNotMatch" then
+      return errors.new("signature_mismatch", text, f)
+    end
+    -- Any other 403: the URL itself is bad; the caller asks for a new one once.
+    f.hint = errors.hints.url_expired
+    return errors.new("http", text, f)
+  end
+  if status == 503 and code == "SlowDown" then
+    f.retryable = true
+    f.retry_after = retry.parse_retry_after(res.headers and res.headers["retry-after"])
+    return errors.new("rate_limited", text, f)
+  end
+  if status == 429 then
+    f.retryable = true
+    f.retry_after = retry.parse_retry_after(res.headers and res.headers["retry-after"])
+    return errors.new("rate_limited", text, f)
+  end
+  if status == 411 or code == "MissingContentLength" then
+    f.hint = "Storage needs Content-Length: send the file with its size set, never chunked"
+    return errors.new("http", text, f)
+  end
+  if code == "BadDigest" then
+    f.hint = "The bytes changed on the way: send them again, and never a Content-MD5 of other bytes"
+    return errors.new("etag_mismatch", text, f)
+  end
+  if code == "NoSuchKey" or status == 404 then
+    return errors.new("not_found", text, f)
+  end
+  if status >= 500 then
+    f.retryable = true
+    return errors.new("http", text, f)
+  end
+  return errors.new("http", text, f)
+end
+
+-- The result of a core PUT: { etag, md5, size, status } | nil, err.
+function storage.map_put(res, verify_md5)
+  local status = res.status or 0
+  if status < 200 or status >= 300 then return nil, storage.map_status(res) end
+  local etag = res.etag
+  if etag == nil or etag == "" then
+    return nil, errors.new("missing_etag", "storage answered HTTP " .. status .. " without an ETag",
+      { status = status })
+  end
+  if verify_md5 and res.md5 and etag:lower() ~= res.md5:lower() then
+    return nil, errors.new("etag_mismatch", "storage ETag " .. etag .. " is not the MD5 of the bytes sent ("
+      .. res.md5 .. ")", {
+        status = status,
+        hint = errors.hints.etag_mismatch .. "; if the bucket uses SSE-KMS the ETag is no MD5: set verify_md5 = false",
+      })
+  end
+  return { etag = etag, md5 = res.md5, size = res.size, status = status }
+end
+
+-- One PUT attempt: { etag, md5, size } | nil, err.
+function storage.put_once(client, url, path, content_type, on_progress)
+  local res, cerr = client:_session():put({
+    url = url,
+    path = path,
+    content_type = content_type,
+    md5 = true,
+    stall_timeout = client.cfg.stall_timeout,
+    connect_timeout = math.min(10, client.cfg.stall_timeout),
+    ca_file = client.cfg.ca_file,
+    on_progress = on_progress,
+  })
+  if not res then return nil, errors.from_core(cerr, "PUT to storage: ") end
+  return storage.map_put(res, client.cfg.verify_md5)
+end
+
+-- One download attempt to path: { md5, size } | nil, err.
+function storage.download_once(client, url, path, on_progress)
+  local res, cerr = client:_session():download({
+    url = url,
+    path = path,
+    md5 = true,
+    stall_timeout = client.cfg.stall_timeout,
+    connect_timeout = math.min(10, client.cfg.stall_timeout),
+    ca_file = client.cfg.ca_file,
+    on_progress = on_progress,
+  })
+  if not res then return nil, errors.from_core(cerr, "download: ") end
+  local status = res.status or 0
+  if status < 200 or status >= 300 then return nil, storage.map_status(res) end
+  return { md5 = res.md5, size = res.size, status = status }
+end
+
+return storage
