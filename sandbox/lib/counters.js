@@ -31,6 +31,7 @@ class Counters {
     this.reset();
   }
 
+  // Replaces the whole tree: read counters.data at each use, never keep it.
   reset() {
     this.data = fresh();
   }

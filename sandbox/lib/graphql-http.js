@@ -20,7 +20,6 @@ const FAULT_MESSAGES = {
 function createGraphqlHandler({ tokens, faults, counters, root, log }) {
   const strict = schemas.strict();
   const partial = schemas.nullableRoots();
-  const c = counters.data;
 
   function reply(res, status, value, headers) {
     counters.status('graphql', status);
@@ -29,11 +28,11 @@ function createGraphqlHandler({ tokens, faults, counters, root, log }) {
 
   function sendFault(res, fault) {
     if (fault.kind === '429') {
-      c.graphql.faults['429']++;
+      counters.data.graphql.faults['429']++;
       const retryAfter = String(faults.get('retry_after_s'));
       return reply(res, 429, { errors: [{ message: 'Too Many Requests' }] }, { 'Retry-After': retryAfter });
     }
-    c.graphql.faults['5xx']++;
+    counters.data.graphql.faults['5xx']++;
     counters.status('graphql', fault.status);
     if (fault.status === 502) {
       res.writeHead(502, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(BAD_GATEWAY_HTML) });
@@ -51,7 +50,7 @@ function createGraphqlHandler({ tokens, faults, counters, root, log }) {
   }
 
   return async function handle(req, res) {
-    c.graphql.requests++;
+    counters.data.graphql.requests++;
     if (req.method !== 'POST') {
       return reply(res, 405, { errors: [{ message: 'Use POST' }] }, { Allow: 'POST' });
     }
