@@ -80,6 +80,8 @@ class Sandbox {
       tokens: { ...this.tokens.fixed },
       oauth: { token_url: `${base}${TOKEN_PATH}`, ...this.client },
       pid: process.pid,
+      // Where stored objects live; removed at stop unless --directory gave it.
+      directory: this.dir,
     };
     return this.endpoints;
   }
