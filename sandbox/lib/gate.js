@@ -18,6 +18,13 @@ const { sleep } = require('./http-util');
 // 100 Continue itself); s3rver would otherwise see it twice.
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer']);
 
+// x-amz-* request headers a presigned URL did not sign: S3 refuses them,
+// s3rver ignores them.
+function unsignedAmzHeaders(req, q) {
+  const signed = new Set((q.get('X-Amz-SignedHeaders') || '').toLowerCase().split(';'));
+  return Object.keys(req.headers).filter((h) => h.startsWith('x-amz-') && !signed.has(h));
+}
+
 class Gate {
   constructor({ backendPort, faults, counters, log, tmpDir }) {
     this.backendPort = backendPort;
@@ -83,6 +90,7 @@ class Gate {
 
     if (hasAuthHeader && presigned) return this.refuse(req, res, 'OnlyOneAuth');
     if (!hasAuthHeader && !presigned) return this.refuse(req, res, 'AccessDenied');
+    if (presigned && unsignedAmzHeaders(req, q).length) return this.refuse(req, res, 'HeadersNotSigned');
     if (isPut && (chunked || req.headers['content-length'] === undefined)) {
       return this.refuse(req, res, 'MissingContentLength');
     }

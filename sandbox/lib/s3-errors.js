@@ -21,6 +21,7 @@ const ERRORS = {
   Expired: [403, 'Request has expired'],
   BadDigest: [400, 'The Content-MD5 you specified did not match what we received.'],
   InvalidDigest: [400, 'The Content-MD5 you specified was invalid.'],
+  HeadersNotSigned: [403, 'There were headers present in the request which were not signed'],
   SlowDown: [503, 'Please reduce your request rate.'],
 };
 
@@ -28,6 +29,7 @@ const ERRORS = {
 const CODES = {
   OnlyOneAuth: 'InvalidArgument',
   Expired: 'AccessDenied',
+  HeadersNotSigned: 'AccessDenied',
 };
 
 function s3Error(name, extra) {

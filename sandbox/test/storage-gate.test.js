@@ -101,6 +101,15 @@ describe('storage gate', () => {
     assert.equal(await stored(u), false);
   });
 
+  it('refuses x-amz-* headers the URL did not sign: 403 AccessDenied', async () => {
+    const u = await sb.uploadUrl('a.png');
+    const r = await sb.put(u.uploadUrl, 'x', { 'Content-Type': 'image/png', 'x-amz-meta-owner': 'me' });
+    assert.equal(r.status, 403);
+    assert.equal(code(r.body), 'AccessDenied');
+    assert.match(message(r.body), /not signed/);
+    assert.equal(await stored(u), false);
+  });
+
   it('checks Content-MD5: a wrong digest is 400 BadDigest and stores nothing', async () => {
     const u = await sb.uploadUrl('a.png');
     const r = await sb.put(u.uploadUrl, 'the body', { 'Content-Type': 'image/png', 'Content-MD5': md5('another body', 'base64') });
