@@ -405,4 +405,13 @@ function Client:graphql(query, variables)
   return data
 end
 
+-- Many files at once: ion.upload.batch (DESIGN.md, "upload_many").
+function Client:upload_many(items, opts)
+  return require("ion.upload.batch").run(self, items, opts)
+end
+
+-- Shared with ion.upload.batch, which registers many files per document.
+upload._attachment_of = attachment_of
+upload._register_error = register_error
+
 return upload

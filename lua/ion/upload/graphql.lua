@@ -87,11 +87,10 @@ function graphql.map_response(res)
   return payload.data
 end
 
-local function attempt(client, body)
-  local token, terr = client._auth:token(client)
-  if not token then return nil, terr, "token" end
+-- The core request of one GraphQL POST (the batch adds it to its own session).
+function graphql.http_request(client, body, token)
   local timeout = client.cfg.timeout
-  local res, cerr = client:_session():request({
+  return {
     url = client.cfg.endpoint,
     method = "POST",
     body = body,
@@ -104,14 +103,20 @@ local function attempt(client, body)
     timeout = timeout,
     connect_timeout = math.min(10, timeout),
     ca_file = client.cfg.ca_file,
-  })
+  }
+end
+
+local function attempt(client, body)
+  local token, terr = client._auth:token(client)
+  if not token then return nil, terr, "token" end
+  local res, cerr = client:_session():request(graphql.http_request(client, body, token))
   if not res then return nil, errors.from_core(cerr, "GraphQL request: "), "graphql" end
   local data, err = graphql.map_response(res)
   return data, err, "graphql"
 end
 
 -- Did the server maybe act on a request whose answer we lost?
-local function maybe_processed(err)
+function graphql.maybe_processed(err)
   if retry.not_processed(err) then return false end
   if err.code == "network" or err.code == "timeout" or err.code == "protocol" then return true end
   return err.code == "http" and (err.status or 0) >= 500
@@ -139,7 +144,7 @@ function graphql.call(client, query, variables, opts)
       attempts = attempts + 1
       retry.wait(client:_clock(), attempts, client._random, err)
     else
-      if stage == "graphql" and not idempotent and maybe_processed(err) then
+      if stage == "graphql" and not idempotent and graphql.maybe_processed(err) then
         err.retryable = false
         err.in_doubt = true
         err.hint = errors.in_doubt_hint

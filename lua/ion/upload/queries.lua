@@ -39,6 +39,24 @@ query RunStepFieldEntity($id: Int!) { runStepField(id: $id) { id entity { id } }
     run_step = "runStep", run = "run", procedure = "procedure",
     step = "step", part = "part", run_step_field = "runStepField",
   },
+
+  -- One root field each, for the batch's aliased documents (batch_documents.lua
+  -- builds "f1: root(arg: $v1) selection ..." from these): the same selections
+  -- as the single documents above.
+  fields = {
+    request_upload_url = { root = "requestFileUploadUrl", arg = "filename", type = "String!",
+      selection = "{ uploadUrl s3Key contentType }" },
+    create_file_attachment = { root = "createFileAttachment", arg = "input", type = "CreateFileAttachmentInput!",
+      selection = "{ fileAttachment { id filename downloadUrl entityId s3Key contentType } }" },
+    entity = {
+      run_step = { root = "runStep", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
+      run = { root = "run", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
+      procedure = { root = "procedure", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
+      step = { root = "step", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
+      part = { root = "part", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
+      run_step_field = { root = "runStepField", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
+    },
+  },
 }
 
 return queries

@@ -85,9 +85,9 @@ function storage.map_put(res, verify_md5)
   return { etag = etag, md5 = res.md5, size = res.size, status = status }
 end
 
--- One PUT attempt: { etag, md5, size } | nil, err.
-function storage.put_once(client, url, path, content_type, on_progress)
-  local res, cerr = client:_session():put({
+-- The core request of one PUT (the batch adds it to its own session).
+function storage.put_request(client, url, path, content_type, on_progress)
+  return {
     url = url,
     path = path,
     content_type = content_type,
@@ -96,7 +96,12 @@ function storage.put_once(client, url, path, content_type, on_progress)
     connect_timeout = math.min(10, client.cfg.stall_timeout),
     ca_file = client.cfg.ca_file,
     on_progress = on_progress,
-  })
+  }
+end
+
+-- One PUT attempt: { etag, md5, size } | nil, err.
+function storage.put_once(client, url, path, content_type, on_progress)
+  local res, cerr = client:_session():put(storage.put_request(client, url, path, content_type, on_progress))
   if not res then return nil, errors.from_core(cerr, "PUT to storage: ") end
   return storage.map_put(res, client.cfg.verify_md5)
 end
