@@ -34,6 +34,8 @@ class Gate {
     this.tmpDir = tmpDir || os.tmpdir();
     this.agent = new http.Agent({ keepAlive: true });
     this.server = http.createServer((req, res) => this.handle(req, res));
+    // S3 puts no cap on how long a PUT may take; Node's default is 300 s.
+    this.server.requestTimeout = 0;
     this.server.on('connection', () => { this.counters.data.storage.connections++; });
   }
 
