@@ -8,6 +8,8 @@ const { spawnSync } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
+const os = require('os');
+const path = require('path');
 const { start, SERVER } = require('../testkit/sandbox');
 
 const md5 = (s) => crypto.createHash('md5').update(s).digest('hex');
@@ -55,6 +57,31 @@ describe('lifecycle', () => {
     } finally {
       await sb.stop();
     }
+  });
+
+  it('--parent-pid: exits by itself when its parent is gone', async () => {
+    // A parent that starts a sandbox, reports its pid once ready, and exits.
+    const parent = `
+      const { spawn } = require('child_process');
+      const fs = require('fs');
+      const state = process.argv[1];
+      const c = spawn(process.execPath, [${JSON.stringify(SERVER)}, '--state', state, '--parent-pid', String(process.pid)],
+        { stdio: 'ignore', detached: true });
+      c.unref();
+      const probe = () => fs.existsSync(state) ? console.log(JSON.parse(fs.readFileSync(state)).pid) : setTimeout(probe, 20);
+      probe();`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-parent-'));
+    const r = spawnSync(process.execPath, ['-e', parent, path.join(dir, 'state.json')], { encoding: 'utf8', timeout: 15000 });
+    const pid = Number(r.stdout.trim());
+    assert.ok(pid > 0, r.stderr);
+    const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    const deadline = Date.now() + 5000;
+    while (alive() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    const stillAlive = alive();
+    if (stillAlive) process.kill(pid, 'SIGKILL');
+    assert.equal(stillAlive, false, 'the orphaned sandbox exited');
+    assert.equal(fs.existsSync(path.join(dir, 'state.json')), false);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses unknown flags and bad knob values with exit 2', () => {

@@ -37,7 +37,8 @@ function waitForFile(file, child, timeoutMs = 15000) {
 async function start(args = []) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbx-test-'));
   const stateFile = path.join(dir, 'state.json');
-  const child = spawn(process.execPath, [SERVER, '--state', stateFile, ...args], {
+  // --parent-pid: should this process die without stopping it, it goes too.
+  const child = spawn(process.execPath, [SERVER, '--state', stateFile, '--parent-pid', String(process.pid), ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const state = await waitForFile(stateFile, child);
