@@ -31,7 +31,10 @@ build = {
   modules = {
     -- C core (sources kept in step with csrc/)
     ["ion.upload.core"] = {
-      sources = {},
+      sources = {
+        "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/etag.c",
+        "csrc/put.c", "csrc/request.c", "csrc/session.c", "csrc/sys.c",
+      },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },

@@ -1,0 +1,114 @@
+/* Error values: { code =, message =, curl_code =, status = }, the mapping of
+ * libcurl's codes onto ours, and URLs made safe for messages. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int ion_push_error(lua_State *L, const char *code, const char *msg, int curl_code, long status)
+{
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, code);
+    lua_setfield(L, -2, "code");
+    lua_pushstring(L, msg ? msg : code);
+    lua_setfield(L, -2, "message");
+    if (curl_code > 0) {
+        lua_pushinteger(L, curl_code);
+        lua_setfield(L, -2, "curl_code");
+    }
+    if (status > 0) {
+        lua_pushinteger(L, (lua_Integer)status);
+        lua_setfield(L, -2, "status");
+    }
+    return 1;
+}
+
+int ion_fail(lua_State *L, const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lua_pushnil(L);
+    ion_push_error(L, code, msg, 0, 0);
+    return 2;
+}
+
+/* "PUT https://host/key?…": a presigned URL's query string is a credential,
+ * and user:password in the authority would be one too. */
+char *ion_redact_url(const char *method, const char *url)
+{
+    size_t ml = strlen(method), ul = strlen(url);
+    char *out = malloc(ml + ul + 8);
+    const char *p = url, *auth_end, *at;
+    char *o;
+    if (out == NULL)
+        return NULL;
+    memcpy(out, method, ml);
+    o = out + ml;
+    *o++ = ' ';
+    auth_end = strstr(url, "://");
+    if (auth_end) {
+        size_t sl = (size_t)(auth_end - url) + 3;
+        memcpy(o, url, sl);
+        o += sl;
+        p = url + sl;
+        at = p + strcspn(p, "@/?#");
+        if (*at == '@')
+            p = at + 1;
+    }
+    while (*p && *p != '?' && *p != '#')
+        *o++ = *p++;
+    if (*p == '?') {
+        memcpy(o, "?\xe2\x80\xa6", 4);
+        o += 4;
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *ion_curl_error_code(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_ABORTED_BY_CALLBACK:
+        return "aborted";
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_READ_ERROR:
+        return "bad_input";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_FILESIZE_EXCEEDED:
+        return "protocol";
+    default:
+        /* connect, resolve, send/recv, TLS, empty reply, partial file */
+        return "network";
+    }
+}
+
+void ion_xfer_set_failure(ion_xfer *x, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (x->fail_code) /* the first cause is the one worth reporting */
+        return;
+    x->fail_code = code;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    x->fail_msg = malloc((size_t)n + 1);
+    if (x->fail_msg == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(x->fail_msg, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,152 @@
+/* Declarations shared between the files of ion.upload.core. Every function
+ * here is hidden: the only exported symbol is luaopen_ion_upload_core. */
+#ifndef ION_INTERNAL_H
+#define ION_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "compat.h"
+
+#define ION_HIDDEN __attribute__((visibility("hidden")))
+#define ION_VERSION "0.1.0"
+
+#define ION_SESSION_MT "ion.upload.core.session"
+#define ION_XFER_MT "ion.upload.core.transfer"
+
+typedef enum { ION_KIND_REQUEST, ION_KIND_PUT, ION_KIND_DOWNLOAD } ion_kind;
+
+/* Transfer life: NEW (being configured), ACTIVE (in the multi handle), DONE
+ * (finished, result waiting to be collected), GONE (collected or closed). */
+typedef enum { ION_NEW, ION_ACTIVE, ION_DONE, ION_GONE } ion_state;
+
+typedef struct ion_buf {
+    char *data;
+    size_t len, cap;
+} ion_buf;
+
+typedef struct ion_session ion_session;
+typedef struct ion_put ion_put;
+
+typedef struct ion_xfer {
+    ion_kind kind;
+    ion_state state;
+    CURL *easy;
+    struct curl_slist *headers;
+    ion_session *sess; /* owner while ACTIVE or DONE */
+    struct ion_xfer *prev, *next;
+    lua_Integer id;
+    int self_ref, cb_ref, body_ref; /* registry references, LUA_NOREF if unused */
+
+    char *what; /* "PUT http://host/path?…" for messages: never a query string */
+    char errbuf[CURL_ERROR_SIZE];
+    CURLcode result;
+    long status;
+
+    /* A failure found by one of our callbacks wins over libcurl's code,
+     * which then only says "aborted by callback". */
+    const char *fail_code;
+    char *fail_msg;
+
+    ion_buf body;
+    size_t max_response;
+    ion_buf hdrs; /* raw header lines of the last response */
+    size_t hdr_lines;
+
+    /* progress and stall detection */
+    curl_off_t cb_now, cb_total; /* arguments of the next Lua call */
+    int cb_total_known;
+    curl_off_t reported; /* last `sent` given to on_progress, -1 none */
+    double reported_at;
+    double stall_timeout; /* 0 = none */
+    curl_off_t moved;     /* bytes up + down seen by the stall check */
+    double moved_at;
+
+    /* put */
+    ion_put *put;
+
+    /* download */
+    int out_fd;
+    char *out_path, *part_path;
+    EVP_MD_CTX *md;
+    unsigned char digest[16];
+    int want_md5, have_digest;
+    curl_off_t written;
+} ion_xfer;
+
+struct ion_session {
+    CURLM *multi;
+    lua_State *L; /* the state driving curl right now, or NULL */
+    int driving, closed;
+    ion_xfer *active;                /* in the multi handle */
+    ion_xfer *done_head, *done_tail; /* finished, not yet collected */
+    int n_active, n_done;
+    lua_Integer next_id;
+};
+
+/* core.c */
+ION_HIDDEN double ion_now(void);
+ION_HIDDEN int ion_interrupted(void);
+ION_HIDDEN int ion_opt_number(lua_State *L, int t, const char *k, double *out);
+ION_HIDDEN const char *ion_opt_string(lua_State *L, int t, const char *k, size_t *len);
+ION_HIDDEN int ion_opt_boolean(lua_State *L, int t, const char *k, int dflt);
+ION_HIDDEN void ion_check_keys(lua_State *L, int t, const char *what, const char *const *allowed);
+
+/* errors.c */
+ION_HIDDEN int ion_push_error(lua_State *L, const char *code, const char *msg, int curl_code,
+                              long status);
+ION_HIDDEN int ion_fail(lua_State *L, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+ION_HIDDEN char *ion_redact_url(const char *method, const char *url);
+ION_HIDDEN const char *ion_curl_error_code(CURLcode rc);
+ION_HIDDEN void ion_xfer_set_failure(ion_xfer *x, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* etag.c: response headers, ETag normalisation, MD5 digests */
+ION_HIDDEN int ion_buf_append(ion_buf *b, const char *p, size_t n);
+ION_HIDDEN void ion_buf_free(ion_buf *b);
+ION_HIDDEN size_t ion_header_cb(char *p, size_t size, size_t n, void *ud);
+ION_HIDDEN void ion_push_headers(lua_State *L, const ion_xfer *x);
+ION_HIDDEN int ion_find_header(const ion_xfer *x, const char *name, char *out, size_t outsz);
+ION_HIDDEN size_t ion_etag_normalise(const char *in, char *out, size_t outsz);
+ION_HIDDEN int ion_header_value_ok(const char *v, size_t n);
+ION_HIDDEN int ion_header_name_ok(const char *v, size_t n);
+ION_HIDDEN EVP_MD_CTX *ion_md5_new(void);
+ION_HIDDEN void ion_hex(const unsigned char *d, size_t n, char *out);
+
+/* request.c: what every transfer shares, and the in-memory request */
+ION_HIDDEN ion_xfer *ion_xfer_new(lua_State *L, ion_kind kind);
+ION_HIDDEN int ion_xfer_configure(lua_State *L, ion_xfer *x, int req);
+ION_HIDDEN void ion_xfer_release(lua_State *L, ion_xfer *x);
+ION_HIDDEN void ion_xfer_finish(lua_State *L, ion_xfer *x);
+ION_HIDDEN int ion_xfer_push_outcome(lua_State *L, ion_xfer *x);
+ION_HIDDEN int ion_progress_call(ion_xfer *x, curl_off_t now, curl_off_t total, int known);
+ION_HIDDEN size_t ion_body_cb(char *p, size_t size, size_t n, void *ud);
+ION_HIDDEN int ion_xfer_gc(lua_State *L);
+ION_HIDDEN void ion_xfer_cleanup(ion_xfer *x);
+
+/* put.c */
+ION_HIDDEN int ion_put_configure(lua_State *L, ion_xfer *x, int req);
+ION_HIDDEN void ion_put_finish(ion_xfer *x);
+ION_HIDDEN void ion_put_free(ion_xfer *x);
+ION_HIDDEN void ion_put_push_result(lua_State *L, ion_xfer *x);
+
+/* download.c */
+ION_HIDDEN int ion_download_configure(lua_State *L, ion_xfer *x, int req);
+ION_HIDDEN void ion_download_finish(ion_xfer *x);
+ION_HIDDEN void ion_download_free(ion_xfer *x);
+ION_HIDDEN void ion_download_push_result(lua_State *L, ion_xfer *x);
+
+/* session.c */
+ION_HIDDEN void ion_session_open_lib(lua_State *L);
+ION_HIDDEN int ion_session_new(lua_State *L);
+ION_HIDDEN int ion_oneshot(lua_State *L, ion_kind kind);
+
+/* sys.c */
+ION_HIDDEN void ion_sys_open_lib(lua_State *L);
+
+#endif

@@ -1,0 +1,439 @@
+/* Sessions: one curl multi handle whose connection cache every transfer
+ * added to it shares. The blocking functions, step() and the one-shot
+ * core.request/put/download all drive transfers through here.
+ *
+ * Ownership: a transfer is a userdata (so a raise while it is configured
+ * leaks nothing: its __gc frees it). While in a session, the session holds a
+ * registry reference to it, released when its result is collected or the
+ * session closes. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* The longest we sleep in curl_multi_poll before checking the interrupt
+ * flag and the stall timers ourselves. */
+#define ION_POLL_SLICE 0.2
+
+static void list_remove(ion_xfer **head, ion_xfer **tail, ion_xfer *x)
+{
+    if (x->prev)
+        x->prev->next = x->next;
+    else
+        *head = x->next;
+    if (x->next)
+        x->next->prev = x->prev;
+    else if (tail)
+        *tail = x->prev;
+    x->prev = x->next = NULL;
+}
+
+/* Takes x out of whichever list of its session it is in. */
+static void detach(ion_xfer *x)
+{
+    ion_session *s = x->sess;
+    if (s == NULL)
+        return;
+    if (x->state == ION_ACTIVE) {
+        /* Only fails for a handle not in this multi, which cannot be. */
+        (void)curl_multi_remove_handle(s->multi, x->easy);
+        list_remove(&s->active, NULL, x);
+        s->n_active--;
+    } else if (x->state == ION_DONE) {
+        list_remove(&s->done_head, &s->done_tail, x);
+        s->n_done--;
+    }
+    x->sess = NULL;
+}
+
+int ion_xfer_gc(lua_State *L)
+{
+    ion_xfer *x = luaL_checkudata(L, 1, ION_XFER_MT);
+    detach(x); /* only at lua_close, when finalizers run in any order */
+    luaL_unref(L, LUA_REGISTRYINDEX, x->self_ref);
+    x->self_ref = LUA_NOREF;
+    ion_xfer_release(L, x);
+    ion_xfer_cleanup(x);
+    x->state = ION_GONE;
+    return 0;
+}
+
+static ion_session *check_open(lua_State *L, int i)
+{
+    ion_session *s = luaL_checkudata(L, i, ION_SESSION_MT);
+    if (s->closed)
+        luaL_error(L, "session is closed");
+    if (s->driving)
+        luaL_error(L, "session is busy: not callable from its own callbacks");
+    return s;
+}
+
+/* libcurl is done with x: move it to the done queue. */
+static void complete(lua_State *L, ion_session *s, ion_xfer *x)
+{
+    (void)curl_multi_remove_handle(s->multi, x->easy);
+    list_remove(&s->active, NULL, x);
+    s->n_active--;
+    x->state = ION_DONE;
+    ion_xfer_finish(L, x);
+    x->prev = s->done_tail;
+    x->next = NULL;
+    if (s->done_tail)
+        s->done_tail->next = x;
+    else
+        s->done_head = x;
+    s->done_tail = x;
+    s->n_done++;
+}
+
+static void read_completions(lua_State *L, ion_session *s)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+        ion_xfer *x = NULL;
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x) != CURLE_OK || !x)
+            continue;
+        x->result = m->data.result;
+        complete(L, s, x);
+    }
+}
+
+/* Our own stall timer: libcurl's LOW_SPEED_* averages over several seconds
+ * and only takes whole seconds. */
+static void check_stalls(lua_State *L, ion_session *s, double now)
+{
+    ion_xfer *x = s->active, *next;
+    for (; x; x = next) {
+        curl_off_t up = 0, down = 0, moved;
+        next = x->next;
+        if (x->stall_timeout <= 0)
+            continue;
+        if (curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK ||
+            curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &down) != CURLE_OK)
+            continue;
+        moved = up + down;
+        if (moved != x->moved || x->moved_at == 0) {
+            x->moved = moved;
+            x->moved_at = now;
+        } else if (now - x->moved_at >= x->stall_timeout) {
+            ion_xfer_set_failure(x, "timeout", "%s: no data moved for %g s (stall_timeout)",
+                                 x->what, x->stall_timeout);
+            x->result = CURLE_OPERATION_TIMEDOUT;
+            complete(L, s, x);
+        }
+    }
+}
+
+static double min_stall(const ion_session *s)
+{
+    double m = ION_POLL_SLICE;
+    for (const ion_xfer *x = s->active; x; x = x->next)
+        if (x->stall_timeout > 0 && x->stall_timeout / 4 < m)
+            m = x->stall_timeout / 4;
+    return m;
+}
+
+static void cancel(lua_State *L, ion_session *s, ion_xfer *x, const char *why)
+{
+    ion_xfer_set_failure(x, "aborted", "%s: %s", x->what, why);
+    complete(L, s, x);
+}
+
+/* Drives the session until `target` completes (or, without a target, until
+ * something completes), `timeout` passes, nothing is left, or an interrupt.
+ * Lua callbacks run on L, set for the duration only. */
+static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout)
+{
+    double deadline = ion_now() + timeout;
+    CURLMcode mc = CURLM_OK;
+    luaL_checkstack(L, 8, "ion.upload.core"); /* room for callbacks: they must not raise */
+    s->L = L;
+    s->driving = 1;
+    for (;;) {
+        int running = 0;
+        double now, wait;
+        mc = curl_multi_perform(s->multi, &running);
+        if (mc != CURLM_OK)
+            break;
+        read_completions(L, s);
+        now = ion_now();
+        check_stalls(L, s, now);
+        if (target ? target->state != ION_ACTIVE : s->n_done > 0)
+            break;
+        if (s->n_active == 0 || ion_interrupted() || now >= deadline)
+            break;
+        wait = deadline - now;
+        if (wait > min_stall(s))
+            wait = min_stall(s);
+        mc = curl_multi_poll(s->multi, NULL, 0, (int)ceil(wait * 1000), NULL);
+        if (mc != CURLM_OK)
+            break;
+    }
+    if (target && target->state == ION_ACTIVE && ion_interrupted())
+        cancel(L, s, target, "interrupted");
+    s->L = NULL;
+    s->driving = 0;
+    if (mc != CURLM_OK)
+        luaL_error(L, "curl multi: %s", curl_multi_strerror(mc));
+}
+
+static int attach(lua_State *L, ion_session *s, ion_xfer *x, int xi)
+{
+    CURLMcode mc;
+    lua_pushvalue(L, xi);
+    x->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    mc = curl_multi_add_handle(s->multi, x->easy);
+    if (mc != CURLM_OK) {
+        luaL_unref(L, LUA_REGISTRYINDEX, x->self_ref);
+        x->self_ref = LUA_NOREF;
+        return ion_fail(L, "network", "%s: curl_multi_add_handle: %s", x->what,
+                        curl_multi_strerror(mc));
+    }
+    x->sess = s;
+    x->state = ION_ACTIVE;
+    x->id = ++s->next_id;
+    x->moved_at = ion_now();
+    x->next = s->active;
+    x->prev = NULL;
+    if (s->active)
+        s->active->prev = x;
+    s->active = x;
+    s->n_active++;
+    return 0;
+}
+
+/* Pushes x's result (returns 1) or error (returns 0) and lets x go. */
+static int collect(lua_State *L, ion_xfer *x)
+{
+    int ok = ion_xfer_push_outcome(L, x);
+    detach(x);
+    luaL_unref(L, LUA_REGISTRYINDEX, x->self_ref);
+    x->self_ref = LUA_NOREF;
+    ion_xfer_cleanup(x); /* free libcurl's handle now rather than at the next GC */
+    x->state = ION_GONE;
+    return ok;
+}
+
+static void close_session(lua_State *L, ion_session *s)
+{
+    ion_xfer *lists[2];
+    if (s->closed)
+        return;
+    s->closed = 1;
+    lists[0] = s->active;
+    lists[1] = s->done_head;
+    for (int i = 0; i < 2; i++) {
+        ion_xfer *x = lists[i], *next;
+        for (; x; x = next) {
+            next = x->next;
+            detach(x);
+            ion_xfer_release(L, x);
+            luaL_unref(L, LUA_REGISTRYINDEX, x->self_ref);
+            x->self_ref = LUA_NOREF;
+            ion_xfer_cleanup(x);
+            x->state = ION_GONE;
+        }
+    }
+    if (s->multi) {
+        (void)curl_multi_cleanup(s->multi);
+        s->multi = NULL;
+    }
+}
+
+static ion_kind check_kind(lua_State *L, int i)
+{
+    static const char *const kinds[] = {"request", "put", "download", NULL};
+    return (ion_kind)luaL_checkoption(L, i, NULL, kinds);
+}
+
+/* Adds a transfer described by the table at req and runs it to completion.
+ * The session is at index si. */
+static int blocking(lua_State *L, ion_session *s, ion_kind kind, int req)
+{
+    int xi, r;
+    ion_xfer *x = ion_xfer_new(L, kind);
+    xi = lua_gettop(L);
+    if ((r = ion_xfer_configure(L, x, req)) != 0 || (r = attach(L, s, x, xi)) != 0)
+        return r;
+    drive(L, s, x, HUGE_VAL);
+    if (!collect(L, x)) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
+static ion_session *push_session(lua_State *L)
+{
+    ion_session *s = ion_newuserdata(L, sizeof *s);
+    memset(s, 0, sizeof *s);
+    ion_setmetatable(L, ION_SESSION_MT);
+    s->multi = curl_multi_init();
+    if (s->multi == NULL)
+        luaL_error(L, "curl_multi_init failed");
+    return s;
+}
+
+int ion_oneshot(lua_State *L, ion_kind kind)
+{
+    ion_session *s;
+    int n;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    s = push_session(L);
+    n = blocking(L, s, kind, 1);
+    close_session(L, s); /* its connection is not reused by anyone */
+    return n;
+}
+
+int ion_session_new(lua_State *L)
+{
+    static const char *const keys[] = {"max_host_connections", "max_total_connections", NULL};
+    double host = 0, total = 0;
+    ion_session *s;
+    CURLMcode mc = CURLM_OK;
+    if (!lua_isnoneornil(L, 1)) {
+        luaL_checktype(L, 1, LUA_TTABLE);
+        ion_check_keys(L, 1, "session", keys);
+        ion_opt_number(L, 1, "max_host_connections", &host);
+        ion_opt_number(L, 1, "max_total_connections", &total);
+        if (host < 0 || total < 0 || host > 1e6 || total > 1e6)
+            return ion_fail(L, "bad_input", "connection limits must be between 0 and 1e6");
+    }
+    s = push_session(L);
+    if (host > 0)
+        mc = curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)host);
+    if (mc == CURLM_OK && total > 0)
+        mc = curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)total);
+    if (mc != CURLM_OK)
+        return luaL_error(L, "curl_multi_setopt: %s", curl_multi_strerror(mc));
+    return 1;
+}
+
+static int s_request(lua_State *L)
+{
+    return blocking(L, check_open(L, 1), ION_KIND_REQUEST, 2);
+}
+
+static int s_put(lua_State *L)
+{
+    return blocking(L, check_open(L, 1), ION_KIND_PUT, 2);
+}
+
+static int s_download(lua_State *L)
+{
+    return blocking(L, check_open(L, 1), ION_KIND_DOWNLOAD, 2);
+}
+
+static int s_add(lua_State *L)
+{
+    ion_session *s = check_open(L, 1);
+    ion_kind kind = check_kind(L, 2);
+    ion_xfer *x;
+    int r, xi;
+    luaL_checktype(L, 3, LUA_TTABLE);
+    x = ion_xfer_new(L, kind);
+    xi = lua_gettop(L);
+    if ((r = ion_xfer_configure(L, x, 3)) != 0 || (r = attach(L, s, x, xi)) != 0)
+        return r;
+    lua_pushinteger(L, x->id);
+    return 1;
+}
+
+static int s_step(lua_State *L)
+{
+    ion_session *s = check_open(L, 1);
+    double timeout = luaL_optnumber(L, 2, 0);
+    int i = 0;
+    if (timeout < 0)
+        timeout = 0;
+    drive(L, s, NULL, timeout);
+    lua_createtable(L, s->n_done, 0);
+    while (s->done_head) {
+        ion_xfer *x = s->done_head;
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, x->id);
+        lua_setfield(L, -2, "id");
+        if (collect(L, x))
+            lua_setfield(L, -2, "res");
+        else
+            lua_setfield(L, -2, "err");
+        lua_rawseti(L, -2, ++i);
+    }
+    return 1;
+}
+
+static int s_cancel(lua_State *L)
+{
+    ion_session *s = check_open(L, 1);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    for (ion_xfer *x = s->active; x; x = x->next)
+        if (x->id == id) {
+            s->L = L; /* for the refs released on completion */
+            cancel(L, s, x, "cancelled");
+            s->L = NULL;
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+/* Transfers not yet returned by step(): running, or finished and queued. */
+static int s_pending(lua_State *L)
+{
+    ion_session *s = luaL_checkudata(L, 1, ION_SESSION_MT);
+    lua_pushinteger(L, s->closed ? 0 : s->n_active + s->n_done);
+    return 1;
+}
+
+static int s_close(lua_State *L)
+{
+    ion_session *s = luaL_checkudata(L, 1, ION_SESSION_MT);
+    if (s->driving)
+        return luaL_error(L, "session is busy: not closable from its own callbacks");
+    close_session(L, s);
+    return 0;
+}
+
+static int s_tostring(lua_State *L)
+{
+    ion_session *s = luaL_checkudata(L, 1, ION_SESSION_MT);
+    lua_pushfstring(L, "%s (%p%s)", ION_SESSION_MT, (void *)s, s->closed ? ", closed" : "");
+    return 1;
+}
+
+void ion_session_open_lib(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"request", s_request}, {"put", s_put},     {"download", s_download},
+        {"add", s_add},         {"step", s_step},   {"cancel", s_cancel},
+        {"pending", s_pending}, {"close", s_close}, {NULL, NULL},
+    };
+    if (luaL_newmetatable(L, ION_SESSION_MT)) {
+        lua_newtable(L);
+        ion_setfuncs(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, s_close);
+        lua_setfield(L, -2, "__gc");
+#if ION_HAVE_CLOSE
+        lua_pushcfunction(L, s_close);
+        lua_setfield(L, -2, "__close");
+#endif
+        lua_pushcfunction(L, s_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, ION_SESSION_MT);
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+    if (luaL_newmetatable(L, ION_XFER_MT)) {
+        lua_pushcfunction(L, ion_xfer_gc);
+        lua_setfield(L, -2, "__gc");
+        lua_pushliteral(L, ION_XFER_MT);
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+}

@@ -1,0 +1,194 @@
+/* Small system helpers the Lua layer cannot write portably: stat,
+ * realpath, fsync, file locks, a monotonic clock, sleep, terminal facts and
+ * an interrupt flag. */
+#define _DEFAULT_SOURCE /* flock() and TIOCGWINSZ are BSD, not POSIX */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* The one piece of process-wide state besides curl_global_init: a signal
+ * handler can only reach a global, and SIGINT belongs to the process, not
+ * to one lua_State. */
+static volatile sig_atomic_t interrupted_flag = 0;
+
+double ion_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int ion_interrupted(void)
+{
+    return interrupted_flag != 0;
+}
+
+static int sys_error(lua_State *L, const char *code, const char *what, int e)
+{
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: %s", what, strerror(e));
+    ion_push_error(L, code, lua_tostring(L, -1), 0, 0);
+    lua_remove(L, -2);
+    lua_pushinteger(L, e);
+    lua_setfield(L, -2, "errno");
+    return 2;
+}
+
+static const char *type_name(mode_t m)
+{
+    if (S_ISREG(m))
+        return "file";
+    if (S_ISDIR(m))
+        return "directory";
+    if (S_ISFIFO(m))
+        return "fifo";
+    if (S_ISLNK(m))
+        return "link";
+    return "other";
+}
+
+/* Follows symbolic links (the uploader wants the target); a link whose
+ * target is missing is reported as type "link". */
+static int sys_stat(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        int e = errno;
+        if (e != ENOENT || lstat(path, &st) != 0)
+            return sys_error(L, "bad_input", path, e);
+    }
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, type_name(st.st_mode));
+    lua_setfield(L, -2, "type");
+    lua_pushinteger(L, (lua_Integer)st.st_size);
+    lua_setfield(L, -2, "size");
+    lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + (lua_Number)st.st_mtim.tv_nsec / 1e9);
+    lua_setfield(L, -2, "mtime");
+    lua_pushboolean(L, !S_ISLNK(st.st_mode) && access(path, R_OK) == 0);
+    lua_setfield(L, -2, "readable");
+    return 1;
+}
+
+static int sys_realpath(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char buf[PATH_MAX]; /* on the stack: lua_pushstring may raise, a malloc'd one would leak */
+    if (realpath(path, buf) == NULL)
+        return sys_error(L, "bad_input", path, errno);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int sys_fsync(lua_State *L)
+{
+    FILE *f = ion_checkfile(L, 1);
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        return sys_error(L, "bad_input", "fsync", errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int sys_lock(lua_State *L)
+{
+    static const char *const modes[] = {"exclusive", "shared", "unlock", NULL};
+    static const int ops[] = {LOCK_EX | LOCK_NB, LOCK_SH | LOCK_NB, LOCK_UN};
+    FILE *f = ion_checkfile(L, 1);
+    int op = ops[luaL_checkoption(L, 2, "exclusive", modes)];
+    int rc;
+    do
+        rc = flock(fileno(f), op);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0)
+        return sys_error(L, errno == EWOULDBLOCK ? "busy" : "bad_input", "lock", errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int sys_now(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)ion_now());
+    return 1;
+}
+
+static int sys_sleep(lua_State *L)
+{
+    double s = luaL_checknumber(L, 1);
+    struct timespec req, rem;
+    if (s <= 0)
+        return 0;
+    req.tv_sec = (time_t)s;
+    req.tv_nsec = (long)((s - (double)req.tv_sec) * 1e9);
+    while (nanosleep(&req, &rem) != 0 && errno == EINTR && !interrupted_flag)
+        req = rem;
+    return 0;
+}
+
+static int sys_isatty(lua_State *L)
+{
+    lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)) == 1);
+    return 1;
+}
+
+static int sys_terminal_width(lua_State *L)
+{
+    struct winsize ws;
+    if (ioctl(2, TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0)
+        return 0;
+    lua_pushinteger(L, ws.ws_col);
+    return 1;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted_flag = 1;
+}
+
+/* SA_RESETHAND: a second Ctrl-C kills as usual, for a script that ignores
+ * the flag. No SA_RESTART, so a blocking poll wakes up. */
+static int sys_catch_interrupt(lua_State *L)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return sys_error(L, "bad_input", "sigaction", errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int sys_interrupted(lua_State *L)
+{
+    lua_pushboolean(L, interrupted_flag != 0);
+    return 1;
+}
+
+void ion_sys_open_lib(lua_State *L)
+{
+    static const luaL_Reg funcs[] = {
+        {"stat", sys_stat},
+        {"realpath", sys_realpath},
+        {"fsync", sys_fsync},
+        {"lock", sys_lock},
+        {"now", sys_now},
+        {"sleep", sys_sleep},
+        {"isatty", sys_isatty},
+        {"terminal_width", sys_terminal_width},
+        {"catch_interrupt", sys_catch_interrupt},
+        {"interrupted", sys_interrupted},
+        {NULL, NULL},
+    };
+    ion_setfuncs(L, funcs);
+}
