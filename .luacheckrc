@@ -1,5 +1,7 @@
 std = "max"
 max_line_length = 120
-include_files = { "lua", "bin/ion-upload", "spec", "examples", "bench" }
+-- Lua files only: the folders also hold JS fixtures, Python reference clients
+-- and example data files.
+include_files = { "lua/**/*.lua", "bin/ion-upload", "spec/**/*.lua", "examples/**/*.lua", "bench/**/*.lua" }
 files["spec"] = { std = "+busted" }
-exclude_files = { "sandbox/node_modules", "examples/files" }
+exclude_files = { "sandbox/node_modules" }

@@ -1,0 +1,70 @@
+-- integration: every script in examples/ runs against the sandbox as a user
+-- would run it (environment variables, exit status 0).
+local sandbox = require("support.sandbox")
+local files = require("support.files")
+
+local lua = "lua" .. _VERSION:match("%d+%.%d+")
+local q = files.quote
+
+local function run(script, env, args)
+  local root = sandbox.root
+  local parts = {
+    "cd " .. q(root) .. " &&",
+    "LUA_PATH=" .. q(root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
+    "LUA_CPATH=" .. q(root .. "/build/?.so;;"),
+  }
+  for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. q(v) end
+  parts[#parts + 1] = lua .. " " .. q(script)
+  for _, a in ipairs(args or {}) do parts[#parts + 1] = q(a) end
+  local p = io.popen(table.concat(parts, " ") .. " 2>&1; echo \"exit=$?\"")
+  local out = p:read("*a")
+  p:close()
+  return tonumber(out:match("exit=(%d+)%s*$")), out
+end
+
+describe("integration: examples/", function()
+  local state, env
+
+  setup(function()
+    state = sandbox.get()
+    env = { ION_API_URL = state.graphql, ION_TOKEN = state.tokens.rw }
+  end)
+  before_each(function() sandbox.reset() end)
+
+  it("upload_demo.lua uploads the three files and reads them back", function()
+    local code, out = run("examples/upload_demo.lua", env)
+    assert.equal(0, code, out)
+    local _, matches = out:gsub("matches", "")
+    assert.equal(3, matches, out)
+    assert.equal(3, #sandbox.attachments())
+  end)
+
+  it("one_file.lua", function()
+    local code, out = run("examples/one_file.lua", env, { "examples/files/report.pdf", "12" })
+    assert.equal(0, code, out)
+    assert.matches("attached report.pdf", out, 1, true)
+  end)
+
+  it("folder_of_photos.lua", function()
+    local code, out = run("examples/folder_of_photos.lua", env, { "examples/files", "3" })
+    assert.equal(0, code, out)
+    local list = sandbox.attachments()
+    assert.equal(1, #list)
+    assert.equal("station-7-inspection-photo.jpg", list[1].filename)
+  end)
+
+  it("client_credentials.lua", function()
+    local code, out = run("examples/client_credentials.lua", {
+      ION_API_URL = state.graphql, ION_CLIENT_ID = state.oauth.client_id,
+      ION_CLIENT_SECRET = state.oauth.client_secret, ION_AUTH_URL = state.oauth.token_url,
+    })
+    assert.equal(0, code, out)
+    assert.equal(1, sandbox.counters().token.requests)
+  end)
+
+  it("a script without credentials says which field is missing", function()
+    local code, out = run("examples/upload_demo.lua", { ION_API_URL = state.graphql })
+    assert.equal(2, code, out)
+    assert.matches("bad_input: token", out, 1, true)
+  end)
+end)
