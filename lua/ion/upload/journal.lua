@@ -10,7 +10,6 @@
 -- to be done, so a crash loses at most the record being written (a truncated
 -- last line, which loading tolerates).
 local cjson = require("cjson.safe")
-local core = require("ion.upload.core")
 local errors = require("ion.upload.errors")
 
 local journal = {}
@@ -62,11 +61,13 @@ end
 
 --- Opens (or creates) the journal at `path` and takes an exclusive lock on it
 -- for as long as it stays open, so two runs can't interleave their records.
--- Returns the journal, or nil and a `bad_input` error.
-function journal.open(path)
+-- `opts.core` replaces ion.upload.core (the batch passes its client's, which
+-- unit specs stub). Returns the journal, or nil and a `bad_input` error.
+function journal.open(path, opts)
   if type(path) ~= "string" or path == "" then
     error("journal path must be a non-empty string", 2)
   end
+  local core = opts and opts.core or require("ion.upload.core")
   local fh, oerr = io.open(path, "a+")
   if not fh then
     return nil, errors.new("bad_input", "cannot open journal " .. path .. ": " .. tostring(oerr),
@@ -89,7 +90,7 @@ function journal.open(path)
     -- A crash cut the last record short: start the next one on a line of its own.
     fh:write("\n")
   end
-  local self = setmetatable({ path = path, fh = fh, entries = entries, skipped = skipped }, Journal)
+  local self = setmetatable({ path = path, fh = fh, core = core, entries = entries, skipped = skipped }, Journal)
   return self
 end
 
@@ -116,7 +117,7 @@ function Journal:append(key, event, fields)
   local line = assert(cjson.encode(rec))
   local ok, werr = self.fh:write(line, "\n")
   if ok then
-    ok, werr = core.fsync(self.fh)
+    ok, werr = self.core.fsync(self.fh)
   end
   if not ok then
     return nil, errors.new("bad_input", "cannot write journal " .. self.path .. ": "
@@ -145,7 +146,7 @@ end
 
 function Journal:close()
   if self.fh then
-    core.lock(self.fh, "unlock")
+    self.core.lock(self.fh, "unlock")
     self.fh:close()
     self.fh = nil
   end
