@@ -17,6 +17,12 @@ packages+=(${ION_EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${packages[@]}"; do
+  # Node from another source (e.g. nodesource's nodejs, which bundles npm and
+  # conflicts with Debian's npm package) is fine as it is.
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if ((${#missing[@]})); then
