@@ -205,7 +205,7 @@ function Client:upload(path, target, opts)
   local kind, id = entities.parse_target(target)
   if not kind then return self:_fail(id) end
 
-  local info, ferr = files.check(path, self._core ~= nil and self._core.stat or nil)
+  local info, ferr = files.check(path, self:_core_module().stat)
   if not info then return self:_fail(ferr) end
 
   local entity_id, eerr = entities.resolve(self, kind, id)
@@ -342,7 +342,7 @@ function Client:put(url, path, content_type, opts)
     return self:_fail(errors.new("bad_input", "content_type: expected the contentType of step 1",
       { field = "content_type" }))
   end
-  local info, ferr = files.check(path, self._core ~= nil and self._core.stat or nil)
+  local info, ferr = files.check(path, self:_core_module().stat)
   if not info then return self:_fail(ferr) end
   local on_progress, finish = progress_tracker(opts.on_progress)
   local attempts = 0

@@ -20,7 +20,8 @@ function files.check(path, stat)
   if stat then
     local st, serr = stat(path)
     if not st then
-      return bad(path .. ": " .. tostring(type(serr) == "table" and serr.message or serr or "cannot stat"))
+      local why = tostring(type(serr) == "table" and serr.message or serr or "cannot stat")
+      return bad(why:find(path, 1, true) and why or (path .. ": " .. why))
     end
     if st.type == "directory" then return bad(path .. ": is a directory") end
     if st.type ~= "file" then return bad(path .. ": not a regular file (" .. tostring(st.type) .. ")") end
