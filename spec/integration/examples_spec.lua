@@ -10,8 +10,9 @@ local function run(script, env, args)
   local root = sandbox.root
   local parts = {
     "cd " .. q(root) .. " &&",
-    "LUA_PATH=" .. q(root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;;"),
-    "LUA_CPATH=" .. q(root .. "/build/?.so;;"),
+    -- the same modules as this run (build/ or build-asan/ under make sanitize)
+    "LUA_PATH=" .. q(package.path),
+    "LUA_CPATH=" .. q(package.cpath),
   }
   for k, v in pairs(env) do parts[#parts + 1] = k .. "=" .. q(v) end
   parts[#parts + 1] = lua .. " " .. q(script)
