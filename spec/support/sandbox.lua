@@ -52,8 +52,8 @@ local function start(extra)
   -- env -u LD_PRELOAD: under `make sanitize` the sanitizer runtimes are
   -- preloaded for Lua's sake; node must not inherit them.
   local cmd = string.format("cd %s && (env -u LD_PRELOAD node sandbox/server.js --state %s --seed 1"
-    .. " --parent-pid $PPID %s >%s 2>&1 & echo $!)", sh_quote(root), sh_quote(state_file), table.concat(extra or {}, " "),
-    sh_quote(dir .. "/sandbox.log"))
+    .. " --parent-pid $PPID %s >%s 2>&1 & echo $!)",
+    sh_quote(root), sh_quote(state_file), table.concat(extra or {}, " "), sh_quote(dir .. "/sandbox.log"))
   p = io.popen(cmd)
   pid = tonumber(p:read("*l"))
   p:close()
