@@ -59,15 +59,18 @@ test-lua:
 	$(BUSTED)
 
 # The C core under AddressSanitizer + UBSan: the interpreter is not
-# instrumented, so the runtime is preloaded.
+# instrumented, so the runtime is preloaded. --cpath: .busted's own cpath
+# (build/) would otherwise win over LUA_CPATH and load the plain build.
 sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" LUA_CPATH="$(CURDIR)/build-asan/?.so;;" $(BUSTED) --exclude-tags=slow
+	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" LUA_CPATH="$(CURDIR)/build-asan/?.so;;" \
+	  $(BUSTED) --cpath="build-asan/?.so" --exclude-tags=slow
 
 # valgrind: no definitely lost bytes and no invalid accesses in the core.
+# --keep-debuginfo: Lua unloads C modules at exit, so stacks would read ???
 valgrind: deps build
-	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --keep-debuginfo=yes \
 	  --show-leak-kinds=definite --suppressions=scripts/valgrind.supp \
 	  $(BUSTED) --exclude-tags=slow
 

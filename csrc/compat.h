@@ -8,6 +8,7 @@
 
 #include <lua.h>
 #include <lauxlib.h>
+#include <lualib.h> /* LUA_FILEHANDLE */
 
 #if LUA_VERSION_NUM >= 504
 #define ION_HAVE_CLOSE 1

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# PUT a big file over loopback to a sink that discards the body (bench/sink.c),
+# with ion.upload.core (MD5 off and on), beside `curl -T` to the same sink and
+# `openssl md5` of the same file, in the same run. Reports the median wall
+# time and peak RSS (from /usr/bin/time) of RUNS runs each, interleaved.
+#   SIZE_MIB=1024 RUNS=3 bash bench/put_1gib.sh
+# Targets: core (MD5 off) <= 1.1 x curl; core (MD5 on) <= 1.1 x openssl md5;
+# peak RSS <= 24 MiB at any size.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+size_mib=${SIZE_MIB:-1024}
+runs=${RUNS:-3}
+out=bench/out
+mkdir -p "$out"
+lua=${LUA:-lua5.4}
+export LUA_CPATH="$here/build/?.so;;"
+
+cc -O2 -Wall -o "$out/sink" bench/sink.c
+
+file="$out/put-${size_mib}mib.bin"
+if [ ! -f "$file" ] || [ "$(stat -c %s "$file")" != $((size_mib * 1048576)) ]; then
+  echo "bench: writing $file"
+  head -c $((size_mib * 1048576)) /dev/urandom > "$file"
+fi
+cat "$file" > /dev/null # in the page cache for everyone alike
+
+coproc SINK { exec "$out/sink"; }
+sink_pid=$SINK_PID
+trap 'kill $sink_pid 2>/dev/null || true' EXIT
+read -r _ port <&"${SINK[0]}" # readiness: the sink prints its port once listening
+url="http://127.0.0.1:$port/bench/object?X-Amz-Signature=x"
+
+declare -A walls rss
+measure() { # name command...
+  local name=$1 t
+  shift
+  t=$( { /usr/bin/time -f "%e %M" "$@" 2>/dev/null >/dev/null; } 2>&1 | tail -1 ) || {
+    echo "bench: $name failed" >&2
+    exit 1
+  }
+  walls[$name]+="${t% *} "
+  rss[$name]+="${t#* } "
+}
+
+for ((i = 1; i <= runs; i++)); do
+  measure curl curl -sS --fail -o /dev/null -H 'Expect:' -H 'Content-Type: application/octet-stream' -T "$file" "$url"
+  measure core_nomd5 "$lua" bench/put.lua "$url" "$file" false
+  measure openssl_md5 openssl md5 "$file"
+  measure core_md5 "$lua" bench/put.lua "$url" "$file" true
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+report="$out/put_${size_mib}mib.txt"
+{
+  echo "PUT of ${size_mib} MiB over loopback, median of $runs runs ($(date -u +%F), $(nproc) cores)"
+  printf "%-12s %8s %10s   %s\n" tool wall_s peak_rss_mib "runs (wall s)"
+  for n in curl core_nomd5 openssl_md5 core_md5; do
+    w=$(echo "${walls[$n]}" | median)
+    r=$(echo "${rss[$n]}" | median)
+    eval "w_$n=$w"
+    printf "%-12s %8.2f %10.1f   %s\n" "$n" "$w" "$(echo "$r / 1024" | bc -l)" "${walls[$n]}"
+  done
+  printf "core (MD5 off) / curl -T      = %.2f  (target <= 1.10)\n" "$(echo "$w_core_nomd5 / $w_curl" | bc -l)"
+  printf "core (MD5 on) / openssl md5   = %.2f  (target <= 1.10)\n" "$(echo "$w_core_md5 / $w_openssl_md5" | bc -l)"
+} | tee "$report"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `make bench`: the benchmarks in bench/, one after another (never two at
+# once: they would measure each other). SIZES_MIB="1024 4096" checks that
+# memory does not grow with the file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for size in ${SIZES_MIB:-1024}; do
+  SIZE_MIB=$size bash bench/put_1gib.sh
+done
