@@ -599,7 +599,9 @@ function Run:plan(records)
         -- failed above
       elseif state and state.attached then
         local att = {}
-        for k, v in pairs(state.attached) do att[k] = v end
+        for k, v in pairs(state.attached) do
+          att[k] = math.type and math.type(v) == "float" and math.tointeger(v) or v -- JSON gave 4242.0
+        end
         self:succeed(item, att, true)
       else
         if state and state.put then

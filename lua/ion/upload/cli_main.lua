@@ -1,0 +1,149 @@
+-- ion-upload: the command line on top of client:upload_many. run() returns
+-- the exit status (0 all attached, 1 any failed or interrupted, 2 usage or
+-- configuration); bin/ion-upload passes it to os.exit.
+local cli_args = require("ion.upload.cli_args")
+local output = require("ion.upload.cli_output")
+local progress = require("ion.upload.cli_progress")
+local manifest = require("ion.upload.manifest")
+
+local cli = {}
+
+local USAGE_ERROR, FAILED, OK = 2, 1, 0
+
+-- env: { getenv =, stdout =, stderr =, core = } (the real ones by default).
+function cli.run(argv, env)
+  env = env or {}
+  local upload = require("ion.upload")
+  local core = env.core or require("ion.upload.core")
+  local stdout, stderr = env.stdout or io.stdout, env.stderr or io.stderr
+  local getenv = env.getenv or os.getenv
+
+  local function usage_error(message)
+    stderr:write("ion-upload: ", message, "\n")
+    return USAGE_ERROR
+  end
+
+  local args, perr = cli_args.parse(argv, upload.VERSION)
+  if not args then return usage_error(perr) end
+  if args.help then
+    stdout:write(args.parser:get_help(), "\n")
+    return OK
+  end
+  if args.version then
+    stdout:write("ion-upload ", upload.VERSION, " (libcurl ", tostring(core.curl_version), ")\n")
+    return OK
+  end
+
+  local cfg, cerr = cli_args.client_config(args, getenv)
+  if not cfg then return usage_error(cerr) end
+  local client, nerr = upload.new(cfg)
+  if not client then return usage_error(tostring(nerr)) end
+
+  -- The list of files: from the arguments, or the manifest (whose bad rows
+  -- are those files' errors, reported in their place).
+  local entries = {}
+  if args.manifest then
+    local rows, merr = manifest.read(args.manifest)
+    if not rows then return usage_error(tostring(merr)) end
+    if #rows == 0 then return usage_error("manifest " .. args.manifest .. " lists no files") end
+    for _, row in ipairs(rows) do
+      entries[#entries + 1] = { path = row.path, err = row.err,
+        item = not row.err and { path = row.path, target = row.target, filename = row.filename } or nil }
+    end
+  else
+    for _, path in ipairs(args.files) do
+      entries[#entries + 1] = { path = path, item = { path = path, target = args.target } }
+    end
+  end
+  local items, where = {}, {}
+  for i, e in ipairs(entries) do
+    if e.item then
+      items[#items + 1] = e.item
+      where[#items] = i
+    end
+  end
+
+  -- Output: JSON lines in input order; a progress display or plain lines.
+  local results = {}
+  local tty = not args.quiet and core.isatty(2)
+  local display
+  if tty then
+    local total, sizes = 0, {}
+    for k, item in ipairs(items) do
+      local st = core.stat(item.path)
+      sizes[where[k]] = st and st.type == "file" and st.size or 0
+      total = total + sizes[where[k]]
+    end
+    display = progress.new({ out = stderr, width = core.terminal_width(), now = core.now, files = #entries,
+      bytes = total })
+    for i, size in pairs(sizes) do display:set_size(i, size) end
+  end
+  local emit = output.in_order(#entries, function(i)
+    if args.json then
+      stdout:write(output.json_line(entries[i].path, results[i]), "\n")
+      stdout:flush()
+    end
+  end)
+  local function finished(i)
+    local r = results[i]
+    if display then
+      if not r.ok then display:message(output.plain_line(entries[i].path, r)) end
+    elseif not args.quiet then
+      stderr:write(output.plain_line(entries[i].path, r), "\n")
+    elseif not r.ok and not args.json then
+      stderr:write(output.plain_line(entries[i].path, r), "\n")
+    end
+    emit(i)
+  end
+
+  for i, e in ipairs(entries) do
+    if e.err then
+      results[i] = { ok = false, err = e.err }
+      if display then display:event({ type = "error", index = i, path = e.path }, i) end
+      finished(i)
+    end
+  end
+
+  core.catch_interrupt()
+  local batch_results, summary = client:upload_many(items, {
+    concurrency = args.concurrency, window = args.window, journal = args.journal, validate = args.validate,
+    on_event = function(ev)
+      local i = where[ev.index]
+      if display then display:event(ev, i) end
+      if ev.type == "done" then
+        results[i] = { ok = true, attachment = ev.attachment, skipped = ev.skipped }
+        finished(i)
+      elseif ev.type == "error" then
+        results[i] = { ok = false, err = ev.err }
+        finished(i)
+      end
+    end,
+  })
+  client:close()
+  if not batch_results then
+    if display then display:finish() end
+    return usage_error(tostring(summary))
+  end
+  -- Anything the events did not report (they always do; this is the safety net).
+  for k, r in ipairs(batch_results) do
+    local i = where[k]
+    if not results[i] then
+      results[i] = r
+      finished(i)
+    end
+  end
+  if display then display:finish() end
+
+  local failed = summary.failed
+  for _, e in ipairs(entries) do if e.err then failed = failed + 1 end end
+  local total = { ok = summary.ok, skipped = summary.skipped, failed = failed, in_doubt = summary.in_doubt,
+    bytes = summary.bytes, seconds = summary.seconds }
+  local interrupted = core.interrupted()
+  if not args.quiet or failed > 0 then
+    stderr:write(output.summary_line(total, interrupted), "\n")
+  end
+  if failed > 0 or interrupted then return FAILED end
+  return OK
+end
+
+return cli

@@ -1,0 +1,90 @@
+-- What ion-upload prints about each file: JSON lines (--json, stdout, in
+-- input order) and plain lines for a person or a log. Never a URL's query
+-- string or a token: errors are scrubbed by the library, and attachments'
+-- downloadUrl is not printed at all.
+local cjson = require("cjson")
+
+local output = {}
+
+-- JSON object text with the keys in the order given (DESIGN.md's order).
+local function object(pairs_list)
+  local parts = {}
+  for _, kv in ipairs(pairs_list) do
+    if kv[2] ~= nil then parts[#parts + 1] = cjson.encode(kv[1]) .. ":" .. kv[2] end
+  end
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+-- cjson writes "/" as "\/": valid JSON, but paths read better without it
+-- (a "/" is always escaped, so every "\/" is one and the swap is exact).
+local function enc(v)
+  if v == nil then return nil end
+  return (cjson.encode(v):gsub("\\/", "/"))
+end
+
+--- The --json line of one result.
+function output.json_line(path, result)
+  if result.ok then
+    local a = result.attachment or {}
+    return object({
+      { "path", enc(path) }, { "ok", "true" }, { "id", enc(a.id) }, { "entityId", enc(a.entityId) },
+      { "filename", enc(a.filename) }, { "size", enc(a.size) }, { "md5", enc(a.md5) },
+      { "skipped", result.skipped and "true" or nil },
+    })
+  end
+  local e = result.err or {}
+  return object({
+    { "path", enc(path) }, { "ok", "false" },
+    { "error", object({ { "code", enc(e.code) }, { "message", enc(e.message) }, { "hint", enc(e.hint) } }) },
+  })
+end
+
+function output.size(n)
+  n = n or 0
+  if n < 1024 then return string.format("%d B", n) end
+  local units = { "KiB", "MiB", "GiB", "TiB" }
+  local i = 0
+  repeat
+    n = n / 1024
+    i = i + 1
+  until n < 1024 or i == #units
+  return string.format("%.1f %s", n, units[i])
+end
+
+--- The plain line of one result.
+function output.plain_line(path, result)
+  if result.ok then
+    local a = result.attachment or {}
+    if result.skipped then
+      return string.format("skip  %s (already attachment %s, per the journal)", path, tostring(a.id))
+    end
+    return string.format("ok    %s -> attachment %s on entity %s (%s)", path, tostring(a.id), tostring(a.entityId),
+      output.size(a.size))
+  end
+  return string.format("FAIL  %s: %s", path, tostring(result.err))
+end
+
+function output.summary_line(summary, interrupted)
+  local s = string.format("ion-upload: %d attached, %d skipped, %d failed", summary.ok, summary.skipped, summary.failed)
+  if summary.in_doubt > 0 then
+    s = s .. string.format(" (%d in doubt from an earlier run registered again)", summary.in_doubt)
+  end
+  s = s .. string.format("; %s in %.1f s", output.size(summary.bytes), summary.seconds)
+  if interrupted then s = s .. "; interrupted: run the same command again to finish" end
+  return s
+end
+
+--- Prints results in input order as they become known: `print_line(i)` for
+-- every i once all of 1..i are done.
+function output.in_order(n, print_line)
+  local done, next_i = {}, 1
+  return function(i)
+    done[i] = true
+    while next_i <= n and done[next_i] do
+      print_line(next_i)
+      next_i = next_i + 1
+    end
+  end
+end
+
+return output
