@@ -130,11 +130,43 @@ describe("client:upload_many (core stubbed)", function()
     local url_docs, url_fields = srv.count("requestFileUploadUrl")
     assert.equal(3, url_docs)
     assert.equal(7, url_fields)
-    local reg_docs, reg_fields = srv.count("createFileAttachment")
+    local _, reg_fields = srv.count("createFileAttachment")
     assert.equal(7, reg_fields)
-    assert.is_true(reg_docs <= 4, "registration documents: " .. reg_docs)
     assert.is_true(core.max_puts <= 2)
     assert.equal(2, core.session_opts.max_host_connections)
+  end)
+
+  it("registers a window in one mutation document", function()
+    local srv = stub.server()
+    local client = stub.client(srv)
+    local items = {}
+    for i, p in ipairs(paths) do items[i] = { path = p, target = { part = 3 } } end
+    local results = client:upload_many(items, { window = 4, concurrency = 4 })
+    for _, r in ipairs(results) do assert.is_true(r.ok) end
+    local reg_docs, reg_fields = srv.count("createFileAttachment")
+    assert.same({ 2, 7 }, { reg_docs, reg_fields })
+    assert.equal(1, (srv.count("part")))
+    assert.equal(2, (srv.count("requestFileUploadUrl")))
+  end)
+
+  it("strict schema: a refusing target among good ones puts nothing in doubt", function()
+    local srv = stub.server({ mode = "strict" })
+    local client = stub.client(srv)
+    local targets = { { run_step = 1 }, { run = 666 }, { run_step = 2 }, { run = 666 },
+      { run = 4 }, { run_step = 1 }, { part = 5 } }
+    local items = {}
+    for i, p in ipairs(paths) do items[i] = { path = p, target = targets[i] } end
+    local results, summary = client:upload_many(items, { window = 7 })
+    for i, r in ipairs(results) do
+      if targets[i].run == 666 then
+        assert.equal("permission_denied", r.err.code)
+        assert.is_falsy(r.err.in_doubt)
+      else
+        assert.is_true(r.ok, tostring(r.err))
+      end
+    end
+    assert.equal(5, #srv.registered) -- each good file once
+    assert.same({ 5, 2, 0 }, { summary.ok, summary.failed, summary.in_doubt })
   end)
 
   it("requests the next window's URLs while this window's PUTs move", function()

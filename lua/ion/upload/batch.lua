@@ -145,6 +145,9 @@ function Run:answered(doc, res, cerr)
   local data, err
   if res then
     data, err = graphql.map_response(res)
+    if err and err.status == 200 and type(err.data) == "table" then
+      self.partial_seen = true -- this server answers alias by alias
+    end
   else
     err = errors.from_core(cerr, "GraphQL request: ")
   end
@@ -392,14 +395,35 @@ end
 ---------------------------------------------------------------------------
 -- 4. Registrations
 
--- Fields that may fail go first in a document: on a server whose failing
--- field nulls the whole answer, the fields before it are in doubt and those
--- after it are simply sent again.
-local function risk(self, item)
-  local t = self.targets[item.target_key]
-  if t.registered then return 0 end
-  if item.kind == "entity_id" then return 2 end
-  return 1
+-- Which files go into the next registration document. A server whose
+-- failing root field nulls the whole answer leaves the fields before the
+-- failure in doubt (they ran, their answers are lost) and the fields after it
+-- unrun. Most refusals are a target's (read-only, no such entity), so until
+-- the server has shown that it answers alias by alias (partial data), a
+-- document holds at most one target not yet seen to accept a file, and that
+-- target's files go first: if it refuses, nothing else is in doubt.
+function Run:pick_registrations(n)
+  local chunk, keep, probe = {}, {}, nil
+  for _, item in ipairs(self.reg_queue) do
+    local t = self.targets[item.target_key]
+    if t.refused then
+      local e = documents.copy_error(t.refused)
+      e.message = item.path .. ": " .. e.message
+      self:fail(item, e) -- the same target refused another file
+    elseif #chunk < n and (t.registered or self.partial_seen or probe == nil or probe == t) then
+      if not (t.registered or self.partial_seen) then probe = t end
+      chunk[#chunk + 1] = item
+    else
+      keep[#keep + 1] = item
+    end
+  end
+  self.reg_queue = keep
+  table.sort(chunk, function(a, b)
+    local pa, pb = self.targets[a.target_key] == probe, self.targets[b.target_key] == probe
+    if pa ~= pb then return pa end
+    return a.index < b.index
+  end)
+  return chunk
 end
 
 function Run:reg_answer(item, out)
@@ -470,24 +494,8 @@ function Run:send_registrations()
     table.sort(self.reg_queue, function(a, b) return a.index < b.index end)
     local room = self.reg_cap - self.reg_out
     if room <= 0 or not self:reg_due(room) then return end
-    local chunk = {}
-    while #chunk < math.min(self.W, room) and #self.reg_queue > 0 do
-      local item = table.remove(self.reg_queue, 1)
-      local refused = self.targets[item.target_key].refused
-      if refused then
-        local e = documents.copy_error(refused)
-        e.message = item.path .. ": " .. e.message
-        self:fail(item, e) -- the same target just refused another file
-      else
-        chunk[#chunk + 1] = item
-      end
-    end
+    local chunk = self:pick_registrations(math.min(self.W, room))
     if #chunk == 0 then return end
-    table.sort(chunk, function(a, b)
-      local ra, rb = risk(self, a), risk(self, b)
-      if ra ~= rb then return ra > rb end
-      return a.index < b.index
-    end)
     local entries = {}
     for i, item in ipairs(chunk) do
       item.state = "reg"
