@@ -25,8 +25,9 @@ function printForPerson(e) {
     '',
     `  export ION_API_URL=${e.graphql}`,
     `  export ION_TOKEN=${e.tokens.rw}`,
+    ...(e.ca_file ? [`  CA file   ${e.ca_file} (TLS: this run's CA)`] : []),
     '',
-    `  curl -s -H "Authorization: Bearer $ION_TOKEN" -H 'Content-Type: application/json' \\`,
+    `  curl -s${e.ca_file ? ` --cacert ${e.ca_file}` : ''} -H "Authorization: Bearer $ION_TOKEN" -H 'Content-Type: application/json' \\`,
     `       -d '{"query":"{ runStep(id: 1) { id entity { id } } }"}' ${e.graphql}`,
     '',
   ].join('\n'));

@@ -5,7 +5,7 @@
 const dataset = require('./dataset');
 const { readBody, sendJson } = require('./http-util');
 
-function createAdminHandler({ attachments, storage, counters, faults, log }) {
+function createAdminHandler({ attachments, storage, counters, faults, hostile, log }) {
   async function listAttachments() {
     return Promise.all(attachments.list().map(async (a) => {
       const head = await storage.head(a.s3Key);
@@ -39,10 +39,17 @@ function createAdminHandler({ attachments, storage, counters, faults, log }) {
       log(`faults set: ${JSON.stringify(effective)}`);
       return [200, effective];
     },
+    'GET /admin/hostile': async () => [200, hostile.state()],
+    'POST /admin/hostile': async (req) => {
+      const state = hostile.arm(await readJson(req));
+      log(`hostile: ${JSON.stringify(state)}`);
+      return [200, state];
+    },
     'POST /admin/reset': async () => {
       attachments.reset();
       counters.reset();
       faults.reset();
+      hostile.clear();
       await storage.reset();
       return [200, { ok: true }];
     },

@@ -12,6 +12,7 @@ const USAGE = `usage: node sandbox/server.js [--state FILE] [--print] [options]
   --storage-port N      storage gate port; default: free
   --directory DIR       keep stored objects in DIR (default: a temp dir, removed at exit)
   --parent-pid N        exit when process N is gone
+  --tls                 serve https (API and storage) with a CA made at start (ca_file in the state file)
   --verbose             log requests to stderr (never tokens or URL queries)
   --seed N              fault PRNG seed
   --url-lifetime S      presigned URL lifetime in seconds (= --url-lifetime-s)
@@ -25,6 +26,7 @@ function parse(argv) {
     print: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     verbose: { type: 'boolean' },
+    tls: { type: 'boolean' },
     'graphql-port': { type: 'string' },
     'storage-port': { type: 'string' },
     'directory': { type: 'string' },
@@ -53,6 +55,7 @@ function parse(argv) {
     state: values.state,
     print: !!values.print,
     verbose: !!values.verbose,
+    tls: !!values.tls,
     graphqlPort: port('graphql-port'),
     storagePort: port('storage-port'),
     directory: values.directory,

@@ -9,7 +9,8 @@ function fresh() {
       connections: 0,
       fields: {},
       status: {},
-      faults: { '5xx': 0, '429': 0 },
+      faults: { '5xx': 0, '429': 0, drop: 0 },
+      hostile: {},
     },
     storage: {
       requests: 0,
@@ -21,6 +22,8 @@ function fresh() {
       chunked_puts: 0,
       status: {},
       faults: { '503': 0, drop: 0, expire: 0, strip_etag: 0 },
+      redirects_followed: 0,
+      hostile: {},
     },
     token: { requests: 0 },
   };
@@ -44,6 +47,12 @@ class Counters {
   field(name) {
     const f = this.data.graphql.fields;
     f[name] = (f[name] || 0) + 1;
+  }
+
+  // A hostile answer given (see hostile.js), by mode.
+  hostile(side, mode) {
+    const h = this.data[side].hostile;
+    h[mode] = (h[mode] || 0) + 1;
   }
 
   snapshot() {

@@ -17,6 +17,11 @@ const TYPES = [
   ['runStepField', 100],
 ];
 
+// Released parts: ION refuses attachments to them whatever the token, for
+// "a read-only target among good ones". Parts 46..50 would be the natural
+// pick, but specs already attach to part 50, so 41..45.
+const READ_ONLY = { part: [41, 42, 43, 44, 45] };
+
 const TOTAL = TYPES.reduce((n, [, count]) => n + count, 0); // 520
 // 11 is coprime with 520, so g -> (11g + 6) mod 520 + 1 is a permutation (and,
 // checked at load, never maps an object to its own id); the offset makes
@@ -57,13 +62,21 @@ function owner(entityId) {
   return byEntity.get(String(entityId)) || null;
 }
 
-// For GET /admin/dataset: { runStep: { "1": "7", ... }, ... }.
+// Why an entity refuses attachments, or null when it takes them.
+function readOnlyReason(entityId) {
+  const o = owner(entityId);
+  if (!o || !(READ_ONLY[o.type] || []).includes(o.id)) return null;
+  return `${o.type} ${o.id} is released and no longer accepts attachments`;
+}
+
+// For GET /admin/dataset: { runStep: { "1": "7", ... }, ..., readOnly: { part: [41, ...] } }.
 function toJSON() {
   const out = {};
   for (const [type, map] of Object.entries(byType)) {
     out[type] = Object.fromEntries([...map].map(([id, e]) => [String(id), e]));
   }
+  out.readOnly = JSON.parse(JSON.stringify(READ_ONLY));
   return out;
 }
 
-module.exports = { TYPES, lookup, entityExists, owner, toJSON };
+module.exports = { TYPES, READ_ONLY, lookup, entityExists, owner, readOnlyReason, toJSON };

@@ -13,6 +13,7 @@ const KNOBS = {
   storage_latency_ms: { default: 0, type: 'nonneg' },
   graphql_5xx_rate: { default: 0, type: 'rate' },
   graphql_429_rate: { default: 0, type: 'rate' },
+  graphql_drop_rate: { default: 0, type: 'rate' },
   retry_after_s: { default: 1, type: 'nonneg' },
   storage_503_rate: { default: 0, type: 'rate' },
   storage_drop_rate: { default: 0, type: 'rate' },
@@ -25,7 +26,7 @@ const KNOBS = {
 };
 
 const STREAMS = [
-  'graphql_5xx', 'graphql_5xx_status', 'graphql_429',
+  'graphql_5xx', 'graphql_5xx_status', 'graphql_429', 'graphql_drop',
   'storage_503', 'storage_drop', 'storage_expire', 'strip_etag',
 ];
 
@@ -90,14 +91,17 @@ class Faults {
     return this.streams[stream]() < rate;
   }
 
-  // For one GraphQL POST: null, {kind: '429'} or {kind: '5xx', status}.
+  // For one GraphQL POST: null, {kind: '429'}, {kind: '5xx', status} or
+  // {kind: 'drop'}, in that order of precedence when several fire.
   graphqlFault() {
     const c = this.config;
     const is5xx = this.draw('graphql_5xx', c.graphql_5xx_rate);
     const pick = this.streams.graphql_5xx_status();
     const is429 = this.draw('graphql_429', c.graphql_429_rate);
+    const isDrop = this.draw('graphql_drop', c.graphql_drop_rate);
     if (is5xx) return { kind: '5xx', status: [500, 502, 503, 504][Math.floor(pick * 4)] };
     if (is429) return { kind: '429' };
+    if (isDrop) return { kind: 'drop' };
     return null;
   }
 

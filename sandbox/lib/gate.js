@@ -6,6 +6,7 @@
 // from the headers it receives.
 
 const http = require('http');
+const https = require('https');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -13,6 +14,7 @@ const crypto = require('crypto');
 const { pipeline } = require('stream');
 const { s3Error } = require('./s3-errors');
 const { sleep } = require('./http-util');
+const hostileModes = require('./hostile-storage').modes;
 
 // Hop-by-hop headers are not forwarded. Expect is answered here (Node sends
 // 100 Continue itself); s3rver would otherwise see it twice.
@@ -25,40 +27,87 @@ function unsignedAmzHeaders(req, q) {
   return Object.keys(req.headers).filter((h) => h.startsWith('x-amz-') && !signed.has(h));
 }
 
+// Marks the Location of a hostile 307 (see hostile-storage.js).
+const REDIRECT_MARK = /[?&]sandbox-redirect=(\d+)$/;
+
 class Gate {
-  constructor({ backendPort, faults, counters, log, tmpDir }) {
+  // tls: { key, cert } to serve https, plus a plain-http listener (listenPlain).
+  constructor({ backendPort, faults, counters, log, tmpDir, hostile, tls }) {
     this.backendPort = backendPort;
     this.faults = faults;
     this.counters = counters;
+    this.hostile = hostile || { peek: () => null };
     this.log = log || (() => {});
     this.tmpDir = tmpDir || os.tmpdir();
     this.agent = new http.Agent({ keepAlive: true });
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    // S3 puts no cap on how long a PUT may take; Node's default is 300 s.
-    this.server.requestTimeout = 0;
-    this.server.on('connection', () => { this.counters.data.storage.connections++; });
+    this.scheme = tls ? 'https' : 'http';
+    this.redirects = new Set();
+    this.servers = [];
+    this.server = this.createServer(tls, false);
+    // Only for upload_url_http_downgrade: the same gate over plain http.
+    this.plain = tls ? this.createServer(null, true) : null;
   }
 
-  listen(port = 0) {
+  createServer(tls, plain) {
+    const handler = (req, res) => this.handle(req, res, plain);
+    const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+    // S3 puts no cap on how long a PUT may take; Node's default is 300 s.
+    server.requestTimeout = 0;
+    server.on('connection', () => { this.counters.data.storage.connections++; });
+    this.servers.push(server);
+    return server;
+  }
+
+  static listenOn(server, port) {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve(this.server.address().port));
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve(server.address().port));
     });
   }
 
+  async listen(port = 0) {
+    const p = await Gate.listenOn(this.server, port);
+    this.host = `127.0.0.1:${p}`;
+    this.origin = `${this.scheme}://${this.host}`;
+    return p;
+  }
+
+  async listenPlain(port = 0) {
+    const p = await Gate.listenOn(this.plain, port);
+    this.plainOrigin = `http://127.0.0.1:${p}`;
+    return p;
+  }
+
   close() {
-    this.server.closeAllConnections();
     this.agent.destroy();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return Promise.all(this.servers.map((server) => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    }));
+  }
+
+  addRedirect() {
+    const id = String(this.redirects.size + 1);
+    this.redirects.add(id);
+    return id;
+  }
+
+  // A request to the Location of a hostile 307 is counted, then handled as
+  // the request it redirects (the marker removed, so the signature holds).
+  noticeRedirect(req) {
+    const m = REDIRECT_MARK.exec(req.url);
+    if (!m || !this.redirects.has(m[1])) return;
+    this.counters.data.storage.redirects_followed++;
+    req.url = req.url.slice(0, m.index);
   }
 
   // A refusal after the body was read: answering while the client is still
   // sending risks a reset that hides the answer from it.
-  refuse(req, res, name, extra) {
+  refuse(req, res, name, extra, headers = {}) {
     const { status, body } = s3Error(name, extra);
     const send = () => {
       if (res.headersSent) return;
-      res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+      res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body), ...headers });
       res.end(body);
       this.done(req, status);
     };
@@ -75,9 +124,13 @@ class Gate {
     this.log(`storage ${req.method} ${req.url.split('?')[0]} -> ${status}`);
   }
 
-  async handle(req, res) {
+  async handle(req, res, plain) {
     const c = this.counters.data.storage;
     c.requests++;
+    // URLs are signed for the https host: the plain listener stands in for
+    // it, so a client that follows a downgraded URL gets through.
+    if (plain) req.headers.host = this.host;
+    this.noticeRedirect(req);
     if (req.method === 'GET') c.gets++;
     if (req.method === 'HEAD') c.heads++;
     const url = new URL(req.url, 'http://gate');
@@ -102,6 +155,14 @@ class Gate {
     const latency = this.faults.get('storage_latency_ms');
     if (latency > 0) await sleep(latency);
     const f = this.faults.storageFaults();
+    // A hostile answer armed for storage wins over the faults just drawn
+    // (drawn all the same, so their sequence does not shift).
+    const mode = this.hostile.peek('storage');
+    if (mode) {
+      this.hostile.used();
+      this.counters.hostile('storage', mode);
+      return hostileModes[mode](this, req, res, plain ? this.plainOrigin : this.origin);
+    }
     if (f.expire) {
       c.faults.expire++;
       return this.refuse(req, res, 'Expired', { 'X-Amz-Expires': q.get('X-Amz-Expires') || '' });
@@ -155,7 +216,8 @@ class Gate {
     });
   }
 
-  forward(req, res, body, stripEtag) {
+  // etagFor, when given, replaces the ETag a success carries (hostile etag_huge).
+  forward(req, res, body, stripEtag, etagFor) {
     const headers = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
     const upstream = http.request({
@@ -172,7 +234,7 @@ class Gate {
         // Real S3 sends `ETag`, always quoted, whatever s3rver does.
         const etag = `"${String(out.etag).replace(/"/g, '')}"`;
         delete out.etag;
-        if (!(stripEtag && up.statusCode === 200)) out.ETag = etag;
+        if (!(stripEtag && up.statusCode === 200)) out.ETag = etagFor && up.statusCode === 200 ? etagFor(etag) : etag;
       }
       res.writeHead(up.statusCode, out);
       pipeline(up, res, () => {});

@@ -6,6 +6,7 @@
 const { parse, validate, execute, getOperationAST, Kind, GraphQLError } = require('graphql');
 const { readBody, sendJson, sleep } = require('./http-util');
 const schemas = require('./schema');
+const { createHostileGraphql } = require('./hostile-graphql');
 
 // What a proxy in front of ION sends when the app behind it fails: HTML.
 const BAD_GATEWAY_HTML = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n'
@@ -17,9 +18,10 @@ const FAULT_MESSAGES = {
   504: 'Gateway Timeout: the query took too long',
 };
 
-function createGraphqlHandler({ tokens, faults, counters, root, log }) {
+function createGraphqlHandler({ tokens, faults, counters, root, log, hostile, urls }) {
   const strict = schemas.strict();
   const partial = schemas.nullableRoots();
+  const hostileAnswer = createHostileGraphql(urls);
 
   function reply(res, status, value, headers) {
     counters.status('graphql', status);
@@ -101,9 +103,24 @@ function createGraphqlHandler({ tokens, faults, counters, root, log }) {
       variableValues: body.variables || {},
       operationName: body.operationName || undefined,
     });
-    // 500, 502, 504: the work was done but the answer is lost on the way
-    // back, the case where a client must not blindly repeat a mutation.
+    // 500, 502, 504 and a dropped connection: the work was done but the
+    // answer is lost on the way back, the case where a client must not
+    // blindly repeat a mutation.
+    if (fault && fault.kind === 'drop') {
+      counters.data.graphql.faults.drop++;
+      counters.status('graphql', 'dropped');
+      return req.socket.destroy();
+    }
     if (fault) return sendFault(res, fault);
+    // A hostile answer instead of this one, when one is armed and applies.
+    const mode = hostile.peek('graphql');
+    const status = mode ? hostileAnswer(mode, { req, res, result, op }) : null;
+    if (status !== null) {
+      hostile.used();
+      counters.hostile('graphql', mode);
+      log(`graphql hostile answer: ${mode}`);
+      return counters.status('graphql', status);
+    }
     if (result.errors) log(`graphql errors: ${result.errors.map((e) => e.message).join('; ')}`);
     return reply(res, 200, result);
   };

@@ -50,6 +50,8 @@ function createRoot({ storage, attachments, faults }) {
       }
       const { filename, s3Key, s3Etag, entityId, validateUpload } = input;
       if (!dataset.entityExists(entityId)) throw new Error(`Entity not found: ${entityId}`);
+      const readOnly = dataset.readOnlyReason(entityId);
+      if (readOnly) throw new Error(`Permission denied: ${readOnly}`);
       if (validateUpload) {
         const head = await storage.head(s3Key);
         if (!head) throw new Error(`Upload validation failed: object not found: ${s3Key}`);

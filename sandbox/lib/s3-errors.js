@@ -23,6 +23,8 @@ const ERRORS = {
   InvalidDigest: [400, 'The Content-MD5 you specified was invalid.'],
   HeadersNotSigned: [403, 'There were headers present in the request which were not signed'],
   SlowDown: [503, 'Please reduce your request rate.'],
+  TemporaryRedirect: [307, 'Please re-send this request to the specified temporary endpoint. '
+    + 'Continue to use the original request endpoint for future requests.'],
 };
 
 // The S3 code of each entry above (two share AccessDenied, one InvalidArgument).

@@ -3,6 +3,7 @@
 // token endpoint, admin) on one port. start() resolves once both listen.
 
 const http = require('http');
+const https = require('https');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -12,6 +13,8 @@ const { Faults } = require('./faults');
 const { Counters } = require('./counters');
 const { Tokens } = require('./tokens');
 const { Attachments } = require('./attachments');
+const { Hostile } = require('./hostile');
+const { createCertificates } = require('./tls');
 const { createRoot } = require('./resolvers');
 const { createGraphqlHandler } = require('./graphql-http');
 const { createAdminHandler } = require('./admin');
@@ -26,6 +29,7 @@ class Sandbox {
     this.counters = new Counters();
     this.tokens = new Tokens();
     this.attachments = new Attachments();
+    this.hostile = new Hostile({ tls: !!opts.tls });
     this.client = createClient();
   }
 
@@ -38,22 +42,35 @@ class Sandbox {
     const spool = path.join(this.dir, 'spool');
     fs.mkdirSync(objects, { recursive: true });
     fs.mkdirSync(spool, { recursive: true });
+    // Certificates in a temp dir of their own, removed at stop even when
+    // --directory is kept.
+    let tls = null;
+    if (o.tls) {
+      this.tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ion-sandbox-tls-'));
+      tls = await createCertificates(this.tlsDir);
+    }
+    const scheme = tls ? 'https' : 'http';
 
     this.storage = new Storage({ directory: objects, port: o.s3rverPort || 0 });
     const backendPort = await this.storage.start();
-    this.gate = new Gate({ backendPort, faults: this.faults, counters: this.counters, log: this.log, tmpDir: spool });
+    this.gate = new Gate({
+      backendPort, faults: this.faults, counters: this.counters, log: this.log, tmpDir: spool,
+      hostile: this.hostile, tls: tls && { key: tls.key, cert: tls.cert },
+    });
     const storagePort = await this.gate.listen(o.storagePort || 0);
-    const storageUrl = `http://127.0.0.1:${storagePort}`;
+    const storageUrl = `${scheme}://127.0.0.1:${storagePort}`;
+    const storagePlain = tls ? `http://127.0.0.1:${await this.gate.listenPlain(0)}` : null;
     this.storage.setPublicEndpoint(storageUrl);
 
     const deps = {
       tokens: this.tokens, faults: this.faults, counters: this.counters, log: this.log,
-      attachments: this.attachments, storage: this.storage, client: this.client,
+      attachments: this.attachments, storage: this.storage, client: this.client, hostile: this.hostile,
     };
-    const graphql = createGraphqlHandler({ ...deps, root: createRoot(deps) });
+    const urls = { storageUrl, storagePlainUrl: storagePlain };
+    const graphql = createGraphqlHandler({ ...deps, urls, root: createRoot(deps) });
     const admin = createAdminHandler(deps);
     const token = createTokenHandler(deps);
-    this.api = http.createServer((req, res) => {
+    const handle = (req, res) => {
       const p = req.url.split('?')[0];
       const handler = p === '/graphql' ? graphql
         : p === TOKEN_PATH ? token
@@ -65,14 +82,15 @@ class Sandbox {
         if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal sandbox error' }] });
         else res.destroy();
       });
-    });
+    };
+    this.api = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handle) : http.createServer(handle);
     this.api.on('connection', () => { this.counters.data.graphql.connections++; });
     const apiPort = await new Promise((resolve, reject) => {
       this.api.once('error', reject);
       this.api.listen(o.graphqlPort || 0, '127.0.0.1', () => resolve(this.api.address().port));
     });
 
-    const base = `http://127.0.0.1:${apiPort}`;
+    const base = `${scheme}://127.0.0.1:${apiPort}`;
     this.endpoints = {
       graphql: `${base}/graphql`,
       storage: storageUrl,
@@ -83,6 +101,11 @@ class Sandbox {
       // Where stored objects live; removed at stop unless --directory gave it.
       directory: this.dir,
     };
+    // Only with --tls, so a plain run's state file is as it always was.
+    if (tls) {
+      this.endpoints.ca_file = tls.caFile;
+      this.endpoints.storage_plain = storagePlain;
+    }
     return this.endpoints;
   }
 
@@ -96,6 +119,7 @@ class Sandbox {
     if (this.storage) closing.push(this.storage.stop());
     await Promise.allSettled(closing);
     if (this.ownDir && this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.tlsDir) fs.rmSync(this.tlsDir, { recursive: true, force: true });
   }
 }
 

@@ -8,6 +8,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const http = require('http');
+const https = require('https');
 
 const SERVER = path.join(__dirname, '..', 'server.js');
 
@@ -58,10 +59,13 @@ async function start(args = []) {
 }
 
 // Raw HTTP with full control over headers and body framing. Resolves with
-// { status, headers, body } or rejects with the socket error.
-function request(url, { method = 'GET', headers = {}, body, chunked = false, agent = false } = {}) {
+// { status, headers, body } or rejects with the socket error. https URLs
+// trust `ca` (the PEM of a --tls sandbox's CA).
+function request(url, { method = 'GET', headers = {}, body, chunked = false, agent = false, ca, maxHeaderSize } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent }, (res) => {
+    const tls = String(url).startsWith('https:');
+    const opts = { method, headers, agent, ...(tls && ca ? { ca } : {}), ...(maxHeaderSize ? { maxHeaderSize } : {}) };
+    const req = (tls ? https : http).request(url, opts, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -82,13 +86,14 @@ class Client {
   constructor(state) {
     this.state = state;
     this.tokens = state.tokens;
+    this.ca = state.ca_file ? fs.readFileSync(state.ca_file) : undefined;
   }
 
   // A GraphQL POST; returns { status, headers, json, body }.
   async gql(query, variables = {}, { token = this.tokens.rw, headers = {} } = {}) {
     const h = { 'Content-Type': 'application/json', ...headers };
     if (token) h.Authorization = `Bearer ${token}`;
-    const r = await request(this.state.graphql, { method: 'POST', headers: h, body: JSON.stringify({ query, variables }) });
+    const r = await request(this.state.graphql, { method: 'POST', headers: h, body: JSON.stringify({ query, variables }), ca: this.ca });
     let json;
     try { json = JSON.parse(r.body); } catch { json = undefined; }
     return { ...r, json };
@@ -99,6 +104,7 @@ class Client {
       method,
       headers: body !== undefined ? { 'Content-Type': 'application/json' } : {},
       body: body !== undefined ? JSON.stringify(body) : undefined,
+      ca: this.ca,
     });
     return JSON.parse(r.body);
   }
@@ -121,7 +127,12 @@ class Client {
   }
 
   put(url, body, headers = {}, opts = {}) {
-    return request(url, { method: 'PUT', headers, body, ...opts });
+    return request(url, { method: 'PUT', headers, body, ca: this.ca, ...opts });
+  }
+
+  // Arms a hostile mode (POST /admin/hostile); answers the armed state.
+  hostile(mode, count) {
+    return this.admin('/hostile', { method: 'POST', body: count === undefined ? { mode } : { mode, count } });
   }
 
   register(input, { token } = {}) {

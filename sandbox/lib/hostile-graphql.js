@@ -1,0 +1,162 @@
+'use strict';
+// The hostile GraphQL answers (see hostile.js). Each is given in place of the
+// real answer of a document that ran: a mutation under any of them IS
+// recorded, as with a 500, so a client must not resend it.
+//
+// answer(mode, ...) sends the hostile answer and returns its HTTP status, or
+// returns null without sending anything when the mode does not apply to this
+// result (no uploadUrl to replace, ...), so it stays armed for the next one.
+
+const { Readable, pipeline } = require('stream');
+const { Kind } = require('graphql');
+
+const HUGE_BYTES = 64 * 1024 * 1024;
+const TRUNCATED_LENGTH = 1000;
+const TRUNCATED_SENT = 100;
+
+// What a captive portal or a misrouted proxy answers with a 200.
+const LOGIN_HTML = '<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n'
+  + '<body><h1>Sign in to continue</h1><form method="post"><input name="user"></form></body></html>\n';
+
+// alias -> field name of the operation's root fields (fragments at the root
+// are not looked into: clients send plain selections).
+function rootFields(op) {
+  return op.selectionSet.selections
+    .filter((s) => s.kind === Kind.FIELD)
+    .map((s) => ({ alias: s.alias ? s.alias.value : s.name.value, name: s.name.value }));
+}
+
+// The values of the root fields named `name` that came back as objects.
+function rootValues(data, op, name) {
+  if (!data) return [];
+  return rootFields(op)
+    .filter((f) => f.name === name && data[f.alias] && typeof data[f.alias] === 'object')
+    .map((f) => data[f.alias]);
+}
+
+// Sets obj[key] = change(obj[key]) on each object that has the key; true if any did.
+function replaceEach(objects, key, change) {
+  let any = false;
+  for (const o of objects) {
+    if (o && typeof o[key] === 'string') {
+      o[key] = change(o[key]);
+      any = true;
+    }
+  }
+  return any;
+}
+
+// Removes the first scalar met depth-first in obj; true if one was.
+function removeFirstScalar(obj) {
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === null || typeof v !== 'object') {
+      delete obj[k];
+      return true;
+    }
+    if (removeFirstScalar(v)) return true;
+  }
+  return false;
+}
+
+// The downloadUrl holders of a result: fileAttachment and createFileAttachment's payload.
+function attachmentsOf(data, op) {
+  return [
+    ...rootValues(data, op, 'fileAttachment'),
+    ...rootValues(data, op, 'createFileAttachment').map((p) => p.fileAttachment),
+  ];
+}
+
+// Modes that edit the real result: each returns true when it changed something.
+function editors({ storageUrl, storagePlainUrl }) {
+  const uploads = (data, op) => rootValues(data, op, 'requestFileUploadUrl');
+  const downgrade = (url) => (storagePlainUrl && url.startsWith(`${storageUrl}/`)
+    ? storagePlainUrl + url.slice(storageUrl.length)
+    : url.replace(/^https:/, 'http:'));
+  const storagePort = new URL(storageUrl).port;
+  return {
+    missing_field(data, op) {
+      if (!data) return false;
+      const withUrl = uploads(data, op).filter((u) => 'uploadUrl' in u);
+      if (withUrl.length) {
+        for (const u of withUrl) delete u.uploadUrl;
+        return true;
+      }
+      const first = rootFields(op)[0];
+      const value = first && data[first.alias];
+      return !!value && typeof value === 'object' && removeFirstScalar(value);
+    },
+    upload_url_file: (data, op) => replaceEach(uploads(data, op), 'uploadUrl', () => 'file:///etc/passwd'),
+    upload_url_ftp: (data, op) => replaceEach(uploads(data, op), 'uploadUrl', () => `ftp://127.0.0.1:${storagePort}/x`),
+    upload_url_http_downgrade: (data, op) => replaceEach(uploads(data, op), 'uploadUrl', downgrade),
+    download_url_http_downgrade: (data, op) => replaceEach(attachmentsOf(data, op), 'downloadUrl', downgrade),
+    content_type_crlf: (data, op) => replaceEach(uploads(data, op), 'contentType', () => 'image/jpeg\r\nX-Injected: 1'),
+  };
+}
+
+function sendRaw(res, status, type, body) {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+// A valid JSON body of exactly HUGE_BYTES: the real result, then padding in
+// extensions, streamed in 64 KiB pieces so the sandbox never holds it whole.
+function sendHuge(res, result, withLength) {
+  const json = JSON.stringify(result);
+  const head = Buffer.from(`${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"extensions":{"padding":"`);
+  const tail = Buffer.from('"}}');
+  let left = HUGE_BYTES - head.length - tail.length;
+  const piece = Buffer.alloc(64 * 1024, 'x');
+  function* parts() {
+    yield head;
+    while (left > 0) {
+      const n = Math.min(left, piece.length);
+      left -= n;
+      yield n === piece.length ? piece : piece.subarray(0, n);
+    }
+    yield tail;
+  }
+  const headers = { 'Content-Type': 'application/json; charset=utf-8' };
+  if (withLength) headers['Content-Length'] = HUGE_BYTES;
+  res.writeHead(200, headers);
+  // A client that gives up closes the socket; pipeline then stops the stream.
+  pipeline(Readable.from(parts(), { objectMode: false }), res, () => {});
+}
+
+// Headers promise TRUNCATED_LENGTH bytes; TRUNCATED_SENT arrive, then FIN.
+function sendTruncated(req, res, result) {
+  const body = Buffer.from(JSON.stringify(result).padEnd(TRUNCATED_LENGTH, ' ')).subarray(0, TRUNCATED_LENGTH);
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': TRUNCATED_LENGTH });
+  res.write(body.subarray(0, TRUNCATED_SENT), () => req.socket.end());
+}
+
+function createHostileGraphql(urls) {
+  const edit = editors(urls);
+  return function answer(mode, { req, res, result, op }) {
+    switch (mode) {
+      case 'malformed_json':
+        sendRaw(res, 200, 'application/json; charset=utf-8', '{"data": {');
+        return 200;
+      case 'html_200':
+        sendRaw(res, 200, 'text/html; charset=utf-8', LOGIN_HTML);
+        return 200;
+      case 'truncated_body':
+        sendTruncated(req, res, result);
+        return 200;
+      case 'huge_body':
+      case 'huge_body_chunked':
+        sendHuge(res, result, mode === 'huge_body');
+        return 200;
+      case 'data_null':
+        sendRaw(res, 200, 'application/json; charset=utf-8', '{"data":null}');
+        return 200;
+      default: {
+        const copy = JSON.parse(JSON.stringify(result));
+        if (!edit[mode] || !edit[mode](copy.data, op)) return null;
+        sendRaw(res, 200, 'application/json; charset=utf-8', JSON.stringify(copy));
+        return 200;
+      }
+    }
+  };
+}
+
+module.exports = { createHostileGraphql, HUGE_BYTES, TRUNCATED_LENGTH, TRUNCATED_SENT };
