@@ -1,0 +1,176 @@
+'use strict';
+// Hostile GraphQL answers (POST /admin/hostile): each fires for exactly
+// `count` requests it applies to, then the sandbox answers normally again.
+
+const { describe, it, before, after, beforeEach } = require('node:test');
+const assert = require('node:assert/strict');
+const http = require('http');
+const { start } = require('../testkit/sandbox');
+const raw = require('../testkit/raw');
+
+const URL_QUERY = '{ requestFileUploadUrl(filename: "a.jpg") { uploadUrl s3Key contentType } }';
+const TARGET_QUERY = '{ runStep(id: 1) { id entity { id } } }';
+const HUGE = 64 * 1024 * 1024;
+
+describe('hostile GraphQL answers', () => {
+  let sb;
+  before(async () => { sb = await start(); });
+  after(() => sb.stop());
+  beforeEach(() => sb.reset());
+
+  // One GraphQL POST over a bare socket: what the server sent, byte for byte.
+  const post = (query, token = sb.tokens.rw) => raw.exchange(sb.state.graphql, {
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  const json = (r) => JSON.parse(r.body.toString('utf8'));
+
+  // Arms mode for `count` requests, checks each is hostile, then that it is
+  // off (GET /admin/hostile, counters) and the next answer is the real one.
+  async function firesExactly(mode, count, send, isHostile) {
+    const before = (await sb.admin('/counters')).graphql.hostile[mode] || 0;
+    assert.deepEqual(await sb.hostile(mode, count), { mode, side: 'graphql', remaining: count });
+    for (let i = 0; i < count; i++) {
+      const r = await send();
+      assert.ok(isHostile(r), `${mode} #${i + 1}: ${r.raw ? r.raw.subarray(0, 300) : ''}`);
+    }
+    assert.deepEqual(await sb.admin('/hostile'), { mode: null });
+    const normal = await send();
+    assert.equal(normal.status, 200);
+    assert.ok(!isHostile(normal), `${mode} is off after ${count}`);
+    assert.ok(json(normal).data, 'a real answer');
+    assert.equal((await sb.admin('/counters')).graphql.hostile[mode] - before, count);
+  }
+
+  it('arms with count 1 by default, shows what is armed, clears with null, refuses bad ones', async () => {
+    assert.deepEqual(await sb.admin('/hostile'), { mode: null });
+    assert.deepEqual(await sb.hostile('data_null'), { mode: 'data_null', side: 'graphql', remaining: 1 });
+    assert.deepEqual(await sb.admin('/hostile'), { mode: 'data_null', side: 'graphql', remaining: 1 });
+    assert.deepEqual(await sb.hostile(null), { mode: null });
+    assert.ok(json(await post(TARGET_QUERY)).data.runStep);
+    assert.match((await sb.hostile('nope')).error, /unknown mode/);
+    assert.match((await sb.hostile('html_200', 0)).error, /count/);
+    assert.match((await sb.hostile('upload_url_http_downgrade')).error, /needs a sandbox started with --tls/);
+    assert.deepEqual(await sb.admin('/hostile'), { mode: null });
+    await sb.hostile('html_200', 5);
+    await sb.reset();
+    assert.deepEqual(await sb.admin('/hostile'), { mode: null }, 'reset clears it');
+  });
+
+  it('is applied after auth: a 401 does not spend it', async () => {
+    await sb.hostile('data_null', 1);
+    assert.equal((await post(TARGET_QUERY, 'bad')).status, 401);
+    assert.deepEqual(json(await post(TARGET_QUERY)), { data: null });
+  });
+
+  it('malformed_json: 200 {"data": {', () => firesExactly('malformed_json', 2, () => post(TARGET_QUERY),
+    (r) => r.status === 200 && r.body.toString() === '{"data": {'));
+
+  it('html_200: a 200 HTML page', () => firesExactly('html_200', 2, () => post(TARGET_QUERY),
+    (r) => r.status === 200 && /^text\/html/.test(r.headers['content-type']) && /<html>/.test(r.body)));
+
+  it('truncated_body: Content-Length 1000, 100 bytes, then the connection closes', () => firesExactly('truncated_body', 2,
+    () => post(TARGET_QUERY),
+    (r) => r.status === 200 && r.headers['content-length'] === '1000' && r.body.length === 100));
+
+  it('data_null: 200 {"data": null} without errors', () => firesExactly('data_null', 2, () => post(TARGET_QUERY),
+    (r) => r.status === 200 && r.body.toString() === '{"data":null}'));
+
+  it('missing_field: uploadUrl removed, else the first scalar of the first root field', async () => {
+    await firesExactly('missing_field', 2, () => post(URL_QUERY), (r) => {
+      const u = json(r).data.requestFileUploadUrl;
+      return !('uploadUrl' in u) && typeof u.s3Key === 'string' && typeof u.contentType === 'string';
+    });
+    await firesExactly('missing_field', 1, () => post(TARGET_QUERY), (r) => {
+      const t = json(r).data.runStep;
+      return !('id' in t) && t.entity.id === '7';
+    });
+    // Nested: createFileAttachment's first scalar is fileAttachment.id.
+    await sb.hostile('missing_field', 1);
+    const reg = await sb.register({ filename: 'f', s3Key: 'uploads/x/f', s3Etag: 'e', entityId: '7', validateUpload: false });
+    const fa = reg.json.data.createFileAttachment.fileAttachment;
+    assert.equal('id' in fa, false);
+    assert.equal(fa.filename, 'f');
+    // Nothing to remove (a null target): not spent.
+    await sb.hostile('missing_field', 1);
+    assert.deepEqual(json(await post('{ runStep(id: 999) { id } }')), { data: { runStep: null } });
+    assert.equal((await sb.admin('/hostile')).remaining, 1);
+  });
+
+  for (const [mode, want] of [
+    ['upload_url_file', (u) => u.uploadUrl === 'file:///etc/passwd'],
+    ['upload_url_ftp', (u, sbx) => u.uploadUrl === `ftp://127.0.0.1:${new URL(sbx.state.storage).port}/x`],
+    ['content_type_crlf', (u) => u.contentType === 'image/jpeg\r\nX-Injected: 1' && /^http:/.test(u.uploadUrl)],
+  ]) {
+    it(`${mode}: only documents with requestFileUploadUrl spend it`, async () => {
+      await sb.hostile(mode, 2);
+      assert.equal(json(await post(TARGET_QUERY)).data.runStep.id, 1, 'another query is left alone');
+      assert.equal((await sb.admin('/hostile')).remaining, 2);
+      await sb.hostile(null);
+      await firesExactly(mode, 2, () => post(URL_QUERY), (r) => want(json(r).data.requestFileUploadUrl, sb));
+    });
+  }
+
+  it('applies to every aliased requestFileUploadUrl of one document, spending one', async () => {
+    await sb.hostile('upload_url_file', 1);
+    const r = json(await post('{ a: requestFileUploadUrl(filename: "a.txt") { uploadUrl } b: requestFileUploadUrl(filename: "b.txt") { uploadUrl } }'));
+    assert.deepEqual(r.data, { a: { uploadUrl: 'file:///etc/passwd' }, b: { uploadUrl: 'file:///etc/passwd' } });
+    assert.deepEqual(await sb.admin('/hostile'), { mode: null });
+  });
+
+  it('runs the document: a mutation under a hostile answer is recorded', async () => {
+    await sb.hostile('malformed_json', 1);
+    const r = await sb.register({ filename: 'f', s3Key: 'uploads/x/f', s3Etag: 'e', entityId: '7', validateUpload: false });
+    assert.equal(r.json, undefined);
+    assert.equal((await sb.admin('/attachments')).length, 1);
+  });
+
+  // Streams the answer and keeps only its size and ends: 64 MiB need not be held.
+  function fetchHuge() {
+    return new Promise((resolve, reject) => {
+      const req = http.request(sb.state.graphql, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${sb.tokens.rw}` },
+      }, (res) => {
+        let size = 0;
+        let first = '';
+        let last = Buffer.alloc(0);
+        res.on('data', (c) => {
+          if (first.length < 200) first += c.subarray(0, 200).toString();
+          size += c.length;
+          last = Buffer.concat([last, c]).subarray(-200);
+        });
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, size, first, last: last.toString() }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ query: TARGET_QUERY }));
+    });
+  }
+
+  for (const [mode, framing] of [['huge_body', (h) => h['content-length'] === String(HUGE)],
+    ['huge_body_chunked', (h) => h['transfer-encoding'] === 'chunked' && h['content-length'] === undefined]]) {
+    it(`${mode}: a valid JSON answer of 64 MiB, the real data first`, async () => {
+      await sb.hostile(mode, 2);
+      for (let i = 0; i < 2; i++) {
+        const r = await fetchHuge();
+        assert.equal(r.status, 200);
+        assert.ok(framing(r.headers), JSON.stringify(r.headers));
+        assert.equal(r.size, HUGE);
+        assert.ok(r.first.startsWith('{"data":{"runStep":{"id":1,"entity":{"id":"7"}}},"extensions":{"padding":"xxx'), r.first);
+        assert.ok(r.last.endsWith('xxx"}}'));
+      }
+      const normal = await fetchHuge();
+      assert.equal(normal.size, Buffer.byteLength('{"data":{"runStep":{"id":1,"entity":{"id":"7"}}}}'));
+      assert.equal((await sb.admin('/counters')).graphql.hostile[mode], 2);
+    });
+  }
+
+  it('yields to a fault that takes the request: not spent', async () => {
+    await sb.faults({ graphql_429_rate: 1 });
+    await sb.hostile('data_null', 1);
+    assert.equal((await post(TARGET_QUERY)).status, 429);
+    await sb.faults({ graphql_429_rate: 0 });
+    assert.deepEqual(json(await post(TARGET_QUERY)), { data: null });
+  });
+});
