@@ -149,7 +149,9 @@ function stub.server(opts)
         s3Key = "uploads/k" .. srv.n .. "/" .. filename, contentType = "text/plain" }
     end,
     createFileAttachment = function(input)
-      if input.entityId == "666" or input.entityId == "1666" then error("Permission denied: token may not attach files") end
+      if input.entityId == "666" or input.entityId == "1666" then
+        error("Permission denied: token may not attach files")
+      end
       if not tonumber(input.entityId) or tonumber(input.entityId) > 1900 then
         error("Entity not found: " .. input.entityId)
       end

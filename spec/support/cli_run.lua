@@ -56,15 +56,28 @@ function run.cli(args, env, dir)
   return r
 end
 
--- Starts in the background: pid, stdout path, stderr path.
+-- Starts in the background: pid (of ion-upload itself), stdout path, stderr
+-- path, and a function returning the exit status once it has exited.
 function run.background(args, env, dir)
-  local out, err = os.tmpname(), os.tmpname()
-  local sh = string.format("cd %s && (%s %s >%s 2>%s & echo $!)", q(dir or sandbox.root), run.env_prefix(env),
-    command(args), q(out), q(err))
-  local p = io.popen(sh)
-  local pid = tonumber(p:read("*l"))
-  p:close()
-  return pid, out, err
+  local out, err, pidfile, codefile = os.tmpname(), os.tmpname(), os.tmpname(), os.tmpname()
+  os.remove(pidfile)
+  os.remove(codefile)
+  local sh = string.format("cd %s && ( %s %s >%s 2>%s & echo $! >%s; wait $!; echo $? >%s ) >/dev/null 2>&1 &",
+    q(dir or sandbox.root), run.env_prefix(env), command(args), q(out), q(err), q(pidfile .. ".tmp"), q(codefile))
+  -- (the pid file is renamed into place so that it is never read half written)
+  sh = sh:gsub(">" .. q(pidfile .. ".tmp") .. ";", ">" .. q(pidfile .. ".tmp") .. " && mv " .. q(pidfile .. ".tmp")
+    .. " " .. q(pidfile) .. ";")
+  os.execute(sh)
+  assert(run.wait_for(function() return read(pidfile) ~= "" end, 10), "background run did not start")
+  local pid = tonumber(read(pidfile):match("%d+"))
+  os.remove(pidfile)
+  local function code()
+    run.wait_for(function() return read(codefile) ~= "" end, 10)
+    local c = tonumber(read(codefile):match("%d+"))
+    os.remove(codefile)
+    return c
+  end
+  return pid, out, err, code
 end
 
 function run.alive(pid)

@@ -107,15 +107,24 @@ function Display:event(ev, index)
   elseif ev.type == "progress" then
     self.sent[i] = ev.bytes or 0
     if self.active[i] and ev.total then self.active[i].total = ev.total end
+    -- All bytes sent: it waits for its registration, no longer moving.
+    if ev.total and ev.bytes == ev.total then self:settle(i) end
   elseif ev.type == "done" or ev.type == "error" then
     self.done_files = self.done_files + 1
     self.sent[i] = self.sizes[i] or ev.total or self.sent[i] or 0
-    self.active[i] = nil
-    for k, v in ipairs(self.order) do
-      if v == i then table.remove(self.order, k) break end
-    end
+    self:settle(i)
   end
   self:draw(false)
+end
+
+function Display:settle(i)
+  self.active[i] = nil
+  for k, v in ipairs(self.order) do
+    if v == i then
+      table.remove(self.order, k)
+      break
+    end
+  end
 end
 
 -- Sizes per index, so a finished (or failed) file counts all its bytes.

@@ -1,0 +1,115 @@
+-- Unit spec: the CLI's flags, configuration, output lines and progress
+-- display (no network, no child process; the real CLI runs in
+-- spec/integration/cli_spec.lua).
+local cjson = require("cjson")
+local cli_args = require("ion.upload.cli_args")
+local output = require("ion.upload.cli_output")
+local progress = require("ion.upload.cli_progress")
+local errors = require("ion.upload.errors")
+
+local function env(t) return function(name) return t[name] end end
+
+describe("ion.upload.cli_args", function()
+  it("takes one target and files", function()
+    local a = assert(cli_args.parse({ "--run-step", "12", "--concurrency", "8", "--window", "1", "a", "b" }, "0.1.0"))
+    assert.same({ run_step = 12 }, a.target)
+    assert.same({ "a", "b" }, a.files)
+    assert.equal(8, a.concurrency)
+    assert.equal(1, a.window)
+    assert.is_true(a.validate and a.verify_md5)
+    local e = assert(cli_args.parse({ "--entity-id", "abc-9", "--no-validate", "--no-verify-md5", "x" }))
+    assert.same({ entity_id = "abc-9" }, e.target)
+    assert.is_false(e.validate or e.verify_md5)
+  end)
+
+  it("says what to fix on bad usage", function()
+    local cases = {
+      { {}, "no target" },
+      { { "f" }, "no target" },
+      { { "--run", "1", "--step", "2", "f" }, "two targets (--run and --step)" },
+      { { "--part", "3.5", "f" }, "--part expects a positive whole number" },
+      { { "--part", "3" }, "no files" },
+      { { "--manifest", "m.csv", "f" }, "drop the FILE arguments" },
+      { { "--run", "1", "--concurrency", "x", "f" }, "--concurrency expects" },
+      { { "--run", "1", "--endpoint", "http://a/graphql", "--environment", "staging", "f" }, "give one" },
+      { { "--run", "1", "--environment", "mars", "f" }, "unknown --environment 'mars'" },
+      { { "--frobnicate" }, "unknown option '--frobnicate'" },
+    }
+    for _, c in ipairs(cases) do
+      local a, msg = cli_args.parse(c[1])
+      assert.is_nil(a)
+      assert.matches(c[2], msg, 1, true)
+    end
+  end)
+
+  it("reads the endpoint and credentials from the environment; flags win", function()
+    local a = assert(cli_args.parse({ "--run", "1", "f" }))
+    local cfg = assert(cli_args.client_config(a, env({ ION_API_URL = "https://x/graphql", ION_TOKEN = "t" })))
+    assert.same({ endpoint = "https://x/graphql", token = "t" }, { endpoint = cfg.endpoint, token = cfg.token })
+    local b = assert(cli_args.parse({ "--run", "1", "--environment", "staging", "f" }))
+    cfg = assert(cli_args.client_config(b, env({ ION_API_URL = "https://x/graphql", ION_CLIENT_ID = "id",
+      ION_CLIENT_SECRET = "s" })))
+    assert.equal("staging", cfg.environment)
+    assert.is_nil(cfg.endpoint)
+    assert.same({ "id", "s" }, { cfg.client_id, cfg.client_secret })
+    local _, msg = cli_args.client_config(a, env({ ION_API_URL = "https://x/graphql" }))
+    assert.matches("no credentials", msg)
+    _, msg = cli_args.client_config(a, env({ ION_TOKEN = "t" }))
+    assert.matches("no endpoint", msg)
+    _, msg = cli_args.client_config(a, env({ ION_API_URL = "https://x/graphql", ION_CLIENT_ID = "id" }))
+    assert.matches("ION_CLIENT_SECRET", msg)
+  end)
+end)
+
+describe("ion.upload.cli_output", function()
+  it("writes the JSON line of DESIGN.md, keys in order, plain slashes", function()
+    local line = output.json_line("/d/a.jpg", { ok = true, skipped = true, attachment = {
+      id = 4242, entityId = "9876", filename = "a.jpg", size = 5, md5 = "abc", downloadUrl = "https://s/x?sig" } })
+    assert.equal('{"path":"/d/a.jpg","ok":true,"id":4242,"entityId":"9876","filename":"a.jpg","size":5,'
+      .. '"md5":"abc","skipped":true}', line)
+    local err = errors.new("not_found", "run_step 9 not found")
+    local f = cjson.decode(output.json_line("b", { ok = false, err = err }))
+    assert.same({ path = "b", ok = false, error = { code = "not_found", message = "run_step 9 not found",
+      hint = err.hint } }, f)
+  end)
+
+  it("prints in input order as results arrive", function()
+    local printed = {}
+    local done = output.in_order(4, function(i) printed[#printed + 1] = i end)
+    done(2)
+    assert.same({}, printed)
+    done(1)
+    assert.same({ 1, 2 }, printed)
+    done(4)
+    done(3)
+    assert.same({ 1, 2, 3, 4 }, printed)
+  end)
+end)
+
+describe("ion.upload.cli_progress", function()
+  it("shows bytes, files, rate and ETA, and the files moving", function()
+    local t = 0
+    local sink = { text = {} }
+    function sink.write(_, ...) for _, s in ipairs({ ... }) do sink.text[#sink.text + 1] = s end end
+    function sink.flush() end
+    local d = progress.new({ out = sink, width = 80, now = function() return t end, files = 2, bytes = 2048 })
+    d:set_size(1, 1024)
+    d:set_size(2, 1024)
+    d:event({ type = "start", index = 1, path = "a.bin", total = 1024 })
+    t = 1
+    d:event({ type = "progress", index = 1, path = "a.bin", bytes = 512, total = 1024 })
+    local lines = d:lines()
+    assert.matches("^%[=+> +%]  25%%  0/2 files  512 B/2.0 KiB  512 B/s  ETA 0:03$", lines[1])
+    assert.matches("a.bin  50%% of 1.0 KiB", lines[2])
+    assert.is_true(#lines[1] <= 80)
+    d:event({ type = "done", index = 1, path = "a.bin" })
+    d:event({ type = "error", index = 2, path = "b.bin" })
+    lines = d:lines()
+    assert.matches("100%%  2/2 files", lines[1])
+    assert.equal(1, #lines)
+    d:message("FAIL b.bin")
+    local all = table.concat(sink.text)
+    assert.matches("\27%[%d+A\27%[J", all)
+    assert.matches("FAIL b.bin\n", all, 1, true)
+  end)
+end)

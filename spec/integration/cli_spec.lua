@@ -1,0 +1,211 @@
+-- integration: bin/ion-upload as a child process against the sandbox:
+-- output formats, exit codes, usage errors, the progress display on a
+-- pseudo-terminal (util-linux `script`), and Ctrl-C.
+local cjson = require("cjson")
+local sandbox = require("support.sandbox")
+local files = require("support.files")
+local run = require("support.cli_run")
+
+local function json_lines(text)
+  local out = {}
+  for line in text:gmatch("[^\n]+") do out[#out + 1] = cjson.decode(line) end
+  return out
+end
+
+describe("integration: ion-upload", function()
+  local dir, a, b, c, token
+
+  setup(function()
+    local s = sandbox.get()
+    token = s.tokens.rw
+    dir = files.tmpdir()
+    a = files.write(dir, "a.txt", "alpha\n")
+    b = files.write(dir, "b, with comma.csv", "x,y\n1,2\n")
+    c = files.write(dir, "c.jpg", string.rep("\255", 4096))
+  end)
+  teardown(function() files.rmdir(dir) end)
+  before_each(function() sandbox.reset() end)
+
+  it("uploads files to one target: exit 0, --json lines in input order", function()
+    local r = run.cli({ "--run-step", "12", "--json", c, a, b })
+    assert.equal(0, r.code, r.stderr)
+    local lines = json_lines(r.stdout)
+    assert.equal(3, #lines)
+    local want = { c, a, b }
+    local entity = sandbox.dataset().runStep["12"]
+    for i, l in ipairs(lines) do
+      assert.equal(want[i], l.path)
+      assert.is_true(l.ok)
+      assert.equal(entity, l.entityId)
+      assert.equal(files.md5(want[i]), l.md5)
+      assert.equal(want[i]:match("[^/]+$"), l.filename)
+      assert.is_number(l.id)
+      assert.is_number(l.size)
+    end
+    assert.matches('^{"path":"[^"]+","ok":true,"id":%d+,"entityId":"%d+","filename":"[^"]+","size":%d+,"md5":"%x+"}\n',
+      r.stdout)
+    -- Off a terminal: one plain line per file and a summary on stderr, no escapes.
+    assert.matches("ok    " .. a:gsub("%p", "%%%0"), r.stderr)
+    assert.matches("3 attached, 0 skipped, 0 failed", r.stderr, 1, true)
+    assert.not_matches("\27[", r.stderr, 1, true)
+    assert.not_matches(token, r.stdout .. r.stderr, 1, true)
+    assert.not_matches("X-Amz-Signature", r.stdout .. r.stderr, 1, true)
+  end)
+
+  it("reports a missing file in its place and exits 1", function()
+    local r = run.cli({ "--part", "50", "--json", a, dir .. "/nope.txt", c })
+    assert.equal(1, r.code)
+    local lines = json_lines(r.stdout)
+    assert.is_true(lines[1].ok and lines[3].ok)
+    assert.is_false(lines[2].ok)
+    assert.equal("bad_input", lines[2].error.code)
+    assert.matches("nope.txt", lines[2].error.message)
+    assert.is_string(lines[2].error.hint)
+    assert.equal(2, #sandbox.attachments())
+  end)
+
+  it("maps each manifest row to its own target; a bad row fails alone", function()
+    local m = files.write(dir, "manifest.csv", table.concat({
+      "path,target,id,filename",
+      a .. ",run,7,",
+      '"' .. b .. '",part,50,renamed.csv',
+      c .. ",widget,3,",
+      c .. ",run_step_field,100,photo.jpg",
+    }, "\r\n") .. "\r\n")
+    local r = run.cli({ "--manifest", m, "--json" })
+    assert.equal(1, r.code, r.stderr)
+    local lines = json_lines(r.stdout)
+    assert.equal(4, #lines)
+    local ds = sandbox.dataset()
+    assert.equal(ds.run["7"], lines[1].entityId)
+    assert.equal(b, lines[2].path)
+    assert.equal("renamed.csv", lines[2].filename)
+    assert.equal(ds.part["50"], lines[2].entityId)
+    assert.is_false(lines[3].ok)
+    assert.equal("bad_input", lines[3].error.code)
+    assert.matches('unknown target "widget"', lines[3].error.message, 1, true)
+    assert.equal("photo.jpg", lines[4].filename)
+    assert.equal(3, #sandbox.attachments())
+  end)
+
+  it("skips what the journal shows attached, with skipped:true", function()
+    local j = dir .. "/cli.journal"
+    os.remove(j)
+    assert.equal(0, run.cli({ "--run", "3", "--journal", j, a }).code)
+    local r = run.cli({ "--run", "3", "--journal", j, "--json", a, c })
+    assert.equal(0, r.code)
+    local lines = json_lines(r.stdout)
+    assert.is_true(lines[1].skipped)
+    assert.is_nil(lines[2].skipped)
+    assert.matches("1 attached, 1 skipped, 0 failed", r.stderr, 1, true)
+    assert.equal(2, #sandbox.attachments())
+  end)
+
+  -- (usage is checked before any file is: "photo.jpg" need not exist)
+  local usage_cases = {
+    { "no target", { "photo.jpg" }, "no target" },
+    { "two targets", { "--run", "1", "--part", "2", "photo.jpg" }, "two targets" },
+    { "an unknown flag", { "--colour", "--run", "1", "photo.jpg" }, "unknown option '--colour'" },
+    { "a bad id", { "--run-step", "twelve", "photo.jpg" }, "--run-step expects a positive whole number" },
+    { "no files", { "--run", "1" }, "no files" },
+    { "a manifest and a target", { "--manifest", "m.csv", "--run", "1" }, "drop --run" },
+    { "a bad --window", { "--run", "1", "--window", "0", "photo.jpg" }, "--window expects" },
+    { "a missing manifest", { "--manifest", "/nonexistent/m.csv" }, "cannot read manifest" },
+  }
+  for _, case in ipairs(usage_cases) do
+    it("exits 2 on " .. case[1] .. ", saying what to fix", function()
+      local r = run.cli(case[2])
+      assert.equal(2, r.code)
+      assert.matches(case[3], r.stderr, 1, true)
+      assert.equal("", r.stdout)
+      assert.equal(0, #sandbox.attachments())
+    end)
+  end
+
+  it("exits 2 without credentials or endpoint", function()
+    local r = run.cli({ "--run", "1", a }, { ION_TOKEN = false })
+    assert.equal(2, r.code)
+    assert.matches("no credentials: set ION_TOKEN", r.stderr, 1, true)
+    r = run.cli({ "--run", "1", a }, { ION_API_URL = false })
+    assert.equal(2, r.code)
+    assert.matches("no endpoint", r.stderr, 1, true)
+  end)
+
+  it("exits 1 when the token is refused, without printing it", function()
+    local r = run.cli({ "--run", "1", "--json", a }, { ION_TOKEN = "sbx_bogus_token_123" })
+    assert.equal(1, r.code)
+    assert.equal("auth", json_lines(r.stdout)[1].error.code)
+    assert.not_matches("sbx_bogus_token_123", r.stdout .. r.stderr, 1, true)
+  end)
+
+  it("--help shows usage and examples; --version the version", function()
+    local r = run.cli({ "--help" })
+    assert.equal(0, r.code)
+    assert.matches("--manifest FILE", r.stdout, 1, true)
+    assert.matches("Examples:", r.stdout, 1, true)
+    assert.matches("ION_TOKEN", r.stdout, 1, true)
+    r = run.cli({ "--version" })
+    assert.equal(0, r.code)
+    assert.matches("^ion%-upload %d+%.%d+%.%d+", r.stdout)
+  end)
+
+  it("draws progress bars on a terminal (a pseudo-terminal by `script`)", function()
+    local out = os.tmpname()
+    local many = {}
+    for i = 1, 12 do many[i] = files.write(dir, "p" .. i .. ".bin", string.rep("p", 20000)) end
+    sandbox.faults({ storage_latency_ms = 60 })
+    local cmd = run.env_prefix() .. " " .. run.command({ "--run-step", "3", "--concurrency", "2", "--window", "4",
+      table.unpack(many) })
+    local sh = string.format("cd %s && script -qfec %s /dev/null > %s 2>&1; echo $?", run.quote(sandbox.root),
+      run.quote("stty cols 100 rows 30; " .. cmd), run.quote(out))
+    local p = io.popen(sh)
+    local code = tonumber(p:read("*l"))
+    p:close()
+    local screen = run.read(out)
+    os.remove(out)
+    assert.equal(0, code, screen)
+    assert.matches("\27%[%d+A\27%[J", screen)              -- redrawn in place
+    assert.matches("%[=+[> ]* *%] +%d+%%  %d+/12 files", screen) -- the bar: percent and files
+    assert.matches("KiB/s", screen, 1, true)                -- the rate
+    assert.matches("ETA %d+:%d%d", screen)                   -- and the time left
+    assert.matches("12 attached, 0 skipped, 0 failed", screen, 1, true)
+    assert.not_matches(token, screen, 1, true)
+  end)
+
+  it("stops cleanly on Ctrl-C: exit 1, and the journal lets a rerun finish without duplicates", function()
+    local many = {}
+    for i = 1, 30 do many[i] = files.write(dir, "int" .. i .. ".txt", string.rep("i", 3000 + i)) end
+    sandbox.faults({ graphql_latency_ms = 40, storage_latency_ms = 40 })
+    local j = dir .. "/interrupt.journal"
+    os.remove(j)
+    local args = { "--step", "4", "--journal", j, "--window", "5", "--concurrency", "2", "--json",
+      table.unpack(many) }
+    local pid, out, err, exit_code = run.background(args)
+    assert.is_true(run.wait_for(function() return run.lines(j) >= 6 or not run.alive(pid) end, 30))
+    assert.is_true(run.alive(pid), "finished before the interrupt")
+    os.execute("kill -INT " .. pid)
+    assert.is_true(run.wait_exit(pid, 30))
+    assert.equal(1, exit_code())
+    local stderr = run.read(err)
+    assert.matches("interrupted", stderr, 1, true)
+    local first = json_lines(run.read(out))
+    assert.equal(30, #first) -- every file reported, in order
+    local attached_first = 0
+    for _, l in ipairs(first) do
+      if l.ok then attached_first = attached_first + 1 else assert.equal("aborted", l.error.code) end
+    end
+    assert.is_true(attached_first < 30)
+    os.remove(out)
+    os.remove(err)
+    sandbox.faults({ graphql_latency_ms = 0, storage_latency_ms = 0 })
+    local r = run.cli(args)
+    assert.equal(0, r.code, r.stderr)
+    -- Registrations in flight at Ctrl-C were let finish and recorded: nothing twice.
+    local names = {}
+    for _, att in ipairs(sandbox.attachments()) do
+      assert.is_nil(names[att.filename], "attached twice: " .. att.filename)
+      names[att.filename] = true
+    end
+    assert.equal(30, #sandbox.attachments())
+  end)
+end)
