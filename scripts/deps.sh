@@ -10,7 +10,7 @@ packages=(
   lua5.4 liblua5.4-dev
   libcurl4-openssl-dev libssl-dev
   lua-cjson lua-argparse lua-busted lua-check luarocks
-  nodejs npm curl valgrind
+  nodejs npm curl openssl valgrind
   python3 python3-httpx
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
