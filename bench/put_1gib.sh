@@ -35,10 +35,11 @@ declare -A walls rss
 measure() { # name command...
   local name=$1 t
   shift
-  t=$( { /usr/bin/time -f "%e %M" "$@" 2>/dev/null >/dev/null; } 2>&1 | tail -1 ) || {
-    echo "bench: $name failed" >&2
+  /usr/bin/time -o "$out/time.txt" -f "%e %M" "$@" >/dev/null 2>"$out/stderr.txt" || {
+    echo "bench: $name failed: $(cat "$out/stderr.txt")" >&2
     exit 1
   }
+  t=$(tail -1 "$out/time.txt")
   walls[$name]+="${t% *} "
   rss[$name]+="${t#* } "
 }

@@ -17,10 +17,14 @@
 #include "internal.h"
 
 #define ION_RING_SLOTS 4
+#ifndef ION_SLOT_SIZE
 #define ION_SLOT_SIZE (512 * 1024)
+#endif
 /* libcurl's default is 64 KiB; bigger buffers mean fewer read callbacks
  * and send() calls per byte (see bench/put_1gib.sh for the measurements). */
-#define ION_UPLOAD_BUFFER (1024 * 1024)
+#ifndef ION_UPLOAD_BUFFER
+#define ION_UPLOAD_BUFFER (512 * 1024)
+#endif
 
 enum { RF_NONE, RF_CHANGED, RF_READ, RF_HASH };
 

@@ -242,9 +242,11 @@ describe("ion.upload.core", function()
       assert.matches("stop right there", err.message)
       r, err = core.put{ url = srv.url("/echo"), path = path,
         on_progress = function() error({}) end }
+      assert.is_nil(r)
       assert.equal("aborted", err.code)
       r, err = core.put{ url = srv.url("/echo"), path = path,
         on_progress = function() return false end }
+      assert.is_nil(r)
       assert.equal("aborted", err.code)
       collectgarbage()
       local res = assert(core.put{ url = srv.url("/echo"), path = path })
