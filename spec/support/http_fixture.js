@@ -57,6 +57,20 @@ const server = http.createServer((req, res) => {
     res.write('x'.repeat(10));
   } else if (p === '/hang') {
     readBody(req, () => {});
+  } else if (p === '/drop-reused') {
+    // The second request on a kept-alive connection: its body is read, then
+    // the connection closes without an answer, which libcurl takes for a
+    // connection that died while idle and retries on a fresh one (rewinding
+    // the upload). Any other request is echoed.
+    req.socket.ionCount = (req.socket.ionCount || 0) + 1;
+    if (req.socket.ionCount === 2) {
+      readBody(req, () => req.socket.end());
+    } else {
+      readBody(req, (md5, len) => {
+        res.setHeader('ETag', `"${md5}"`);
+        res.end(JSON.stringify({ md5, length: len, port: req.socket.remotePort }));
+      });
+    }
   } else if (p === '/drop') {
     const after = q('after', 0);
     let n = 0;
