@@ -146,7 +146,7 @@ function Run:answered(doc, res, cerr)
   if res then
     data, err = graphql.map_response(res)
     if err and err.status == 200 and type(err.data) == "table" then
-      self.partial_seen = true -- this server answers alias by alias
+      self.independent = true -- this server answers alias by alias
     end
   else
     err = errors.from_core(cerr, "GraphQL request: ")
@@ -174,6 +174,25 @@ local function new_doc(kind, operation, name, entries, on_done)
   local doc = documents.build(operation, name, entries)
   doc.kind, doc.on_done, doc.attempts = kind, on_done, 0
   return doc
+end
+
+---------------------------------------------------------------------------
+-- How this server fails an alias. The first query document also asks the
+-- schema (one more field, no more requests) whether createFileAttachment is
+-- NON_NULL; until a yes or no arrives, registrations are planned as if it were.
+
+function Run:ask_nullability(entries)
+  if self.independent ~= nil or self.asked or self.W == 1 then return false end
+  self.asked = true
+  entries[#entries + 1] = { field = queries.fields.mutation_fields }
+  return true
+end
+
+function Run:learn_nullability(out)
+  if out and out.value ~= nil then
+    local independent = documents.independent_aliases(out.value)
+    if independent ~= nil then self.independent = independent end
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -235,10 +254,12 @@ function Run:send_targets()
       chunk[#chunk + 1] = t
       entries[#entries + 1] = { field = queries.fields.entity[t.kind], value = t.id }
     end
+    local ask = self:ask_nullability(entries)
     local doc = new_doc("entity", "query", "ResolveTargets", entries, nil)
     doc.on_done = function(data, err)
       local outs = documents.outcomes(doc, data, err)
       for i, t in ipairs(chunk) do self:resolve_answer(t, outs[i]) end
+      if ask then self:learn_nullability(outs[#entries]) end
     end
     self:send(doc)
   end
@@ -323,11 +344,13 @@ function Run:send_urls()
       self:start_item(item)
     end
     self.url_out = self.url_out + #chunk
+    local ask = self:ask_nullability(entries)
     local doc = new_doc("url", "query", "RequestUploads", entries, nil)
     doc.on_done = function(data, err)
       self.url_out = self.url_out - #chunk
       local outs = documents.outcomes(doc, data, err)
       for i, item in ipairs(chunk) do self:url_answer(item, outs[i]) end
+      if ask then self:learn_nullability(outs[#entries]) end
     end
     self:send(doc)
   end
@@ -410,20 +433,21 @@ function Run:pick_registrations(n)
       local e = documents.copy_error(t.refused)
       e.message = item.path .. ": " .. e.message
       self:fail(item, e) -- the same target refused another file
-    elseif #chunk < n and (t.registered or self.partial_seen or probe == nil or probe == t) then
-      if not (t.registered or self.partial_seen) then probe = t end
+    elseif #chunk < n and (t.registered or self.independent or (probe == nil and not t.probing) or probe == t) then
+      if not (t.registered or self.independent) then probe = t end
       chunk[#chunk + 1] = item
     else
       keep[#keep + 1] = item
     end
   end
   self.reg_queue = keep
+  if probe then probe.probing = true end -- its other files wait for the answer
   table.sort(chunk, function(a, b)
     local pa, pb = self.targets[a.target_key] == probe, self.targets[b.target_key] == probe
     if pa ~= pb then return pa end
     return a.index < b.index
   end)
-  return chunk
+  return chunk, probe
 end
 
 function Run:reg_answer(item, out)
@@ -494,7 +518,7 @@ function Run:send_registrations()
     table.sort(self.reg_queue, function(a, b) return a.index < b.index end)
     local room = self.reg_cap - self.reg_out
     if room <= 0 or not self:reg_due(room) then return end
-    local chunk = self:pick_registrations(math.min(self.W, room))
+    local chunk, probe = self:pick_registrations(math.min(self.W, room))
     if #chunk == 0 then return end
     local entries = {}
     for i, item in ipairs(chunk) do
@@ -511,6 +535,7 @@ function Run:send_registrations()
     local doc = new_doc("reg", "mutation", "RegisterUploads", entries, nil)
     doc.on_done = function(data, err)
       self.reg_out = self.reg_out - #chunk
+      if probe then probe.probing = nil end
       local outs = documents.outcomes(doc, data, err)
       for i, item in ipairs(chunk) do self:reg_answer(item, outs[i]) end
     end

@@ -22,17 +22,37 @@ function documents.build(operation, name, entries)
   for i, entry in ipairs(entries) do
     local f = entry.field
     local alias, var = "f" .. i, "v" .. i
-    header[#header + 1] = "$" .. var .. ": " .. f.type
-    body[#body + 1] = string.format("  %s: %s(%s: $%s) %s", alias, f.root, f.arg, var, f.selection)
-    variables[var] = entry.value
+    if f.arg then
+      header[#header + 1] = "$" .. var .. ": " .. f.type
+      body[#body + 1] = string.format("  %s: %s(%s: $%s) %s", alias, f.root, f.arg, var, f.selection)
+      variables[var] = entry.value
+    else
+      body[#body + 1] = string.format("  %s: %s %s", alias, f.root, f.selection)
+    end
     aliases[i] = alias
   end
+  local params = #header > 0 and "(" .. table.concat(header, ", ") .. ")" or ""
   return {
-    query = string.format("%s %s(%s) {\n%s\n}", operation, name, table.concat(header, ", "), table.concat(body, "\n")),
+    query = string.format("%s %s%s {\n%s\n}", operation, name, params, table.concat(body, "\n")),
     variables = variables,
     aliases = aliases,
     mutation = operation == "mutation",
   }
+end
+
+--- From the answer to queries.fields.mutation_fields: true when
+-- createFileAttachment is nullable (aliases fail alone), false when it is
+-- NON_NULL (a failure nulls the whole answer), nil when the answer says neither.
+function documents.independent_aliases(value)
+  local mt = type(value) == "table" and value.mutationType
+  local fields = type(mt) == "table" and mt.fields
+  if type(fields) ~= "table" then return nil end
+  for _, f in ipairs(fields) do
+    if type(f) == "table" and f.name == "createFileAttachment" and type(f.type) == "table" then
+      return f.type.kind ~= "NON_NULL"
+    end
+  end
+  return nil
 end
 
 local function is_null(v)

@@ -48,6 +48,9 @@ query RunStepFieldEntity($id: Int!) { runStepField(id: $id) { id entity { id } }
       selection = "{ uploadUrl s3Key contentType }" },
     create_file_attachment = { root = "createFileAttachment", arg = "input", type = "CreateFileAttachmentInput!",
       selection = "{ fileAttachment { id filename downloadUrl entityId s3Key contentType } }" },
+    -- Whether createFileAttachment is NON_NULL: if so, one failing alias nulls
+    -- the whole answer (GraphQL's null propagation); if not, aliases fail alone.
+    mutation_fields = { root = "__schema", selection = "{ mutationType { fields { name type { kind } } } }" },
     entity = {
       run_step = { root = "runStep", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
       run = { root = "run", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
