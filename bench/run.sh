@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 for size in ${SIZES_MIB:-1024}; do
   SIZE_MIB=$size bash bench/put_1gib.sh
 done
+bash bench/batch.sh
