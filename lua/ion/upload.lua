@@ -127,10 +127,19 @@ function Client:_request_upload_url(filename)
   local data, err = graphql.call(self, queries.request_upload_url, { filename = filename })
   if not data then return nil, err end
   local t = data.requestFileUploadUrl
-  if type(t) ~= "table" or type(t.uploadUrl) ~= "string" or not t.uploadUrl:match("^https?://")
-    or type(t.s3Key) ~= "string" or type(t.contentType) ~= "string" or t.contentType == "" then
-    return nil, errors.new("protocol", "requestFileUploadUrl answered without uploadUrl, s3Key or contentType")
+  local why
+  if type(t) ~= "table" then
+    why = "no requestFileUploadUrl"
+  elseif type(t.uploadUrl) ~= "string" or type(t.s3Key) ~= "string" or t.s3Key == ""
+    or type(t.contentType) ~= "string" or t.contentType == "" then
+    why = "requestFileUploadUrl without uploadUrl, s3Key or contentType"
+  elseif not t.uploadUrl:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
+    -- never hand a file:// or ftp:// URL to the transfer
+    why = "an uploadUrl that is not http(s): " .. (t.uploadUrl:match("^(%a[%w+.%-]*):") or "?") .. ":…"
+  elseif t.contentType:find("[%c]") then
+    why = "a contentType with control characters"
   end
+  if why then return nil, errors.new("protocol", "ION answered " .. why) end
   return { uploadUrl = t.uploadUrl, s3Key = t.s3Key, contentType = t.contentType }
 end
 

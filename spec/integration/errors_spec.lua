@@ -55,6 +55,12 @@ describe("integration: errors", function()
     assert.equal(0, #sandbox.attachments())
   end)
 
+  it("a released part (read-only target) -> permission_denied", function()
+    local c = sandbox.client()
+    local err = expect("permission_denied", c:upload(photo, { part = 41 }))
+    assert.matches("released", err.message, 1, true)
+  end)
+
   it("unknown run step -> not_found, before any URL or PUT", function()
     local c = sandbox.client()
     expect("not_found", c:upload(photo, { run_step = 99999 }))

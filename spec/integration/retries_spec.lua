@@ -73,6 +73,18 @@ describe("integration: retries", function()
     assert.equal(12, #ok + #failed)
   end)
 
+  it("under dropped GraphQL connections: lookups retried, a lost registration in doubt, never repeated", function()
+    sandbox.faults({ seed = 2, graphql_drop_rate = 0.25 })
+    local ok, failed = upload_all(sandbox.client({ retries = 8 }))
+    for _, err in ipairs(failed) do
+      assert.equal("network", err.code, tostring(err))
+      assert.is_true(err.in_doubt)
+      assert.is_false(err.retryable)
+    end
+    assert.equal(#ok + #failed, #sandbox.attachments())
+    assert.is_true((sandbox.counters().graphql.faults.drop or 0) > 0)
+  end)
+
   it("with the seed fixed, the same faults give the same outcome", function()
     local function run()
       sandbox.reset()

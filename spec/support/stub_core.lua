@@ -24,6 +24,8 @@ function stub.new(handler)
   function session.download(_, req) return run("download", req) end
   function session.close() end
   function core.session() return session end
+  -- one-shot transfers (a mutation goes out on a connection of its own)
+  function core.request(req) return run("request", req) end
   return core
 end
 

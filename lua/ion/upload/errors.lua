@@ -44,6 +44,9 @@ local retryable_codes = {
   network = true, timeout = true, rate_limited = true, url_expired = true,
 }
 
+-- A server's words are kept, but not a whole error page of them.
+errors.max_message = 1000
+
 errors.codes = {}
 for code in pairs(errors.hints) do errors.codes[code] = true end
 
@@ -86,6 +89,9 @@ function errors.new(code, message, fields)
   if fields then for k, v in pairs(fields) do e[k] = v end end
   e.code = code
   e.message = errors.scrub(message or code)
+  if #e.message > errors.max_message then
+    e.message = e.message:sub(1, errors.max_message) .. "… (" .. #e.message .. " bytes)"
+  end
   if e.hint == nil then e.hint = errors.hints[code] end
   if e.retryable == nil then e.retryable = retryable_codes[code] or false end
   return setmetatable(e, Error)

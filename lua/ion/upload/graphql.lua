@@ -106,10 +106,20 @@ function graphql.http_request(client, body, token)
   }
 end
 
-local function attempt(client, body)
+-- How a request is sent. libcurl silently sends a request again when the
+-- reused connection it went out on dies before any answer (it takes that for
+-- a connection the server had closed while idle). For a mutation that second
+-- copy would be a second registration, so a mutation gets a connection of its
+-- own (a one-shot request): nothing to reuse, nothing resent behind our back.
+function graphql.send(client, req, idempotent)
+  if idempotent then return client:_session():request(req) end
+  return client:_core_module().request(req)
+end
+
+local function attempt(client, body, idempotent)
   local token, terr = client._auth:token(client)
   if not token then return nil, terr, "token" end
-  local res, cerr = client:_session():request(graphql.http_request(client, body, token))
+  local res, cerr = graphql.send(client, graphql.http_request(client, body, token), idempotent)
   if not res then return nil, errors.from_core(cerr, "GraphQL request: "), "graphql" end
   local data, err = graphql.map_response(res)
   return data, err, "graphql"
@@ -134,7 +144,7 @@ function graphql.call(client, query, variables, opts)
   end
   local retries, attempts, refreshed = client.cfg.retries, 0, false
   while true do
-    local data, err, stage = attempt(client, body)
+    local data, err, stage = attempt(client, body, idempotent)
     if data then return data end
     if stage == "graphql" and err.code == "auth" and err.status == 401
       and not refreshed and client._auth:can_refresh() then

@@ -76,7 +76,8 @@ function storage.map_put(res, verify_md5)
       { status = status })
   end
   if verify_md5 and res.md5 and etag:lower() ~= res.md5:lower() then
-    return nil, errors.new("etag_mismatch", "storage ETag " .. etag .. " is not the MD5 of the bytes sent ("
+    local shown = #etag > 40 and (etag:sub(1, 32) .. "… (" .. #etag .. " characters)") or etag
+    return nil, errors.new("etag_mismatch", "storage ETag " .. shown .. " is not the MD5 of the bytes sent ("
       .. res.md5 .. ")", {
         status = status,
         hint = errors.hints.etag_mismatch .. "; if the bucket uses SSE-KMS the ETag is no MD5: set verify_md5 = false",
