@@ -15,8 +15,8 @@ function stub.new(handler)
     core.t = core.t + s
   end
   local session = {}
-  local function run(kind, req)
-    core.calls[#core.calls + 1] = { kind = kind, req = req }
+  local function run(kind, req, via)
+    core.calls[#core.calls + 1] = { kind = kind, req = req, via = via or "session" }
     return core.handler(kind, req)
   end
   function session.request(_, req) return run("request", req) end
@@ -25,7 +25,7 @@ function stub.new(handler)
   function session.close() end
   function core.session() return session end
   -- one-shot transfers (a mutation goes out on a connection of its own)
-  function core.request(req) return run("request", req) end
+  function core.request(req) return run("request", req, "oneshot") end
   return core
 end
 
