@@ -74,7 +74,7 @@ describe("ion.upload.graphql", function()
     local client, core = stub.client(stub.router(stub.happy(), stub.put_ok))
     assert(client:entity_id("run", 1))
     assert(client:register({ filename = "a.jpg", s3Key = "k", s3Etag = "e", entityId = "1" }))
-    assert(client:graphql("query { run(id: 2) { id entity { id } } }"))
+    assert(client:graphql("query Q($id: Int!) { run(id: $id) { id entity { id } } }", { id = 2 }))
     assert.same({ "session", "oneshot", "session" }, { core.calls[1].via, core.calls[2].via, core.calls[3].via })
   end)
 
