@@ -364,27 +364,21 @@ void ion_xfer_finish(lua_State *L, ion_xfer *x)
     long status = 0;
     if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK)
         x->status = status;
+    /* on_progress's last call reports completion, even when libcurl's own
+     * progress updates stopped just short of it. Before the download is
+     * renamed into place: a raise there still leaves nothing on disk. */
+    if (x->result == CURLE_OK && !x->fail_code && x->cb_ref != LUA_NOREF) {
+        curl_off_t n = 0;
+        CURLINFO what = x->kind == ION_KIND_PUT ? CURLINFO_SIZE_UPLOAD_T : CURLINFO_SIZE_DOWNLOAD_T;
+        if (curl_easy_getinfo(x->easy, what, &n) == CURLE_OK && n != x->reported) {
+            x->reported_at = 0;
+            ion_progress_call(x, n, n, 1);
+        }
+    }
     if (x->kind == ION_KIND_PUT)
         ion_put_finish(x);
     else if (x->kind == ION_KIND_DOWNLOAD)
         ion_download_finish(x);
-    /* on_progress's last call reports completion, even when libcurl's own
-     * progress updates stopped just short of it. */
-    if (x->result == CURLE_OK && !x->fail_code && x->cb_ref != LUA_NOREF) {
-        curl_off_t n = 0, total = 0;
-        int known = 1;
-        if (x->kind == ION_KIND_PUT) {
-            curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &n);
-            total = n;
-        } else {
-            curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &n);
-            total = n;
-        }
-        if (n != x->reported) {
-            x->reported_at = 0;
-            ion_progress_call(x, n, total, known);
-        }
-    }
     ion_xfer_release(L, x);
 }
 

@@ -454,12 +454,89 @@ describe("ion.upload.core", function()
       s:close()
     end)
 
+    it("returns nil, err from add for a bad file, before any traffic", function()
+      local s = core.session()
+      local id, err = s:add("put", { url = srv.url("/echo"), path = "/nonexistent" })
+      assert.is_nil(id)
+      assert.equal("bad_input", err.code)
+      assert.equal(0, s:pending())
+      s:close()
+    end)
+
+    it("queues transfers beyond max_total_connections", function()
+      local s = core.session{ max_host_connections = 1, max_total_connections = 1 }
+      for _ = 1, 5 do s:add("request", { url = srv.url("/echo") }) end
+      local ports, n = {}, 0
+      while s:pending() > 0 do
+        for _, d in ipairs(s:step(1)) do
+          n = n + 1
+          ports[cjson.decode(d.res.body).port] = true
+        end
+      end
+      assert.equal(5, n)
+      local distinct = 0
+      for _ in pairs(ports) do distinct = distinct + 1 end
+      assert.equal(1, distinct) -- one connection, reused in turn
+      s:close()
+    end)
+
     it("raises on unknown kinds and options", function()
       local s = core.session()
       assert.has_error(function() s:add("post", {}) end)
       assert.has_error(function() core.session{ max_connections = 1 } end)
       s:close()
     end)
+  end)
+
+  describe("download extras", function()
+    it("reports progress and can skip the MD5", function()
+      local path = fixture.tmpname(".dl")
+      local last
+      local res = assert(core.download{ url = srv.url("/big?n=2000000"), path = path, md5 = false,
+        on_progress = function(got, total) last = { got, total } end })
+      assert.is_nil(res.md5)
+      assert.same({ 2000000, 2000000 }, last)
+    end)
+
+    it("leaves nothing on disk when on_progress raises", function()
+      local path = fixture.tmpname(".dl")
+      local r, err = core.download{ url = srv.url("/big?n=2000000"), path = path,
+        on_progress = function() error("no thanks") end }
+      assert.is_nil(r)
+      assert.equal("aborted", err.code)
+      assert.is_nil(io.open(path))
+      assert.is_nil(io.open(path .. ".part"))
+    end)
+  end)
+
+  it("stops a blocking call and step on SIGINT (in a child process)", function()
+    local script = string.format([[
+      local core = require("ion.upload.core")
+      assert(core.catch_interrupt())
+      local pid = io.open("/proc/self/stat"):read("n")
+      io.popen("sleep 0.3; kill -INT " .. pid)
+      local t0 = core.now()
+      local r, err = core.request{ url = %q }
+      local t1 = core.now()
+      local s = core.session()
+      s:add("request", { url = %q })
+      local done = s:step(10)
+      io.write(string.format("%%s %%s %%d %%.1f", err.code, err.message:match("interrupted") or "-",
+        #done, core.now() - t0))
+      s:close()
+    ]], srv.url("/hang"), srv.url("/hang"))
+    local file = fixture.tmpname(".lua")
+    local f = assert(io.open(file, "w"))
+    f:write(script)
+    f:close()
+    local h = assert(io.popen(string.format("LUA_CPATH='%s' lua5.4 %s 2>&1", package.cpath, file)))
+    local out = h:read("a")
+    h:close()
+    local code, why, n, dt = out:match("^(%S+) (%S+) (%d+) ([%d.]+)$")
+    assert.equal("aborted", code, out)
+    assert.equal("interrupted", why)
+    assert.equal("0", n)
+    assert.is_true(tonumber(dt) < 5, out)
   end)
 
   describe("system helpers", function()
