@@ -203,12 +203,33 @@ describe("ion.upload.core", function()
         local path = fixture.file(10)
         assert(os.execute("chmod 000 " .. path))
         local f = io.open(path, "rb")
-        if f then -- root reads anything: covered by the FIFO and device cases instead
-          f:close()
-          pending("running as root: permissions do not stop reads")
+        if not f then
+          return refused(path, "Permission denied")
+        end
+        f:close()
+        -- root reads anything: try as nobody in a child process instead
+        if not os.execute("command -v setpriv >/dev/null && id nobody >/dev/null 2>&1") then
+          pending("running as root without setpriv: permissions do not stop reads")
           return
         end
-        refused(path, "Permission denied")
+        local script = fixture.tmpname(".lua")
+        f = assert(io.open(script, "w"))
+        f:write(string.format([[
+          local core = require("ion.upload.core")
+          local r, err = core.put{ url = %q, path = %q }
+          io.write(tostring(r), " ", err.code, " ", err.message)
+        ]], srv.url("/echo"), path))
+        f:close()
+        os.execute("chmod 644 " .. script)
+        local before = count()
+        local cpath = package.cpath:gsub("^build/", (os.getenv("PWD") or ".") .. "/build/")
+        local h = assert(io.popen(string.format(
+          "LUA_CPATH='%s' setpriv --reuid=nobody --regid=nogroup --clear-groups lua5.4 %s 2>&1",
+          cpath, script)))
+        local out = h:read("a")
+        h:close()
+        assert.matches("^nil bad_input .*Permission denied", out)
+        assert.equal(before, count())
       end)
     end)
 
