@@ -8,7 +8,7 @@
 
 /* Bigger than any sane response's headers; a server sending more is broken
  * or hostile, and we would rather fail than grow without bound. */
-#define ION_MAX_HEADER_BYTES (256 * 1024)
+#define ION_MAX_HEADER_BYTES ((size_t)256 * 1024)
 
 int ion_buf_append(ion_buf *b, const char *p, size_t n)
 {
@@ -47,7 +47,7 @@ size_t ion_header_cb(char *p, size_t size, size_t n, void *ud)
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
         x->hdrs.len = 0;
     if (x->hdrs.len + len > ION_MAX_HEADER_BYTES) {
-        ion_xfer_set_failure(x, "protocol", "%s: response headers larger than %d bytes", x->what,
+        ion_xfer_set_failure(x, "protocol", "%s: response headers larger than %zu bytes", x->what,
                              ION_MAX_HEADER_BYTES);
         return 0;
     }

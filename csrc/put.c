@@ -18,12 +18,12 @@
 
 #define ION_RING_SLOTS 4
 #ifndef ION_SLOT_SIZE
-#define ION_SLOT_SIZE (512 * 1024)
+#define ION_SLOT_SIZE ((size_t)512 * 1024)
 #endif
 /* libcurl's default is 64 KiB; bigger buffers mean fewer read callbacks
  * and send() calls per byte (see bench/put_1gib.sh for the measurements). */
 #ifndef ION_UPLOAD_BUFFER
-#define ION_UPLOAD_BUFFER (512 * 1024)
+#define ION_UPLOAD_BUFFER ((size_t)512 * 1024)
 #endif
 
 enum { RF_NONE, RF_CHANGED, RF_READ, RF_HASH };
@@ -332,7 +332,7 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
 
     if (want_md5 && (p->md = ion_md5_new()) == NULL)
         return ion_fail(L, "bad_input", "MD5 is not available in this OpenSSL; pass md5 = false");
-    if (p->md && p->size > ION_SLOT_SIZE) {
+    if (p->md && p->size > (curl_off_t)ION_SLOT_SIZE) {
         if (pthread_mutex_init(&p->mu, NULL) == 0) {
             if (pthread_cond_init(&p->cv_full, NULL) == 0) {
                 if (pthread_cond_init(&p->cv_free, NULL) == 0) {

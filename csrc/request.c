@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-#define ION_DEFAULT_MAX_RESPONSE (8 * 1024 * 1024)
+#define ION_DEFAULT_MAX_RESPONSE ((size_t)8 * 1024 * 1024)
 #define ION_DEFAULT_CONNECT_TIMEOUT 10.0
 #define ION_DEFAULT_STALL_TIMEOUT 60.0
 /* on_progress is called when bytes moved, but at most this often, except
