@@ -54,6 +54,8 @@ typedef struct ion_xfer {
 
     ion_buf body;
     size_t max_response;
+    const char *send_data; /* a no_resend request's body, pinned by body_ref */
+    size_t send_len, send_pos;
     ion_buf hdrs; /* raw header lines of the last response */
     size_t hdr_lines;
 

@@ -146,7 +146,7 @@ size_t ion_body_cb(char *p, size_t size, size_t n, void *ud)
 static const char *const request_keys[] = {
     "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
     "ca_file", "max_response", "on_progress",     "method",  "body",
-    NULL,
+    "no_resend", NULL,
 };
 static const char *const put_keys[] = {
     "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
@@ -221,15 +221,57 @@ static int configure_headers(lua_State *L, ion_xfer *x, int req)
     return 0;
 }
 
+/* The body of a no_resend request, handed to libcurl piece by piece. */
+static size_t send_once_cb(char *p, size_t size, size_t n, void *ud)
+{
+    ion_xfer *x = ud;
+    size_t room = size * n, left = x->send_len - x->send_pos;
+    size_t len = left < room ? left : room;
+    memcpy(p, x->send_data + x->send_pos, len);
+    x->send_pos += len;
+    return len;
+}
+
+/* libcurl rewinds a body only to send it again on a fresh connection, after
+ * the reused one died with no answer. Refusing makes that a failure
+ * (CURLE_SEND_FAIL_REWIND) instead of a silent second request. */
+static int refuse_rewind_cb(void *ud, curl_off_t offset, int origin)
+{
+    (void)ud;
+    (void)offset;
+    (void)origin;
+    return CURL_SEEKFUNC_FAIL;
+}
+
 static int configure_request(lua_State *L, ion_xfer *x, int req, const char *method)
 {
     size_t bl = 0;
     const char *body = ion_opt_string(L, req, "body", &bl);
+    int no_resend;
+    lua_getfield(L, req, "no_resend");
+    no_resend = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     if (body) {
         lua_getfield(L, req, "body");
         x->body_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* libcurl reads it in place */
         SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bl);
-        SETOPT(CURLOPT_POSTFIELDS, body);
+        if (no_resend) {
+            /* A request that must never reach the server twice (a mutation):
+             * the body comes from a read callback that cannot rewind, and only
+             * a connection idle for under 2 s is reused, which makes libcurl's
+             * "died while idle" guess rare. */
+            x->send_data = body;
+            x->send_len = bl;
+            x->send_pos = 0;
+            SETOPT(CURLOPT_POST, 1L);
+            SETOPT(CURLOPT_READFUNCTION, send_once_cb);
+            SETOPT(CURLOPT_READDATA, x);
+            SETOPT(CURLOPT_SEEKFUNCTION, refuse_rewind_cb);
+            SETOPT(CURLOPT_SEEKDATA, x);
+            SETOPT(CURLOPT_MAXAGE_CONN, 2L);
+        } else {
+            SETOPT(CURLOPT_POSTFIELDS, body);
+        }
     }
     if (strcmp(method, "GET") == 0 && !body) {
         SETOPT(CURLOPT_HTTPGET, 1L);
@@ -389,6 +431,9 @@ static void push_failure(lua_State *L, ion_xfer *x)
                        x->status);
     } else {
         const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result);
+        if (x->result == CURLE_SEND_FAIL_REWIND && x->send_data)
+            why = "the connection closed after the request was sent, with no answer "
+                  "(the server may have processed it; not sent again)";
         lua_pushfstring(L, "%s: %s", x->what ? x->what : "transfer", why);
         ion_push_error(L, ion_curl_error_code(x->result), lua_tostring(L, -1), (int)x->result,
                        x->status);

@@ -106,6 +106,41 @@ describe("ion.upload.core", function()
       local res = assert(core.request{ url = srv.url("/big?n=3000000") })
       assert.equal(3000000, #res.body)
     end)
+
+    -- /drop-reused reads the second request of a kept-alive connection, then
+    -- closes it unanswered: what a server that processed a POST and died
+    -- looks like. libcurl takes it for a connection that died while idle.
+    it("sends a no_resend POST once: a dead reused connection is a failure", function()
+      local s = core.session()
+      assert(s:request{ url = srv.url("/drop-reused") })
+      local before = count()
+      local res, err = s:request{ url = srv.url("/drop-reused"), body = '{"m":1}', no_resend = true }
+      assert.is_nil(res)
+      assert.equal("network", err.code)
+      assert.equal(65, err.curl_code) -- CURLE_SEND_FAIL_REWIND
+      assert.matches("may have processed it", err.message)
+      assert.equal(1, count() - before) -- one request reached the server, not two
+      s:close()
+    end)
+
+    it("without no_resend, libcurl silently sends the POST again", function()
+      local s = core.session()
+      assert(s:request{ url = srv.url("/drop-reused") })
+      local before = count()
+      assert(s:request{ url = srv.url("/drop-reused"), body = '{"m":1}' })
+      assert.equal(2, count() - before)
+      s:close()
+    end)
+
+    it("sends a no_resend POST body exactly, with Content-Length", function()
+      local body = string.rep("0123456789", 100000)
+      local res = assert(core.request{ url = srv.url("/echo"), body = body, no_resend = true })
+      local echo = cjson.decode(res.body)
+      assert.equal("POST", echo.method)
+      assert.equal(#body, echo.length)
+      assert.same({ tostring(#body) }, header_values(echo, "content-length"))
+      assert.same({}, header_values(echo, "transfer-encoding"))
+    end)
   end)
 
   describe("put", function()
