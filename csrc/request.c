@@ -144,9 +144,8 @@ size_t ion_body_cb(char *p, size_t size, size_t n, void *ud)
     } while (0)
 
 static const char *const request_keys[] = {
-    "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
-    "ca_file", "max_response", "on_progress",     "method",  "body",
-    "no_resend", NULL,
+    "url",          "headers",     "connect_timeout", "timeout", "stall_timeout", "ca_file",
+    "max_response", "on_progress", "method",          "body",    "no_resend",     NULL,
 };
 static const char *const put_keys[] = {
     "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
