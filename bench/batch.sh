@@ -19,7 +19,7 @@ out=bench/out/batch
 rm -rf "$out"
 mkdir -p "$out/files"
 
-# SANDBOX_FLAGS: more sandbox flags, e.g. --partial-data true.
+# SANDBOX_FLAGS: more sandbox flags, e.g. --partial-data false (a strict server).
 # shellcheck disable=SC2086
 node sandbox/server.js --state "$out/state.json" --graphql-latency-ms 20 --storage-latency-ms 5 \
   --parent-pid $$ ${SANDBOX_FLAGS:-} >"$out/sandbox.log" 2>&1 &

@@ -22,7 +22,8 @@ const KNOBS = {
   url_lifetime_s: { default: 300, type: 'positive' },
   token_lifetime_s: { default: 300, type: 'positive' },
   // Not a fault but a compatibility knob: see README ("Partial data").
-  partial_data: { default: false, type: 'bool' },
+  // On by default: aliased fields fail independently, as the sandbox's brief asks.
+  partial_data: { default: true, type: 'bool' },
 };
 
 const STREAMS = [

@@ -126,6 +126,7 @@ describe('graphql', () => {
       f2: createFileAttachment(input: $b) { fileAttachment { id } }
       f3: createFileAttachment(input: $c) { fileAttachment { id } } }`;
     const vars = { a: good, b: { ...good, entityId: '0' }, c: good };
+    await sb.faults({ partial_data: false });
     const strict = await sb.gql(doc, vars);
     assert.equal(strict.status, 200);
     assert.deepEqual(strict.json.errors.map((e) => e.path), [['f2']]);

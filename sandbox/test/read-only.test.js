@@ -28,6 +28,7 @@ describe('read-only targets', () => {
   });
 
   it('refuse createFileAttachment with the rw token: Permission denied and why, path = alias', async () => {
+    await sb.faults({ partial_data: false }); // strict: data null, as asserted below
     for (const id of ds.readOnly.part) {
       const r = await sb.gql(ATTACH(['f1']), { f1: input(ds.part[String(id)]) });
       assert.equal(r.status, 200);

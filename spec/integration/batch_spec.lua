@@ -92,6 +92,7 @@ describe("integration: client:upload_many", function()
   it("a mixed batch (kinds, a missing file, a read-only target) on a strict server: results in input order", function()
     local ro = read_only_part()
     if not ro then return pending("the sandbox has no read-only target (dataset.readOnly)") end
+    sandbox.faults({ partial_data = false })
     local items, want = mixed_batch(ro)
     local results, summary = sandbox.client():upload_many(items, { window = 20, concurrency = 4 })
     check_mixed(results, summary, items, want)
