@@ -14,6 +14,7 @@ const USAGE = `usage: node sandbox/server.js [--state FILE] [--print] [options]
   --parent-pid N        exit when process N is gone
   --tls                 serve https (API and storage) with a CA made at start (ca_file in the state file)
   --verbose             log requests to stderr (never tokens or URL queries)
+  --secrets-log FILE    append every token, client secret and URL signature issued to FILE
   --seed N              fault PRNG seed
   --url-lifetime S      presigned URL lifetime in seconds (= --url-lifetime-s)
 fault and behaviour knobs (same names as POST /admin/faults, with dashes):
@@ -27,6 +28,7 @@ function parse(argv) {
     help: { type: 'boolean', short: 'h' },
     verbose: { type: 'boolean' },
     tls: { type: 'boolean' },
+    'secrets-log': { type: 'string' },
     'graphql-port': { type: 'string' },
     'storage-port': { type: 'string' },
     'directory': { type: 'string' },
@@ -56,6 +58,7 @@ function parse(argv) {
     print: !!values.print,
     verbose: !!values.verbose,
     tls: !!values.tls,
+    secretsLog: values['secrets-log'],
     graphqlPort: port('graphql-port'),
     storagePort: port('storage-port'),
     directory: values.directory,

@@ -15,6 +15,7 @@ const { Tokens } = require('./tokens');
 const { Attachments } = require('./attachments');
 const { Hostile } = require('./hostile');
 const { createCertificates } = require('./tls');
+const { createSecretsLog } = require('./secrets-log');
 const { createRoot } = require('./resolvers');
 const { createGraphqlHandler } = require('./graphql-http');
 const { createAdminHandler } = require('./admin');
@@ -31,6 +32,20 @@ class Sandbox {
     this.attachments = new Attachments();
     this.hostile = new Hostile({ tls: !!opts.tls });
     this.client = createClient();
+    this.watchSecrets(createSecretsLog(opts.secretsLog));
+  }
+
+  // --secrets-log: what is issued from now on is written down as it is made.
+  watchSecrets(secrets) {
+    for (const t of Object.values(this.tokens.fixed)) secrets.record(t);
+    secrets.record(this.client.client_secret);
+    const issue = this.tokens.issue.bind(this.tokens);
+    this.tokens.issue = (...a) => {
+      const t = issue(...a);
+      secrets.record(t);
+      return t;
+    };
+    this.secrets = secrets;
   }
 
   async start() {
@@ -52,6 +67,10 @@ class Sandbox {
     const scheme = tls ? 'https' : 'http';
 
     this.storage = new Storage({ directory: objects, port: o.s3rverPort || 0 });
+    for (const name of ['presignPut', 'presignGet']) {
+      const sign = this.storage[name].bind(this.storage);
+      this.storage[name] = async (...a) => this.secrets.recordUrl(await sign(...a));
+    }
     const backendPort = await this.storage.start();
     this.gate = new Gate({
       backendPort, faults: this.faults, counters: this.counters, log: this.log, tmpDir: spool,
