@@ -28,7 +28,7 @@ UBSAN_RT    := $(shell $(CC) -print-file-name=libubsan.so)
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build deps test test-sandbox test-lua sanitize valgrind lint format \
+.PHONY: all build deps test test-sandbox test-lua test-one sanitize valgrind lint format \
         sandbox demo bench clean rock
 
 all: build
@@ -46,7 +46,10 @@ deps:
 	@bash scripts/deps.sh
 
 # The whole suite: the sandbox's own specs, then every busted spec (unit and
-# integration against a sandbox started for the run).
+# integration against a sandbox started for the run) under each Lua of
+# MATRIX that is installed (scripts/test-matrix.sh; its last line sums them).
+MATRIX      ?= 5.1 5.3 5.4 jit
+
 test: deps
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory test-sandbox
@@ -56,6 +59,10 @@ test-sandbox:
 	@if [ -d sandbox/test ]; then cd sandbox && node --test --test-reporter=spec test/; fi
 
 test-lua:
+	@bash scripts/test-matrix.sh $(MATRIX)
+
+# One busted run under $(LUA) (lua5.4 unless told), with the build in build/.
+test-one: build
 	$(BUSTED)
 
 # The C core under AddressSanitizer + UBSan: the interpreter is not

@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential pkg-config
   lua5.4 liblua5.4-dev
+  # make test's matrix: the suite also runs under Lua 5.1, 5.3 and LuaJIT 2.1
+  lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev luajit libluajit-5.1-dev
   libcurl4-openssl-dev libssl-dev
   lua-cjson lua-argparse lua-busted lua-check luarocks
   nodejs npm curl openssl valgrind

@@ -2,6 +2,7 @@
 local core = require("ion.upload.core")
 local fixture = require("support.fixture")
 local cjson = require("cjson")
+local interpreter = require("support.interpreter")
 
 local srv
 
@@ -259,9 +260,9 @@ describe("ion.upload.core", function()
         local before = count()
         local cpath = package.cpath:gsub("^build/", (os.getenv("PWD") or ".") .. "/build/")
         local h = assert(io.popen(string.format(
-          "LUA_CPATH='%s' setpriv --reuid=nobody --regid=nogroup --clear-groups lua5.4 %s 2>&1",
-          cpath, script)))
-        local out = h:read("a")
+          "LUA_CPATH='%s' setpriv --reuid=nobody --regid=nogroup --clear-groups %s %s 2>&1",
+          cpath, interpreter, script)))
+        local out = h:read("*a")
         h:close()
         assert.matches("^nil bad_input .*Permission denied", out)
         assert.equal(before, count())
@@ -464,13 +465,24 @@ describe("ion.upload.core", function()
       s:close()
     end)
 
-    it("closes with transfers in flight, by close, <close> and gc", function()
+    it("closes with transfers in flight, by close, <close> (5.4) and gc", function()
       local path = fixture.file(5000000)
-      do
+      -- <close> is 5.4 syntax: compiled only there, so the file loads on 5.1-5.3
+      local scoped = _VERSION >= "Lua 5.4" and assert(load([[
+        local core, url, hang, path = ...
         local s <close> = core.session()
+        s:add("put", { url = url, path = path, on_progress = function() end })
+        s:add("request", { url = hang, body = "x" })
+        s:step(0.05)
+      ]]))
+      if scoped then
+        scoped(core, srv.url("/stall"), srv.url("/hang"), path)
+      else
+        local s = core.session()
         s:add("put", { url = srv.url("/stall"), path = path, on_progress = function() end })
         s:add("request", { url = srv.url("/hang"), body = "x" })
         s:step(0.05)
+        s:close()
       end
       local s = core.session()
       s:add("put", { url = srv.url("/stall"), path = path })
@@ -569,7 +581,7 @@ describe("ion.upload.core", function()
     local script = string.format([[
       local core = require("ion.upload.core")
       assert(core.catch_interrupt())
-      local pid = io.open("/proc/self/stat"):read("n")
+      local pid = io.open("/proc/self/stat"):read("*n")
       io.popen("sleep 0.3; kill -INT " .. pid)
       local t0 = core.now()
       local r, err = core.request{ url = %q }
@@ -585,8 +597,8 @@ describe("ion.upload.core", function()
     local f = assert(io.open(file, "w"))
     f:write(script)
     f:close()
-    local h = assert(io.popen(string.format("LUA_CPATH='%s' lua5.4 %s 2>&1", package.cpath, file)))
-    local out = h:read("a")
+    local h = assert(io.popen(string.format("LUA_CPATH='%s' %s %s 2>&1", package.cpath, interpreter, file)))
+    local out = h:read("*a")
     h:close()
     local code, why, n, dt = out:match("^(%S+) (%S+) (%d+) ([%d.]+)$")
     assert.equal("aborted", code, out)
@@ -642,7 +654,7 @@ describe("ion.upload.core", function()
       assert.is_true(dt >= 0.05 and dt < 1)
       assert.is_boolean(core.isatty(1))
       local w = core.terminal_width()
-      assert.is_true(w == nil or math.type(w) == "integer")
+      assert.is_true(w == nil or w == math.floor(w))
     end)
 
     it("catch_interrupt turns SIGINT into a flag (in a child process)", function()
@@ -650,7 +662,7 @@ describe("ion.upload.core", function()
         local core = require("ion.upload.core")
         assert(core.catch_interrupt())
         assert(core.interrupted() == false)
-        local pid = io.open("/proc/self/stat"):read("n")
+        local pid = io.open("/proc/self/stat"):read("*n")
         -- not os.execute: system() ignores SIGINT while it waits
         io.popen("kill -INT " .. pid):close()
         local t0 = core.now()
@@ -661,9 +673,9 @@ describe("ion.upload.core", function()
       local f = assert(io.open(file, "w"))
       f:write(script)
       f:close()
-      local cmd = string.format("LUA_CPATH='%s' lua5.4 %s", package.cpath, file)
+      local cmd = string.format("LUA_CPATH='%s' %s %s", package.cpath, interpreter, file)
       local h = assert(io.popen(cmd))
-      local out = h:read("a")
+      local out = h:read("*a")
       h:close()
       assert.equal("true", out, cmd)
     end)

@@ -155,7 +155,7 @@ describe("integration: ion-upload", function()
     for i = 1, 12 do many[i] = files.write(dir, "p" .. i .. ".bin", string.rep("p", 20000)) end
     sandbox.faults({ storage_latency_ms = 60 })
     local cmd = run.env_prefix() .. " " .. run.command({ "--run-step", "3", "--concurrency", "2", "--window", "4",
-      table.unpack(many) })
+      (table.unpack or unpack)(many) })
     local sh = string.format("cd %s && script -qfec %s /dev/null > %s 2>&1; echo $?", run.quote(sandbox.root),
       run.quote("stty cols 100 rows 30; " .. cmd), run.quote(out))
     local p = io.popen(sh)
@@ -179,7 +179,7 @@ describe("integration: ion-upload", function()
     local j = dir .. "/interrupt.journal"
     os.remove(j)
     local args = { "--step", "4", "--journal", j, "--window", "5", "--concurrency", "2", "--json",
-      table.unpack(many) }
+      (table.unpack or unpack)(many) }
     local pid, out, err, exit_code = run.background(args)
     assert.is_true(run.wait_for(function() return run.lines(j) >= 6 or not run.alive(pid) end, 30))
     assert.is_true(run.alive(pid), "finished before the interrupt")

@@ -3,7 +3,7 @@
 local sandbox = require("support.sandbox")
 local files = require("support.files")
 
-local lua = "lua" .. _VERSION:match("%d+%.%d+")
+local lua = require("support.interpreter")
 local q = files.quote
 
 local function run(script, env, args)

@@ -2,6 +2,7 @@
 -- captures stdout, stderr and the exit status, or starts it in the
 -- background and returns its pid.
 local sandbox = require("support.sandbox")
+local interpreter = require("support.interpreter")
 
 local run = {}
 
@@ -38,7 +39,7 @@ end
 local function command(args)
   local words = {}
   for _, a in ipairs(args) do words[#words + 1] = q(a) end
-  return "lua5.4 " .. q(sandbox.root .. "/bin/ion-upload") .. " " .. table.concat(words, " ")
+  return interpreter .. " " .. q(sandbox.root .. "/bin/ion-upload") .. " " .. table.concat(words, " ")
 end
 run.command = command
 

@@ -4,7 +4,7 @@ local M = {}
 
 function M.start()
   local h = assert(io.popen("exec node spec/support/http_fixture.js", "r"))
-  local line = h:read("l")
+  local line = h:read("*l")
   local port, pid = (line or ""):match("^PORT (%d+) (%d+)$")
   assert(port, "fixture did not start: " .. tostring(line))
   local self = { port = tonumber(port), pid = tonumber(pid), handle = h }
@@ -53,7 +53,7 @@ end
 
 function M.md5(path)
   local h = assert(io.popen("md5sum " .. path))
-  local out = h:read("a")
+  local out = h:read("*a")
   h:close()
   return out:match("^(%x+)")
 end
