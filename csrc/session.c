@@ -8,6 +8,7 @@
  * session closes. */
 #include <math.h>
 #include <string.h>
+#include <sys/select.h>
 
 #include "internal.h"
 
@@ -390,6 +391,58 @@ static int s_pending(lua_State *L)
     return 1;
 }
 
+/* Seconds a host loop may wait before the next step (curl_multi_timeout);
+ * 0 when a result is already queued, nil when libcurl has no timer set. */
+static int s_timeout(lua_State *L)
+{
+    ion_session *s = check_open(L, 1);
+    long ms = -1;
+    CURLMcode mc;
+    if (s->n_done > 0) {
+        lua_pushnumber(L, 0);
+        return 1;
+    }
+    mc = curl_multi_timeout(s->multi, &ms);
+    if (mc != CURLM_OK)
+        return luaL_error(L, "curl multi: %s", curl_multi_strerror(mc));
+    if (ms < 0)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, (lua_Number)ms / 1000);
+    return 1;
+}
+
+static void push_fd_list(lua_State *L, const fd_set *set, int maxfd)
+{
+    int n = 0;
+    lua_newtable(L);
+    for (int fd = 0; fd <= maxfd; fd++)
+        if (FD_ISSET(fd, set)) {
+            lua_pushinteger(L, fd);
+            lua_rawseti(L, -2, ++n);
+        }
+}
+
+/* The sockets a host loop can wait on before the next step: two arrays of
+ * file descriptors, to watch for reading and for writing (curl_multi_fdset;
+ * both empty when libcurl has none to offer: then wait at most timeout()). */
+static int s_fds(lua_State *L)
+{
+    ion_session *s = check_open(L, 1);
+    fd_set r, w, e;
+    int maxfd = -1;
+    CURLMcode mc;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_ZERO(&e);
+    mc = curl_multi_fdset(s->multi, &r, &w, &e, &maxfd);
+    if (mc != CURLM_OK)
+        return luaL_error(L, "curl multi: %s", curl_multi_strerror(mc));
+    push_fd_list(L, &r, maxfd);
+    push_fd_list(L, &w, maxfd);
+    return 2;
+}
+
 static int s_close(lua_State *L)
 {
     ion_session *s = luaL_checkudata(L, 1, ION_SESSION_MT);
@@ -409,9 +462,10 @@ static int s_tostring(lua_State *L)
 void ion_session_open_lib(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"request", s_request}, {"put", s_put},     {"download", s_download},
-        {"add", s_add},         {"step", s_step},   {"cancel", s_cancel},
-        {"pending", s_pending}, {"close", s_close}, {NULL, NULL},
+        {"request", s_request}, {"put", s_put},         {"download", s_download},
+        {"add", s_add},         {"step", s_step},       {"cancel", s_cancel},
+        {"pending", s_pending}, {"timeout", s_timeout}, {"fds", s_fds},
+        {"close", s_close},     {NULL, NULL},
     };
     if (luaL_newmetatable(L, ION_SESSION_MT)) {
         lua_newtable(L);

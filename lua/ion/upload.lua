@@ -419,6 +419,19 @@ function Client:upload_many(items, opts)
   return require("ion.upload.batch").run(self, items, opts)
 end
 
+-- The same, driven a step at a time by the caller's loop: ion.upload.pending
+-- (docs/api.md, "Non-blocking use"). job | nil, err. (Not tail calls: a
+-- misuse is blamed on the caller the same way on every Lua version.)
+function Client:start_many(items, opts)
+  local job, err = require("ion.upload.pending").start_many(self, items, opts)
+  return job, err
+end
+
+function Client:start(path, target, opts)
+  local job, err = require("ion.upload.pending").start(self, path, target, opts)
+  return job, err
+end
+
 -- Shared with ion.upload.batch, which registers many files per document.
 upload._attachment_of = attachment_of
 upload._register_error = register_error

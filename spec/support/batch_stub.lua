@@ -77,7 +77,7 @@ function stub.core(handler, opts)
         else
           if t.kind == "put" and t.req.on_progress then
             local size = file_size(t.req.path) or 0
-            t.req.on_progress(size // 2, size)
+            t.req.on_progress(math.floor(size / 2), size)
             t.req.on_progress(size, size)
           end
           res, err = core.handler(t.kind, t.req)
@@ -91,6 +91,9 @@ function stub.core(handler, opts)
       for _, t in ipairs(queue) do if t.id == id then t.cancelled = true end end
     end
     function s.pending() return #queue end
+    -- what a host loop waits on (ion.upload.pending): step now while busy
+    function s.timeout() return #queue > 0 and 0 or nil end
+    function s.fds() return {}, {} end
     function s.close() queue = {} end
     return s
   end

@@ -585,25 +585,31 @@ function Run:schedule()
   self:send_urls()
 end
 
-function Run:loop()
-  while true do
-    self:schedule()
-    if self:busy() then
-      local wait = self:next_due()
-      local done = self.sess:step(math.min(STEP, wait or STEP))
-      for _, d in ipairs(done or {}) do
-        local t = self.transfers[d.id]
-        if t then
-          self.transfers[d.id] = nil
-          t.on_done(d.res, d.err)
-        end
+-- One turn of the loop, waiting at most `timeout` seconds: hands out the
+-- transfers that finished, then starts what they made possible. True once
+-- nothing is left to do. (ion.upload.pending drives a batch through this.)
+function Run:step(timeout)
+  self:schedule()
+  local wait = self:next_due()
+  if self:busy() then
+    local done = self.sess:step(math.min(timeout, wait or timeout))
+    for _, d in ipairs(done or {}) do
+      local t = self.transfers[d.id]
+      if t then
+        self.transfers[d.id] = nil
+        t.on_done(d.res, d.err)
       end
-    else
-      local wait = self:next_due()
-      if not wait then break end
-      if wait > 0 then self.core.sleep(math.min(STEP, wait)) end
     end
+    if done and #done > 0 then self:schedule() end
+    return false
   end
+  if not wait then return true end
+  if wait > 0 and timeout > 0 then self.core.sleep(math.min(timeout, wait)) end
+  return false
+end
+
+function Run:loop()
+  while not self:step(STEP) do end
 end
 
 -- Sorts the checked items by what the journal says; the rest wait for their
@@ -677,14 +683,16 @@ local function make_runner(client, core, opts, jnl)
   return self
 end
 
---- client:upload_many(items, opts) -> results, summary | nil, err (bad option,
--- journal unusable). See DESIGN.md, "Lua API".
-function batch.run(client, list, opts)
+-- Everything before the first transfer: options, journal, items checked and
+-- planned. A runner | nil, err (bad option, journal unusable); raises for a
+-- misuse as error(msg, level) would in the function that calls start.
+function batch.start(client, list, opts, fname, level)
+  level = level + 1
   if type(list) ~= "table" then
-    error("bad argument #1 to 'upload_many' (table expected, got " .. type(list) .. ")", 3)
+    error("bad argument #1 to '" .. fname .. "' (table expected, got " .. type(list) .. ")", level)
   end
   if opts ~= nil and type(opts) ~= "table" then
-    error("bad argument #2 to 'upload_many' (table or nil expected, got " .. type(opts) .. ")", 3)
+    error("bad argument #2 to '" .. fname .. "' (table or nil expected, got " .. type(opts) .. ")", level)
   end
   local o, oerr = batch_items.options(client, opts or {})
   if not o then return nil, oerr end
@@ -697,26 +705,60 @@ function batch.run(client, list, opts)
     if not jnl then return nil, jerr end
   end
   local self = make_runner(client, core, o, jnl)
+  self.started = started
   self.sess = core.session({ max_host_connections = o.concurrency, max_total_connections = 2 * o.concurrency + 2 })
   local ok, perr = pcall(function()
     local records = {}
     for i = 1, #list do records[i] = batch_items.check(core, i, list[i]) end
     self:plan(records)
-    self:loop()
-    -- Whatever did not finish (an abort) fails with the reason.
-    for _, item in ipairs(self.items) do
-      if not FINAL[item.state] then
-        self:fail(item, self.abort_err and documents.copy_error(self.abort_err)
-          or errors.new("aborted", "the batch stopped before this file was done"))
-      end
-    end
   end)
+  if not ok then
+    self:close()
+    error(perr, 0)
+  end
+  return self
+end
+
+-- Lets go of the session and the journal (again: harmless).
+function Run:close()
+  if self.closed then return end
+  self.closed = true
   self.sess:close()
-  if jnl then jnl:close() end
-  if not ok then error(perr, 0) end
-  self.summary.seconds = core.now() - started
-  self.summary.graphql_requests = self.counts.graphql
+  if self.journal then self.journal:close() end
+end
+
+-- After the last step (or an abort): whatever did not finish fails with the
+-- reason, the session and journal are closed. results, summary.
+function Run:finish()
+  if not self.finished then
+    self.finished = true
+    local ok, perr = pcall(function()
+      for _, item in ipairs(self.items) do
+        if not FINAL[item.state] then
+          self:fail(item, self.abort_err and documents.copy_error(self.abort_err)
+            or errors.new("aborted", "the batch stopped before this file was done"))
+        end
+      end
+    end)
+    self:close()
+    if not ok then error(perr, 0) end
+    self.summary.seconds = self.core.now() - self.started
+    self.summary.graphql_requests = self.counts.graphql
+  end
   return self.results, self.summary
+end
+
+--- client:upload_many(items, opts) -> results, summary | nil, err (bad option,
+-- journal unusable). See DESIGN.md, "Lua API".
+function batch.run(client, list, opts)
+  local self, err = batch.start(client, list, opts, "upload_many", 3)
+  if not self then return nil, err end
+  local ok, perr = pcall(self.loop, self)
+  if not ok then
+    self:close()
+    error(perr, 0)
+  end
+  return self:finish()
 end
 
 return batch
