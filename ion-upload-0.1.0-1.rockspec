@@ -59,6 +59,7 @@ build = {
     ["ion.upload.journal"] = "lua/ion/upload/journal.lua",
     ["ion.upload.manifest"] = "lua/ion/upload/manifest.lua",
     ["ion.upload.messages"] = "lua/ion/upload/messages.lua",
+    ["ion.upload.pending"] = "lua/ion/upload/pending.lua",
     ["ion.upload.queries"] = "lua/ion/upload/queries.lua",
     ["ion.upload.retry"] = "lua/ion/upload/retry.lua",
     ["ion.upload.storage"] = "lua/ion/upload/storage.lua",
