@@ -72,14 +72,14 @@ sanitize: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" LUA_CPATH="$(CURDIR)/build-asan/?.so;;" \
-	  $(BUSTED) --cpath="build-asan/?.so" --exclude-tags=slow
+	  $(BUSTED) --cpath="build-asan/?.so" --exclude-tags=slow,soak
 
 # valgrind: no definitely lost bytes and no invalid accesses in the core.
 # --keep-debuginfo: Lua unloads C modules at exit, so stacks would read ???
 valgrind: deps build
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --keep-debuginfo=yes \
 	  --show-leak-kinds=definite --suppressions=scripts/valgrind.supp \
-	  $(BUSTED) --exclude-tags=slow
+	  $(BUSTED) --exclude-tags=slow,soak
 
 lint:
 	luacheck -q lua bin spec examples bench

@@ -30,9 +30,10 @@ enum { RF_NONE, RF_CHANGED, RF_READ, RF_HASH };
 
 struct ion_put {
     int fd;
-    curl_off_t size;   /* from fstat before any traffic: the Content-Length */
-    curl_off_t handed; /* bytes given to libcurl since the last rewind */
-    EVP_MD_CTX *md;    /* NULL when md5 = false */
+    curl_off_t size;       /* from fstat before any traffic: the Content-Length */
+    struct timespec mtime; /* also from that fstat: a rewrite moves it */
+    curl_off_t handed;     /* bytes given to libcurl since the last rewind */
+    EVP_MD_CTX *md;        /* NULL when md5 = false */
     unsigned char digest[16];
     int have_digest;
     const char *path_for_msg;
@@ -51,13 +52,20 @@ struct ion_put {
     curl_off_t rtotal; /* bytes read by the reader thread */
 };
 
-/* The file must still be the size we announced once it has been read. */
+static int same_time(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* The file must still be the size we announced, and unwritten (a rewrite in
+ * place keeps the size but moves mtime), once it has been read. Not ctime:
+ * a rename, chmod or unlink while it is sent leaves the bytes as they were. */
 static int file_changed(const ion_put *p)
 {
     struct stat st;
     if (fstat(p->fd, &st) != 0)
         return 1;
-    return (curl_off_t)st.st_size != p->size;
+    return (curl_off_t)st.st_size != p->size || !same_time(st.st_mtim, p->mtime);
 }
 
 /* Reads up to want bytes; returns the count or sets *fail. Never reads past
@@ -326,6 +334,7 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
     if (fl < 0 || fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
         return ion_fail(L, "bad_input", "%s: %s", path, strerror(errno));
     p->size = (curl_off_t)st.st_size;
+    p->mtime = st.st_mtim;
 #ifdef POSIX_FADV_SEQUENTIAL
     (void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a hint; failure is harmless */
 #endif
@@ -380,6 +389,10 @@ void ion_put_finish(ion_xfer *x)
     if (p == NULL)
         return;
     stop_reader(p);
+    /* Checked again once the answer is in: a write after the last read but
+     * before the end still means the bytes sent may not be the file's. */
+    if (x->result == CURLE_OK && !x->fail_code && p->fd >= 0 && file_changed(p))
+        ion_xfer_set_failure(x, "bad_input", "%s: file changed while uploading", p->path_for_msg);
     if (p->md && x->result == CURLE_OK && !x->fail_code) {
         unsigned int n = 0;
         if (EVP_DigestFinal_ex(p->md, p->digest, &n) == 1 && n == 16)

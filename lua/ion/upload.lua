@@ -173,7 +173,7 @@ end
 function Client:_put_with_fresh_urls(path, filename, on_progress)
   local attempts, had_403 = 0, false
   while true do
-    local ticket, err = self:_request_upload_url(filename)
+    local ticket, err = self:_request_upload_url(files.key_name(filename))
     if not ticket then return nil, err end
     local put, perr = storage.put_once(self, ticket.uploadUrl, path, ticket.contentType, on_progress)
     if put then return put, ticket end
@@ -206,6 +206,8 @@ function Client:upload(path, target, opts)
   if type(filename) ~= "string" or filename == "" then
     return self:_fail(errors.new("bad_input", "filename: expected a non-empty string", { field = "filename" }))
   end
+  local nok, nerr = files.check_name(filename)
+  if not nok then return self:_fail(nerr) end
   local validate = opts.validate
   if validate == nil then validate = true end
   if type(validate) ~= "boolean" then
@@ -386,6 +388,8 @@ function Client:register(input)
       return self:_fail(errors.new("bad_input", k .. ": expected a non-empty string", { field = k }))
     end
   end
+  local nok, nerr = files.check_name(input.filename)
+  if not nok then return self:_fail(nerr) end
   local eid = entities.entity_id_string(input.entityId)
   if not eid then
     return self:_fail(errors.new("bad_input", "entityId: expected the target's entity.id", { field = "entityId" }))

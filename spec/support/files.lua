@@ -21,7 +21,8 @@ function files.write(dir, name, content)
 end
 
 function files.md5(path)
-  local p = io.popen("md5sum " .. q(path))
+  -- from stdin: md5sum escapes names with a backslash or newline in its output
+  local p = io.popen("md5sum < " .. q(path) .. " 2>/dev/null")
   local out = p:read("*l") or ""
   p:close()
   return out:match("^(%x+)")

@@ -327,7 +327,7 @@ function Run:send_urls()
     for _, item in ipairs(self.url_queue) do
       if #chunk < self.W and (not item.not_before or item.not_before <= now) then
         chunk[#chunk + 1] = item
-        entries[#entries + 1] = { field = queries.fields.request_upload_url, value = item.filename }
+        entries[#entries + 1] = { field = queries.fields.request_upload_url, value = item.url_name or item.filename }
       else
         keep[#keep + 1] = item
       end

@@ -104,7 +104,14 @@ function items.check(core, index, input)
     rec.err = item_error(input.path .. ": filename must be a non-empty string", "filename")
     return rec
   end
+  local nok, nerr = files.check_name(filename)
+  if not nok then
+    nerr.message = input.path .. ": " .. nerr.message
+    rec.err = nerr
+    return rec
+  end
   rec.filename = filename
+  rec.url_name = files.key_name(filename) -- what requestFileUploadUrl is asked for
   local info, ferr = files.check(input.path, core.stat)
   if not info then
     rec.err = ferr
