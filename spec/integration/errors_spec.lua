@@ -191,5 +191,11 @@ describe("integration: errors", function()
 
   it("none of the error strings shows a token, a secret or a signed query", function()
     assert.is_true(#seen > 10)
+    -- everything the sandbox issued this run: tokens, the client secret, each URL signature
+    local secrets = sandbox.secrets()
+    assert.is_true(#secrets > 3)
+    for _, s in ipairs(seen) do
+      for _, secret in ipairs(secrets) do assert.not_matches(secret, s, 1, true) end
+    end
   end)
 end)
