@@ -136,6 +136,8 @@ function Client:_request_upload_url(filename)
   elseif not t.uploadUrl:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
     -- never hand a file:// or ftp:// URL to the transfer
     why = "an uploadUrl that is not http(s): " .. (t.uploadUrl:match("^(%a[%w+.%-]*):") or "?") .. ":…"
+  elseif storage.downgrade(self, t.uploadUrl) then
+    why = "an http uploadUrl for an https endpoint (a downgrade)"
   elseif t.contentType:find("[%c]") then
     why = "a contentType with control characters"
   end
@@ -267,6 +269,9 @@ function Client:_attachment(id)
   end
   if type(fa) ~= "table" or type(fa.downloadUrl) ~= "string" then
     return nil, errors.new("protocol", "fileAttachment answered without downloadUrl")
+  end
+  if storage.downgrade(self, fa.downloadUrl) then
+    return nil, errors.new("protocol", "ION answered an http downloadUrl for an https endpoint (a downgrade)")
   end
   return attachment_of(fa)
 end

@@ -312,6 +312,9 @@ function Run:url_answer(item, out)
     return self:fail(item,
       errors.new("protocol", "requestFileUploadUrl answered without uploadUrl, s3Key or contentType"))
   end
+  if storage.downgrade(self.client, t.uploadUrl) then
+    return self:fail(item, errors.new("protocol", "ION answered an http uploadUrl for an https endpoint (a downgrade)"))
+  end
   item.state = "ready"
   item.ticket = { uploadUrl = t.uploadUrl, s3Key = t.s3Key, contentType = t.contentType, at = self.core.now() }
   self.ready[#self.ready + 1] = item

@@ -86,6 +86,13 @@ function storage.map_put(res, verify_md5)
   return { etag = etag, md5 = res.md5, size = res.size, status = status }
 end
 
+-- Would following url downgrade an https endpoint to plain http? The bytes,
+-- and the URL's signature, would then cross the network in clear.
+function storage.downgrade(client, url)
+  return client.cfg.endpoint:match("^[Hh][Tt][Tt][Pp][Ss]://") ~= nil
+    and url:match("^[Hh][Tt][Tt][Pp]://") ~= nil
+end
+
 -- The core request of one PUT (the batch adds it to its own session).
 function storage.put_request(client, url, path, content_type, on_progress)
   return {
