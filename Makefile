@@ -28,7 +28,7 @@ UBSAN_RT    := $(shell $(CC) -print-file-name=libubsan.so)
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build deps test test-sandbox test-lua test-one sanitize valgrind lint format \
+.PHONY: all build host examples deps test test-sandbox test-lua test-one sanitize valgrind lint format \
         sandbox demo bench clean rock
 
 all: build
@@ -44,6 +44,20 @@ $(CORE_SO): $(CORE_OBJ)
 
 deps:
 	@bash scripts/deps.sh
+
+# examples/host: a C program with its own 10 ms loop that embeds Lua and
+# uploads through ion.upload a step per tick (examples/run_all.sh runs it).
+HOST        := $(BUILD)/examples/host
+LUA_LIBS    := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null || echo -llua5.4)
+
+host: $(HOST)
+$(HOST): examples/host/host.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(LUA_CFLAGS) $(CFLAGS) -o $@ $< $(LUA_LIBS) -lm
+
+# Every script in examples/ (and the host) against a sandbox started for it.
+examples: deps build host
+	@bash examples/run_all.sh
 
 # The whole suite: the sandbox's own specs, then every busted spec (unit and
 # integration against a sandbox started for the run) under each Lua of
@@ -83,10 +97,10 @@ valgrind: deps build
 
 lint:
 	luacheck -q lua bin spec examples bench
-	@if command -v clang-format >/dev/null; then clang-format --dry-run --Werror csrc/*.c csrc/*.h; fi
+	@if command -v clang-format >/dev/null; then clang-format --dry-run --Werror csrc/*.c csrc/*.h examples/host/*.c; fi
 
 format:
-	clang-format -i csrc/*.c csrc/*.h
+	clang-format -i csrc/*.c csrc/*.h examples/host/*.c
 
 # The sandbox in the foreground, for a person: prints the endpoint and a token.
 sandbox: deps

@@ -70,6 +70,7 @@ typedef struct ion_xfer {
 
     /* put */
     ion_put *put;
+    int paused; /* its read callback paused it: waiting for the reader thread */
 
     /* download */
     int out_fd;
@@ -135,6 +136,7 @@ ION_HIDDEN void ion_xfer_cleanup(ion_xfer *x);
 ION_HIDDEN int ion_put_configure(lua_State *L, ion_xfer *x, int req);
 ION_HIDDEN void ion_put_finish(ion_xfer *x);
 ION_HIDDEN void ion_put_free(ion_xfer *x);
+ION_HIDDEN int ion_put_ready(ion_xfer *x);
 ION_HIDDEN void ion_put_push_result(lua_State *L, ion_xfer *x);
 
 /* download.c */

@@ -50,6 +50,11 @@ struct ion_put {
     size_t rd_off;
     int stop, rfail, rerrno;
     curl_off_t rtotal; /* bytes read by the reader thread */
+    /* Inside a session the read callback never waits for the reader: it
+     * pauses the transfer, and the reader wakes the multi when a slot is
+     * full (so a step returns on time however slow the disk or the MD5). */
+    int want_wake;
+    CURLM *wake;
 };
 
 static int same_time(struct timespec a, struct timespec b)
@@ -99,6 +104,7 @@ static void *reader_main(void *ud)
         size_t want, got;
         int fail = RF_NONE, err = 0, last;
         char *buf;
+        CURLM *wake;
 
         pthread_mutex_lock(&p->mu);
         while (!p->stop && p->slot_full[p->wr])
@@ -132,7 +138,11 @@ static void *reader_main(void *ud)
             p->rerrno = err;
         }
         pthread_cond_signal(&p->cv_full);
+        wake = p->want_wake ? p->wake : NULL;
+        p->want_wake = 0;
         pthread_mutex_unlock(&p->mu);
+        if (wake) /* the multi outlives this thread: ion_put_free joins it first */
+            (void)curl_multi_wakeup(wake);
         if (last)
             break;
     }
@@ -228,6 +238,13 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
         if (!p->slot_full[rd]) {
             if (out > 0) /* send what we have rather than wait */
                 break;
+            if (x->sess) { /* pause; the session resumes us (ion_put_ready) */
+                p->want_wake = 1;
+                p->wake = x->sess->multi;
+                pthread_mutex_unlock(&p->mu);
+                x->paused = 1;
+                return CURL_READFUNC_PAUSE;
+            }
             pthread_cond_wait(&p->cv_full, &p->mu);
             continue;
         }
@@ -406,6 +423,20 @@ void ion_put_finish(ion_xfer *x)
     }
     free(p->arena);
     p->arena = NULL;
+}
+
+/* May a PUT paused by read_cb go on: has the reader filled a slot (or
+ * failed, which read_cb then reports)? */
+int ion_put_ready(ion_xfer *x)
+{
+    ion_put *p = x->put;
+    int ready;
+    if (p == NULL || !p->thread_on)
+        return 1;
+    pthread_mutex_lock(&p->mu);
+    ready = p->slot_full[p->rd] || p->rfail;
+    pthread_mutex_unlock(&p->mu);
+    return ready;
 }
 
 void ion_put_free(ion_xfer *x)

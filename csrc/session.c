@@ -137,6 +137,16 @@ static double min_stall(const ion_session *s)
     return m;
 }
 
+/* PUTs that paused for want of bytes go on once the reader has some. */
+static void resume_ready(ion_session *s)
+{
+    for (ion_xfer *x = s->active; x; x = x->next)
+        if (x->paused && ion_put_ready(x)) {
+            x->paused = 0;
+            (void)curl_easy_pause(x->easy, CURLPAUSE_CONT);
+        }
+}
+
 static void cancel(lua_State *L, ion_session *s, ion_xfer *x, const char *why)
 {
     ion_xfer_set_failure(x, "aborted", "%s: %s", x->what, why);
@@ -156,6 +166,7 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
     for (;;) {
         int running = 0;
         double now, wait;
+        resume_ready(s);
         mc = curl_multi_perform(s->multi, &running);
         if (mc != CURLM_OK)
             break;

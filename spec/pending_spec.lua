@@ -72,7 +72,7 @@ describe("client:start_many (core stubbed)", function()
     local client = stub.client(srv, nil, { per_step = 1 })
     local job = assert(client:start_many(items_for(paths), { window = 5 }))
     local co = coroutine.create(function() return job:run_in_coroutine() end)
-    local yields, results, summary = 0, nil, nil
+    local yields, results, summary = 0, nil, nil -- luacheck: ignore 311
     while true do
       local ok, a, b = coroutine.resume(co)
       assert.is_true(ok, tostring(a))

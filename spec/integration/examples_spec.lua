@@ -63,6 +63,21 @@ describe("integration: examples/", function()
     assert.equal(1, sandbox.counters().token.requests)
   end)
 
+  it("nonblocking.lua steps two uploads from its own loop", function()
+    local code, out = run("examples/nonblocking.lua", env,
+      { "2", "examples/files/report.pdf", "examples/files/measurements.csv" })
+    assert.equal(0, code, out)
+    assert.matches("2 attached, 0 failed", out, 1, true)
+    assert.equal(2, #sandbox.attachments())
+  end)
+
+  it("coroutines.lua uploads from two coroutines", function()
+    local code, out = run("examples/coroutines.lua", env,
+      { "4", "examples/files/inspection-photo.jpg", "examples/files/report.pdf" })
+    assert.equal(0, code, out)
+    assert.equal(2, #sandbox.attachments())
+  end)
+
   it("a script without credentials says which field is missing", function()
     local code, out = run("examples/upload_demo.lua", { ION_API_URL = state.graphql })
     assert.equal(2, code, out)
