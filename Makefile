@@ -28,7 +28,7 @@ UBSAN_RT    := $(shell $(CC) -print-file-name=libubsan.so)
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build host examples deps test test-sandbox test-lua test-one sanitize valgrind lint format \
+.PHONY: all build host examples check-rock deps test test-sandbox test-lua test-one sanitize valgrind lint format \
         sandbox demo bench clean rock
 
 all: build
@@ -111,6 +111,10 @@ demo: deps build
 
 bench: deps build
 	@bash bench/run.sh
+
+# The rockspec lints, installs into a fresh tree, and the CLI runs from it.
+check-rock: deps
+	@bash scripts/check-rock.sh
 
 rock:
 	luarocks make --deps-mode=none --local ion-upload-*.rockspec
