@@ -161,7 +161,7 @@ describe("integration: bad local input", function()
   end)
 
   it("a name that is not UTF-8 -> bad_input naming filename, before any traffic; a filename option fixes it", function()
-    local path = files.write(dir, "caf\xe9-latin1.txt", "latin-1 name")
+    local path = files.write(dir, "caf\233-latin1.txt", "latin-1 name")
     local err = refused(path, "not valid UTF%-8")
     assert.equal("filename", err.field)
     local results = client:upload_many({ { path = path, target = { run = 1 } } })
@@ -210,7 +210,7 @@ describe("integration: bad local input", function()
       { path = dir .. "/huge2.bin", target = { run = 1 } },
       { path = dir .. "/missing.txt", target = { run = 1 } },
       { path = good, target = { run = 1 } },
-      { path = good, target = { run = 2 }, filename = "bad\xff.txt" },
+      { path = good, target = { run = 2 }, filename = "bad\255.txt" },
     }
     local results, summary = client:upload_many(items)
     for i = 1, 5 do assert.equal("bad_input", results[i].err.code, i .. ": " .. tostring(results[i].err)) end
