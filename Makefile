@@ -29,7 +29,7 @@ export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
 .PHONY: all build host examples check-rock deps test test-sandbox test-lua test-one sanitize valgrind lint format \
-        sandbox demo bench clean rock
+        sandbox demo bench clean rock soak fuzz
 
 all: build
 build: $(CORE_SO)
@@ -97,7 +97,7 @@ valgrind: deps build
 
 lint:
 	luacheck -q lua bin spec examples bench
-	@if command -v clang-format >/dev/null; then clang-format --dry-run --Werror csrc/*.c csrc/*.h examples/host/*.c; fi
+	@if command -v clang-format >/dev/null; then clang-format --dry-run --Werror csrc/*.c csrc/*.h examples/host/*.c fuzz/*.c; fi
 
 format:
 	clang-format -i csrc/*.c csrc/*.h examples/host/*.c
@@ -112,6 +112,17 @@ demo: deps build
 bench: deps build
 	@bash bench/run.sh
 
+# The long reliability runs (README.md, "Reliability"): the fault soak over
+# several seeds with files up to 8 MiB, the crash soak of 200 files, 10,000
+# uploads for fd/RSS growth. SOAK_SEEDS picks the fault seeds.
+soak: deps build
+	@bash scripts/soak.sh
+
+# Each C parser (csrc/parse.c) under libFuzzer + ASan + UBSan for FUZZ_TIME
+# seconds (default 30) from its seed corpus in fuzz/corpus/.
+fuzz:
+	@bash scripts/fuzz.sh
+
 # The rockspec lints, installs into a fresh tree, and the CLI runs from it.
 check-rock: deps
 	@bash scripts/check-rock.sh
@@ -120,4 +131,4 @@ rock:
 	luarocks make --deps-mode=none --local ion-upload-*.rockspec
 
 clean:
-	rm -rf build build-asan bench/out
+	rm -rf build build-asan build-fuzz bench/out

@@ -32,7 +32,7 @@ build = {
     -- C core (sources kept in step with csrc/)
     ["ion.upload.core"] = {
       sources = {
-        "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/etag.c",
+        "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/etag.c", "csrc/parse.c",
         "csrc/put.c", "csrc/request.c", "csrc/session.c", "csrc/sys.c",
       },
       libraries = { "curl", "crypto", "pthread" },

@@ -1,5 +1,5 @@
-/* Error values: { code =, message =, curl_code =, status = }, the mapping of
- * libcurl's codes onto ours, and URLs made safe for messages. */
+/* Error values: { code =, message =, curl_code =, status = } and the mapping
+ * of libcurl's codes onto ours (URLs made safe for messages: parse.c). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,39 +35,6 @@ int ion_fail(lua_State *L, const char *code, const char *fmt, ...)
     lua_pushnil(L);
     ion_push_error(L, code, msg, 0, 0);
     return 2;
-}
-
-/* "PUT https://host/key?…": a presigned URL's query string is a credential,
- * and user:password in the authority would be one too. */
-char *ion_redact_url(const char *method, const char *url)
-{
-    size_t ml = strlen(method), ul = strlen(url);
-    char *out = malloc(ml + ul + 8);
-    const char *p = url, *auth_end, *at;
-    char *o;
-    if (out == NULL)
-        return NULL;
-    memcpy(out, method, ml);
-    o = out + ml;
-    *o++ = ' ';
-    auth_end = strstr(url, "://");
-    if (auth_end) {
-        size_t sl = (size_t)(auth_end - url) + 3;
-        memcpy(o, url, sl);
-        o += sl;
-        p = url + sl;
-        at = p + strcspn(p, "@/?#");
-        if (*at == '@')
-            p = at + 1;
-    }
-    while (*p && *p != '?' && *p != '#')
-        *o++ = *p++;
-    if (*p == '?') {
-        memcpy(o, "?\xe2\x80\xa6", 4);
-        o += 4;
-    }
-    *o = '\0';
-    return out;
 }
 
 const char *ion_curl_error_code(CURLcode rc)

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "compat.h"
+#include "parse.h"
 
 #define ION_HIDDEN __attribute__((visibility("hidden")))
 #define ION_VERSION "0.1.0"
@@ -23,11 +24,6 @@ typedef enum { ION_KIND_REQUEST, ION_KIND_PUT, ION_KIND_DOWNLOAD } ion_kind;
 /* Transfer life: NEW (being configured), ACTIVE (in the multi handle), DONE
  * (finished, result waiting to be collected), GONE (collected or closed). */
 typedef enum { ION_NEW, ION_ACTIVE, ION_DONE, ION_GONE } ion_state;
-
-typedef struct ion_buf {
-    char *data;
-    size_t len, cap;
-} ion_buf;
 
 typedef struct ion_session ion_session;
 typedef struct ion_put ion_put;
@@ -104,20 +100,14 @@ ION_HIDDEN int ion_push_error(lua_State *L, const char *code, const char *msg, i
                               long status);
 ION_HIDDEN int ion_fail(lua_State *L, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-ION_HIDDEN char *ion_redact_url(const char *method, const char *url);
 ION_HIDDEN const char *ion_curl_error_code(CURLcode rc);
 ION_HIDDEN void ion_xfer_set_failure(ion_xfer *x, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* etag.c: response headers, ETag normalisation, MD5 digests */
-ION_HIDDEN int ion_buf_append(ion_buf *b, const char *p, size_t n);
-ION_HIDDEN void ion_buf_free(ion_buf *b);
+/* etag.c: response headers to Lua, MD5 digests (parsers: parse.h) */
 ION_HIDDEN size_t ion_header_cb(char *p, size_t size, size_t n, void *ud);
 ION_HIDDEN void ion_push_headers(lua_State *L, const ion_xfer *x);
 ION_HIDDEN int ion_find_header(const ion_xfer *x, const char *name, char *out, size_t outsz);
-ION_HIDDEN size_t ion_etag_normalise(const char *in, char *out, size_t outsz);
-ION_HIDDEN int ion_header_value_ok(const char *v, size_t n);
-ION_HIDDEN int ion_header_name_ok(const char *v, size_t n);
 ION_HIDDEN EVP_MD_CTX *ion_md5_new(void);
 ION_HIDDEN void ion_hex(const unsigned char *d, size_t n, char *out);
 
