@@ -70,12 +70,14 @@ describe("ion.upload.graphql", function()
     assert.not_matches("5", body.query:match("%b()", 10) or "", 1, true)
   end)
 
-  it("sends queries over the client's session, a mutation on a connection of its own", function()
+  it("sends everything over the client's session, a mutation marked never to be resent", function()
     local client, core = stub.client(stub.router(stub.happy(), stub.put_ok))
     assert(client:entity_id("run", 1))
     assert(client:register({ filename = "a.jpg", s3Key = "k", s3Etag = "e", entityId = "1" }))
     assert(client:graphql("query Q($id: Int!) { run(id: $id) { id entity { id } } }", { id = 2 }))
-    assert.same({ "session", "oneshot", "session" }, { core.calls[1].via, core.calls[2].via, core.calls[3].via })
+    assert.same({ "session", "session", "session" }, { core.calls[1].via, core.calls[2].via, core.calls[3].via })
+    assert.same({ false, true, false }, { core.calls[1].req.no_resend == true,
+      core.calls[2].req.no_resend == true, core.calls[3].req.no_resend == true })
   end)
 
   it("never lets the token into an error", function()

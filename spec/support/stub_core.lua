@@ -24,8 +24,6 @@ function stub.new(handler)
   function session.download(_, req) return run("download", req) end
   function session.close() end
   function core.session() return session end
-  -- one-shot transfers (a mutation goes out on a connection of its own)
-  function core.request(req) return run("request", req, "oneshot") end
   return core
 end
 

@@ -135,7 +135,7 @@ function Run:send(doc)
   doc.body = doc.body or assert(cjson.encode({ query = doc.query, variables = doc.variables }))
   self.gql_out = self.gql_out + 1
   self.counts.graphql = self.counts.graphql + 1
-  self:add(doc.kind, "request", graphql.http_request(client, doc.body, token), function(res, cerr)
+  self:add(doc.kind, "request", graphql.http_request(client, doc.body, token, doc.mutation), function(res, cerr)
     self.gql_out = self.gql_out - 1
     self:answered(doc, res, cerr)
   end)

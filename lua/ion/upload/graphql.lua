@@ -88,12 +88,18 @@ function graphql.map_response(res)
 end
 
 -- The core request of one GraphQL POST (the batch adds it to its own session).
-function graphql.http_request(client, body, token)
+-- A mutation is `no_resend`: libcurl silently sends a request again when the
+-- reused connection it went out on dies before any answer (it takes that for
+-- a connection the server closed while idle); for a mutation that second copy
+-- would be a second registration, so the core fails it instead ("may have
+-- processed it"), and the in-doubt rule takes over.
+function graphql.http_request(client, body, token, mutation)
   local timeout = client.cfg.timeout
   return {
     url = client.cfg.endpoint,
     method = "POST",
     body = body,
+    no_resend = mutation or nil,
     headers = {
       ["Content-Type"] = "application/json",
       ["Accept"] = "application/json",
@@ -106,20 +112,10 @@ function graphql.http_request(client, body, token)
   }
 end
 
--- How a request is sent. libcurl silently sends a request again when the
--- reused connection it went out on dies before any answer (it takes that for
--- a connection the server had closed while idle). For a mutation that second
--- copy would be a second registration, so a mutation gets a connection of its
--- own (a one-shot request): nothing to reuse, nothing resent behind our back.
-function graphql.send(client, req, idempotent)
-  if idempotent then return client:_session():request(req) end
-  return client:_core_module().request(req)
-end
-
 local function attempt(client, body, idempotent)
   local token, terr = client._auth:token(client)
   if not token then return nil, terr, "token" end
-  local res, cerr = graphql.send(client, graphql.http_request(client, body, token), idempotent)
+  local res, cerr = client:_session():request(graphql.http_request(client, body, token, not idempotent))
   if not res then return nil, errors.from_core(cerr, "GraphQL request: "), "graphql" end
   local data, err = graphql.map_response(res)
   return data, err, "graphql"
