@@ -50,14 +50,6 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
     return len;
 }
 
-#define SETOPT(opt, val)                                                                           \
-    do {                                                                                           \
-        CURLcode rc_ = curl_easy_setopt(x->easy, opt, val);                                        \
-        if (rc_ != CURLE_OK)                                                                       \
-            return ion_fail(L, "bad_input", "%s: libcurl refused %s: %s", x->what, #opt,           \
-                            curl_easy_strerror(rc_));                                              \
-    } while (0)
-
 int ion_download_configure(lua_State *L, ion_xfer *x, int req)
 {
     size_t pl = 0;

@@ -143,4 +143,14 @@ ION_HIDDEN int ion_oneshot(lua_State *L, ion_kind kind);
 /* sys.c */
 ION_HIDDEN void ion_sys_open_lib(lua_State *L);
 
+/* Sets a libcurl option on x->easy while configuring a transfer; a refusal is
+ * returned to Lua as nil, err (bad_input). Needs `L` and `x` in scope. */
+#define SETOPT(opt, val)                                                                           \
+    do {                                                                                           \
+        CURLcode rc_ = curl_easy_setopt(x->easy, opt, val);                                        \
+        if (rc_ != CURLE_OK)                                                                       \
+            return ion_fail(L, "bad_input", "%s: libcurl refused %s: %s", x->what, #opt,           \
+                            curl_easy_strerror(rc_));                                              \
+    } while (0)
+
 #endif

@@ -293,14 +293,6 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
-#define SETOPT(opt, val)                                                                           \
-    do {                                                                                           \
-        CURLcode rc_ = curl_easy_setopt(x->easy, opt, val);                                        \
-        if (rc_ != CURLE_OK)                                                                       \
-            return ion_fail(L, "bad_input", "%s: libcurl refused %s: %s", x->what, #opt,           \
-                            curl_easy_strerror(rc_));                                              \
-    } while (0)
-
 static const char *file_kind(mode_t m)
 {
     if (S_ISDIR(m))

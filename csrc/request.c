@@ -135,14 +135,6 @@ size_t ion_body_cb(char *p, size_t size, size_t n, void *ud)
 
 /* ---- configuration ---- */
 
-#define SETOPT(opt, val)                                                                           \
-    do {                                                                                           \
-        CURLcode rc_ = curl_easy_setopt(x->easy, opt, val);                                        \
-        if (rc_ != CURLE_OK)                                                                       \
-            return ion_fail(L, "bad_input", "%s: libcurl refused %s: %s", x->what, #opt,           \
-                            curl_easy_strerror(rc_));                                              \
-    } while (0)
-
 static const char *const request_keys[] = {
     "url",          "headers",     "connect_timeout", "timeout", "stall_timeout", "ca_file",
     "max_response", "on_progress", "method",          "body",    "no_resend",     NULL,
