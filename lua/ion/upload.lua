@@ -34,6 +34,7 @@ function upload.new(cfg)
     _auth = auth.new(c),
     _entity_cache = {},
     _md5 = {},             -- attachment id -> MD5 of the bytes this client uploaded
+    _md5_count = 0,
     _random = retry.prng(retry.seed()),
   }, Client)
 end
@@ -60,6 +61,17 @@ end
 
 function Client:_fail(err)
   return nil, errors.scrubbed(err, self._auth:secrets())
+end
+
+-- Remembers the MD5 of an attachment this client uploaded, for download() to
+-- check. Bounded: a client on a test stand may upload for months, and an
+-- unbounded map would grow with every file (up to the last 1,000 are kept).
+local MD5_KEEP = 1000
+function Client:_remember_md5(id, md5)
+  if self._md5_count >= MD5_KEEP then self._md5, self._md5_count = {}, 0 end
+  local k = tostring(id)
+  if self._md5[k] == nil then self._md5_count = self._md5_count + 1 end
+  self._md5[k] = md5
 end
 
 -- Closes the client's connections (also done when the client is collected).
@@ -240,7 +252,7 @@ function Client:upload(path, target, opts)
   if not att then return self:_fail(rerr) end
   att.etag, att.size, att.md5 = put.etag, put.size, put.md5
   if att.s3Key == nil then att.s3Key = ticket.s3Key end
-  if att.id ~= nil then self._md5[tostring(att.id)] = put.md5 end
+  if att.id ~= nil then self:_remember_md5(att.id, put.md5) end
   return att
 end
 

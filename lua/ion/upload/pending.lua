@@ -110,7 +110,7 @@ function Job:_finish()
     local r = self._results[1]
     local att = r and r.ok and r.attachment
     if att and att.id ~= nil and att.md5 then
-      self._run.client._md5[tostring(att.id)] = att.md5 -- client:download checks against it
+      self._run.client:_remember_md5(att.id, att.md5) -- client:download checks against it
     end
   end
 end
