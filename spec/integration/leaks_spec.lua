@@ -40,7 +40,8 @@ local client_many -- the batch under test (set by soak_batch)
 
 -- Bounds, with their reasons: a client keeps at most 2 × concurrency
 -- connections open. The Lua heap must stay flat (64 KiB: table resizes; with
--- one MD5 kept per upload it grew by 182 KiB over 2,000, measured). RSS may move by the allocator's slack: measured, it settles during
+-- one MD5 kept per upload it grew by 182 KiB over 2,000, measured). RSS may
+-- move by the allocator's slack: measured, it settles during
 -- the second batch of 2,000 (+4 MiB once, then flat over three more), so 8 MiB.
 local HEAP_SLACK_KIB = 64
 local RSS_SLACK_KIB = 8 * 1024
@@ -111,7 +112,7 @@ local function soak_batch(n, dir)
     rss2 = rss2, heap1 = heap1, heap2 = heap2 }
 end
 
-local function check(r, label, concurrency)
+local function check(r, label, concurrency, heap_slack)
   report(string.format("leaks %s: %d uploads, %d failed; fds %d at start, %d after warm-up, %d at the end, "
     .. "%d after close; RSS %d KiB after warm-up, %d KiB at the end (%+d KiB); Lua heap %+.1f KiB", label, r.n,
     r.failed, r.fd0, r.fd1, r.fd2, r.fd3, r.rss1, r.rss2, r.rss2 - r.rss1, r.heap2 - r.heap1))
@@ -119,7 +120,8 @@ local function check(r, label, concurrency)
   assert.is_true(r.fd2 <= r.fd1 + 2 * concurrency, "fds grew from " .. r.fd1 .. " to " .. r.fd2)
   assert.equal(r.fd0, r.fd3, "descriptors left open after close")
   assert.is_true(r.rss2 - r.rss1 < RSS_SLACK_KIB, "RSS grew by " .. (r.rss2 - r.rss1) .. " KiB")
-  assert.is_true(r.heap2 - r.heap1 < HEAP_SLACK_KIB, "Lua heap grew by " .. (r.heap2 - r.heap1) .. " KiB")
+  assert.is_true(r.heap2 - r.heap1 < (heap_slack or HEAP_SLACK_KIB),
+    "Lua heap grew by " .. (r.heap2 - r.heap1) .. " KiB")
 end
 
 describe("integration: no descriptor or memory growth", function()
@@ -152,7 +154,9 @@ describe("integration: no descriptor or memory growth", function()
   end)
 
   it("10,000 uploads through one client, 10,000 through upload_many #soak", function()
-    check(soak_one_client(10000, dir), "client", 2)
+    -- +64 KiB measured over 10,000 (table sizes, not a per-upload cost: the
+    -- 182 KiB per 2,000 of an MD5 per upload would be 900 KiB here)
+    check(soak_one_client(10000, dir), "client", 2, 160)
     sandbox.reset()
     check(soak_batch(10000, dir), "upload_many", 4)
   end)
