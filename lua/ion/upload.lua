@@ -138,23 +138,7 @@ end
 function Client:_request_upload_url(filename)
   local data, err = graphql.call(self, queries.request_upload_url, { filename = filename })
   if not data then return nil, err end
-  local t = data.requestFileUploadUrl
-  local why
-  if type(t) ~= "table" then
-    why = "no requestFileUploadUrl"
-  elseif type(t.uploadUrl) ~= "string" or type(t.s3Key) ~= "string" or t.s3Key == ""
-    or type(t.contentType) ~= "string" or t.contentType == "" then
-    why = "requestFileUploadUrl without uploadUrl, s3Key or contentType"
-  elseif not t.uploadUrl:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
-    -- never hand a file:// or ftp:// URL to the transfer
-    why = "an uploadUrl that is not http(s): " .. (t.uploadUrl:match("^(%a[%w+.%-]*):") or "?") .. ":…"
-  elseif storage.downgrade(self, t.uploadUrl) then
-    why = "an http uploadUrl for an https endpoint (a downgrade)"
-  elseif t.contentType:find("[%c]") then
-    why = "a contentType with control characters"
-  end
-  if why then return nil, errors.new("protocol", "ION answered " .. why) end
-  return { uploadUrl = t.uploadUrl, s3Key = t.s3Key, contentType = t.contentType }
+  return storage.upload_ticket(self, data.requestFileUploadUrl)
 end
 
 -- A registration refused by ION, with the code its message deserves.

@@ -37,6 +37,18 @@ describe("integration: hostile answers", function()
     end)
   end
 
+  it("upload_many checks its upload URLs the same way: a CR/LF contentType or a file:// URL is protocol", function()
+    for _, mode in ipairs({ "content_type_crlf", "upload_url_file" }) do
+      sandbox.reset()
+      sandbox.admin("POST", "/hostile", { mode = mode, count = 1 })
+      local results = sandbox.client({ retries = 0 }):upload_many({ { path = photo, target = { run = 1 } } },
+        { window = 1 })
+      assert.is_false(results[1].ok, mode)
+      assert.equal("protocol", results[1].err.code, mode .. ": " .. tostring(results[1].err))
+      assert.equal(0, #sandbox.attachments())
+    end
+  end)
+
   it("upload_url_file and upload_url_ftp: nothing is sent anywhere but http(s)", function()
     upload_under("upload_url_file")
     upload_under("upload_url_ftp")

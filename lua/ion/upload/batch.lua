@@ -306,17 +306,11 @@ function Run:url_answer(item, out)
     return self:requeue_url(item)
   end
   if out.err then return self:fail(item, out.err) end
-  local t = out.value
-  if type(t) ~= "table" or type(t.uploadUrl) ~= "string" or not t.uploadUrl:match("^https?://")
-    or type(t.s3Key) ~= "string" or type(t.contentType) ~= "string" or t.contentType == "" then
-    return self:fail(item,
-      errors.new("protocol", "requestFileUploadUrl answered without uploadUrl, s3Key or contentType"))
-  end
-  if storage.downgrade(self.client, t.uploadUrl) then
-    return self:fail(item, errors.new("protocol", "ION answered an http uploadUrl for an https endpoint (a downgrade)"))
-  end
+  local ticket, terr = storage.upload_ticket(self.client, out.value)
+  if not ticket then return self:fail(item, terr) end
   item.state = "ready"
-  item.ticket = { uploadUrl = t.uploadUrl, s3Key = t.s3Key, contentType = t.contentType, at = self.core.now() }
+  ticket.at = self.core.now()
+  item.ticket = ticket
   self.ready[#self.ready + 1] = item
 end
 

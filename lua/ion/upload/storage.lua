@@ -93,6 +93,29 @@ function storage.downgrade(client, url)
     and url:match("^[Hh][Tt][Tt][Pp]://") ~= nil
 end
 
+-- Checks what requestFileUploadUrl answered before anything is sent with it:
+-- { uploadUrl, s3Key, contentType } | nil, err (protocol). The single upload
+-- and the batch both take their tickets from here.
+function storage.upload_ticket(client, t)
+  local why
+  if type(t) ~= "table" then
+    why = "no requestFileUploadUrl"
+  elseif type(t.uploadUrl) ~= "string" or type(t.s3Key) ~= "string" or t.s3Key == ""
+    or type(t.contentType) ~= "string" or t.contentType == "" then
+    why = "requestFileUploadUrl without uploadUrl, s3Key or contentType"
+  elseif not t.uploadUrl:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
+    -- never hand a file:// or ftp:// URL to the transfer
+    why = "an uploadUrl that is not http(s): " .. (t.uploadUrl:match("^(%a[%w+.%-]*):") or "?") .. ":…"
+  elseif storage.downgrade(client, t.uploadUrl) then
+    why = "an http uploadUrl for an https endpoint (a downgrade)"
+  elseif t.contentType:find("[%c]") then
+    -- a CR/LF here would inject headers into the PUT
+    why = "a contentType with control characters"
+  end
+  if why then return nil, errors.new("protocol", "ION answered " .. why) end
+  return { uploadUrl = t.uploadUrl, s3Key = t.s3Key, contentType = t.contentType }
+end
+
 -- The core request of one PUT (the batch adds it to its own session).
 function storage.put_request(client, url, path, content_type, on_progress)
   return {
