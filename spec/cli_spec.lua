@@ -73,6 +73,14 @@ describe("ion.upload.cli_output", function()
       hint = err.hint } }, f)
   end)
 
+  it("keeps one file to one plain line: control characters in names are escaped", function()
+    local line = output.plain_line("evil\r\nok    forged.jpg\27[2J", { ok = false,
+      err = errors.new("bad_input", "cannot read evil\nname") })
+    assert.not_matches("[\r\n\27]", line)
+    assert.matches("evil\\013\\010ok", line)
+    assert.matches("\\027%[2J", line)
+  end)
+
   it("prints in input order as results arrive", function()
     local printed = {}
     local done = output.in_order(4, function(i) printed[#printed + 1] = i end)

@@ -51,8 +51,16 @@ function output.size(n)
   return string.format("%.1f %s", n, units[i])
 end
 
+-- Control characters (a CR or LF in a file name, an ANSI escape) written as
+-- \ddd, so that one file stays one line of a log and cannot rewrite the screen.
+local function printable(s)
+  return (tostring(s):gsub("%c", function(c) return string.format("\\%03d", c:byte()) end))
+end
+output.printable = printable
+
 --- The plain line of one result.
 function output.plain_line(path, result)
+  path = printable(path)
   if result.ok then
     local a = result.attachment or {}
     if result.skipped then
@@ -61,7 +69,7 @@ function output.plain_line(path, result)
     return string.format("ok    %s -> attachment %s on entity %s (%s)", path, tostring(a.id), tostring(a.entityId),
       output.size(a.size))
   end
-  return string.format("FAIL  %s: %s", path, tostring(result.err))
+  return string.format("FAIL  %s: %s", path, printable(result.err))
 end
 
 function output.summary_line(summary, interrupted)

@@ -101,7 +101,7 @@ end
 function Display:event(ev, index)
   local i = index or ev.index
   if ev.type == "start" then
-    self.active[i] = { path = ev.path, total = ev.total }
+    self.active[i] = { path = output.printable(ev.path), total = ev.total }
     self.order[#self.order + 1] = i
     self.sent[i] = 0
   elseif ev.type == "progress" then
