@@ -124,13 +124,29 @@ describe("client:upload (core stubbed)", function()
     assert.equal(0, stub.count(core, "createFileAttachment"))
   end)
 
-  it("stops at a PUT without ETag, or an ETag that is not the MD5", function()
+  it("tries a PUT without ETag once more with a fresh URL, then stops", function()
     local client, core = stub.client(stub.router(stub.happy(), function()
       return { status = 200, headers = {}, body = "", md5 = "aa", size = 5 }
     end))
     local _, err = client:upload(tmp, { run = 1 })
     assert.equal("missing_etag", err.code)
+    assert.equal(2, stub.count(core, "put")) -- not `retries` uploads of the whole file
+    assert.equal(2, stub.count(core, "requestFileUploadUrl"))
     assert.equal(0, stub.count(core, "createFileAttachment"))
+
+    local puts = 0
+    client, core = stub.client(stub.router(stub.happy(), function(req)
+      puts = puts + 1
+      if puts == 1 then return { status = 200, headers = {}, body = "", md5 = "aa", size = 5 } end
+      return stub.put_ok(req)
+    end))
+    assert(client:upload(tmp, { run = 1 }))
+    assert.equal(2, stub.count(core, "put"))
+    assert.equal(1, stub.count(core, "createFileAttachment"))
+  end)
+
+  it("stops at an ETag that is not the MD5", function()
+    local client, _, err
     client = stub.client(stub.router(stub.happy(), function()
       return { status = 200, headers = {}, body = "", md5 = "aa", etag = "bb", size = 5 }
     end))

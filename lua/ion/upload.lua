@@ -169,14 +169,15 @@ end
 
 -- URL + PUT, with a fresh URL for every retry: { etag, md5, size }, ticket | nil, err.
 function Client:_put_with_fresh_urls(path, filename, on_progress)
-  local attempts, had_403 = 0, false
+  local attempts, fresh_given = 0, {}
   while true do
     local ticket, err = self:_request_upload_url(files.key_name(filename))
     if not ticket then return nil, err end
     local put, perr = storage.put_once(self, ticket.uploadUrl, path, ticket.contentType, on_progress)
     if put then return put, ticket end
-    if perr.status == 403 and not had_403 then
-      had_403 = true -- any 403: the URL is cheap, ask for a new one at once
+    local fresh = storage.fresh_url_reason(perr)
+    if fresh and not fresh_given[fresh] then
+      fresh_given[fresh] = true
     elseif perr.retryable and attempts < self.cfg.retries then
       attempts = attempts + 1
       if perr.code ~= "url_expired" then retry.wait(self:_clock(), attempts, self._random, perr) end

@@ -127,6 +127,7 @@ describe("integration: errors", function()
     local err = expect("missing_etag", c:upload(photo, { run = 1 }))
     assert.equal(200, err.status)
     assert.equal(0, #sandbox.attachments())
+    assert.equal(2, sandbox.counters().storage.puts) -- one more try with a fresh URL, no more
   end)
 
   it("chunked PUT refused -> 411, mapped to http", function()

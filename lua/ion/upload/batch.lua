@@ -359,8 +359,10 @@ end
 function Run:put_failed(item, err)
   if self.abort_err then return self:fail(item, documents.copy_error(self.abort_err)) end
   local retries = self.client.cfg.retries
-  if err.status == 403 and not item.had_403 then
-    item.had_403 = true -- any 403: the URL is cheap, ask for a new one at once
+  local fresh = storage.fresh_url_reason(err)
+  item.fresh_given = item.fresh_given or {}
+  if fresh and not item.fresh_given[fresh] then
+    item.fresh_given[fresh] = true
     return self:requeue_url(item)
   end
   if err.retryable and item.attempts < retries then

@@ -93,6 +93,17 @@ function storage.downgrade(client, url)
     and url:match("^[Hh][Tt][Tt][Pp]://") ~= nil
 end
 
+-- A failed PUT that earns one more try with a fresh URL at once, before the
+-- usual retry rules: any 403 (the URL is cheap, whether it expired or is
+-- bad), and a 2xx without an ETag (a proxy that dropped it once may not again;
+-- twice means it always will, so one try only, not `retries` uploads of a
+-- big file). Returns the reason's name, for the caller to grant it once.
+function storage.fresh_url_reason(err)
+  if err.status == 403 then return "403" end
+  if err.code == "missing_etag" then return "missing_etag" end
+  return nil
+end
+
 -- Checks what requestFileUploadUrl answered before anything is sent with it:
 -- { uploadUrl, s3Key, contentType } | nil, err (protocol). The single upload
 -- and the batch both take their tickets from here.
