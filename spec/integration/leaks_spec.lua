@@ -58,17 +58,25 @@ local function fds_settled(want)
   local core = require("ion.upload.core")
   local deadline = core.now() + 2
   local n = fds()
-  while n ~= want and core.now() < deadline do
+  while n > want and core.now() < deadline do
     core.sleep(0.05)
     n = fds()
   end
   return n
 end
 
+-- Descriptors before a run, once the garbage of earlier specs (clients they
+-- never closed, whose connections close when collected) is gone.
+local function fds_at_rest()
+  collectgarbage("collect")
+  collectgarbage("collect")
+  return fds()
+end
+
 local function soak_one_client(n, dir)
   local paths = {}
   for i = 1, 20 do paths[i] = files.write(dir, "tiny-" .. i .. ".txt", "tiny " .. i) end
-  local fd0 = fds()
+  local fd0 = fds_at_rest()
   local client = sandbox.client({ concurrency = 2 })
   for i = 1, 100 do assert(client:upload(paths[i % 20 + 1], { run = 1 })) end -- warm-up
   local fd1, rss1, heap1 = fds(), rss_kib(), heap_kib()
@@ -98,7 +106,7 @@ local function soak_batch(n, dir)
     local _, summary = client_many(items)
     return summary.failed
   end
-  local fd0 = fds()
+  local fd0 = fds_at_rest()
   local client = sandbox.client({ concurrency = 4 })
   client_many = function(items) return client:upload_many(items, { window = 50 }) end
   local failed = batch(1)
@@ -118,7 +126,7 @@ local function check(r, label, concurrency, heap_slack)
     r.failed, r.fd0, r.fd1, r.fd2, r.fd3, r.rss1, r.rss2, r.rss2 - r.rss1, r.heap2 - r.heap1))
   assert.equal(0, r.failed)
   assert.is_true(r.fd2 <= r.fd1 + 2 * concurrency, "fds grew from " .. r.fd1 .. " to " .. r.fd2)
-  assert.equal(r.fd0, r.fd3, "descriptors left open after close")
+  assert.is_true(r.fd3 <= r.fd0, "descriptors left open after close: " .. r.fd0 .. " before, " .. r.fd3 .. " after")
   assert.is_true(r.rss2 - r.rss1 < RSS_SLACK_KIB, "RSS grew by " .. (r.rss2 - r.rss1) .. " KiB")
   assert.is_true(r.heap2 - r.heap1 < (heap_slack or HEAP_SLACK_KIB),
     "Lua heap grew by " .. (r.heap2 - r.heap1) .. " KiB")
