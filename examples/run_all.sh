@@ -12,34 +12,11 @@ HOST=${HOST:-build/examples/host}
 export LUA_PATH="$root/lua/?.lua;$root/lua/?/init.lua;${LUA_PATH:-;}"
 export LUA_CPATH="$root/build/?.so;${LUA_CPATH:-;}"
 
-tmp=$(mktemp -d)
-pid=""
-stop() {
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap stop EXIT INT TERM
-
 # nice: the sandbox stands in for a remote ION and S3; sharing two cores with
 # the host at the same priority it would steal the very ticks being measured.
-nice -n 10 node sandbox/server.js --state "$tmp/state.json" --parent-pid $$ >"$tmp/sandbox.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 1000); do # readiness: the state file appears once both servers listen
-  [ -f "$tmp/state.json" ] && break
-  kill -0 "$pid" 2>/dev/null || { echo "examples: the sandbox did not start:" >&2; cat "$tmp/sandbox.log" >&2; exit 1; }
-  sleep 0.02
-done
-[ -f "$tmp/state.json" ] || { echo "examples: the sandbox is not ready after 20 s" >&2; exit 1; }
-eval "$("$LUA" -e '
-  local s = require("cjson").decode(io.read("*a"))
-  local function q(v) return "\x27" .. tostring(v):gsub("\x27", "") .. "\x27" end
-  print("ION_API_URL=" .. q(s.graphql)); print("ION_TOKEN=" .. q(s.tokens.rw))
-  print("CLIENT_ID=" .. q(s.oauth.client_id)); print("CLIENT_SECRET=" .. q(s.oauth.client_secret))
-  print("AUTH_URL=" .. q(s.oauth.token_url))' <"$tmp/state.json")"
-export ION_API_URL ION_TOKEN
+. scripts/sandbox-env.sh
+sandbox_start examples nice
+tmp=$sandbox_tmp
 
 failed=0
 run() { # name, command...
