@@ -254,10 +254,7 @@ end
 function Client:_attachment(id)
   local data, err = graphql.call(self, queries.file_attachment, { id = id })
   if not data then
-    if err.code == "graphql" and messages.matches("not_found", err.message) then
-      err.code, err.hint = "not_found", errors.hints.not_found
-    end
-    return nil, err
+    return nil, graphql.lookup_error(err)
   end
   local fa = data.fileAttachment
   if fa == nil or fa == cjson.null then

@@ -4,7 +4,6 @@ local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local queries = require("ion.upload.queries")
 local graphql = require("ion.upload.graphql")
-local messages = require("ion.upload.messages")
 
 local entities = {}
 
@@ -80,10 +79,7 @@ function entities.resolve(client, kind, id)
   if cached then return cached end
   local data, err = graphql.call(client, queries.entity[kind], { id = id })
   if not data then
-    if err.code == "graphql" and messages.matches("not_found", err.message) then
-      err.code, err.hint = "not_found", errors.hints.not_found
-    end
-    return nil, err
+    return nil, graphql.lookup_error(err)
   end
   local obj = data[queries.entity_field[kind]]
   if obj == nil or obj == cjson.null then

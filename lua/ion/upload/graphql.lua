@@ -160,6 +160,15 @@ function graphql.call(client, query, variables, opts)
   end
 end
 
+-- A query for one object whose error says the object does not exist: that is
+-- `not_found`, not a generic `graphql` failure.
+function graphql.lookup_error(err)
+  if err.code == "graphql" and messages.matches("not_found", err.message) then
+    err.code, err.hint = "not_found", errors.hints.not_found
+  end
+  return err
+end
+
 -- A document that starts with `mutation` may change state.
 function graphql.is_mutation(query)
   local s = query:gsub("#[^\n]*", "")

@@ -127,18 +127,25 @@ function storage.upload_ticket(client, t)
   return { uploadUrl = t.uploadUrl, s3Key = t.s3Key, contentType = t.contentType }
 end
 
--- The core request of one PUT (the batch adds it to its own session).
-function storage.put_request(client, url, path, content_type, on_progress)
+-- The core request of a transfer between a file and a signed URL: hashed as it
+-- moves, aborted when it stalls, no total cap (big files take long).
+local function file_transfer(client, url, path, on_progress)
   return {
     url = url,
     path = path,
-    content_type = content_type,
     md5 = true,
     stall_timeout = client.cfg.stall_timeout,
     connect_timeout = math.min(10, client.cfg.stall_timeout),
     ca_file = client.cfg.ca_file,
     on_progress = on_progress,
   }
+end
+
+-- The core request of one PUT (the batch adds it to its own session).
+function storage.put_request(client, url, path, content_type, on_progress)
+  local req = file_transfer(client, url, path, on_progress)
+  req.content_type = content_type
+  return req
 end
 
 -- One PUT attempt: { etag, md5, size } | nil, err.
@@ -150,15 +157,7 @@ end
 
 -- One download attempt to path: { md5, size } | nil, err.
 function storage.download_once(client, url, path, on_progress)
-  local res, cerr = client:_session():download({
-    url = url,
-    path = path,
-    md5 = true,
-    stall_timeout = client.cfg.stall_timeout,
-    connect_timeout = math.min(10, client.cfg.stall_timeout),
-    ca_file = client.cfg.ca_file,
-    on_progress = on_progress,
-  })
+  local res, cerr = client:_session():download(file_transfer(client, url, path, on_progress))
   if not res then return nil, errors.from_core(cerr, "download: ") end
   local status = res.status or 0
   if status < 200 or status >= 300 then return nil, storage.map_status(res) end
