@@ -4,6 +4,7 @@
 
 const { parseArgs } = require('util');
 const { KNOBS } = require('./faults');
+const { tokenPaths } = require('./oauth');
 
 const USAGE = `usage: node sandbox/server.js [--state FILE] [--print] [options]
   --state FILE          write the endpoints and tokens as JSON to FILE once ready
@@ -17,6 +18,7 @@ const USAGE = `usage: node sandbox/server.js [--state FILE] [--print] [options]
   --secrets-log FILE    append every token, client secret and URL signature issued to FILE
   --seed N              fault PRNG seed
   --url-lifetime S      presigned URL lifetime in seconds (= --url-lifetime-s)
+  --token-path FORM     token endpoint path served: noauth (/realms/..., default), auth (/auth/realms/...), both
 fault and behaviour knobs (same names as POST /admin/faults, with dashes):
 ${Object.keys(KNOBS).map((k) => `  --${k.replace(/_/g, '-')}`).join('\n')}
 `;
@@ -34,6 +36,7 @@ function parse(argv) {
     'directory': { type: 'string' },
     'parent-pid': { type: 'string' },
     'url-lifetime': { type: 'string' },
+    'token-path': { type: 'string' },
   };
   for (const name of Object.keys(KNOBS)) options[name.replace(/_/g, '-')] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
@@ -52,6 +55,7 @@ function parse(argv) {
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name} must be a port number`);
     return n;
   };
+  if (values['token-path'] !== undefined) tokenPaths(values['token-path']); // throws for a bad form
   return {
     help: !!values.help,
     state: values.state,
@@ -63,6 +67,7 @@ function parse(argv) {
     storagePort: port('storage-port'),
     directory: values.directory,
     parentPid: values['parent-pid'] !== undefined ? Number(values['parent-pid']) : undefined,
+    tokenPath: values['token-path'],
     faults,
   };
 }

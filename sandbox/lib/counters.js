@@ -25,7 +25,7 @@ function fresh() {
       redirects_followed: 0,
       hostile: {},
     },
-    token: { requests: 0 },
+    token: { requests: 0, not_found: 0 },
   };
 }
 

@@ -6,6 +6,26 @@ const crypto = require('crypto');
 const { readBody, sendJson } = require('./http-util');
 
 const TOKEN_PATH = '/realms/api-keys/protocol/openid-connect/token';
+// ION's manual gives the token URL with Keycloak's old /auth prefix, its
+// examples without (since 2024). --token-path picks which this sandbox serves.
+const TOKEN_PATH_FORMS = {
+  noauth: [TOKEN_PATH],
+  auth: [`/auth${TOKEN_PATH}`],
+  both: [TOKEN_PATH, `/auth${TOKEN_PATH}`],
+};
+
+// The token paths served for a --token-path value (default: noauth, the
+// sandbox's form before the flag existed).
+function tokenPaths(mode = 'noauth') {
+  const paths = TOKEN_PATH_FORMS[mode];
+  if (!paths) throw new Error(`--token-path must be one of ${Object.keys(TOKEN_PATH_FORMS).join(', ')}`);
+  return paths;
+}
+
+// A request for a token path form this sandbox does not serve (it gets 404).
+function isOtherTokenPath(p) {
+  return p === TOKEN_PATH || p === `/auth${TOKEN_PATH}`;
+}
 
 function sameSecret(a, b) {
   const x = Buffer.from(String(a));
@@ -52,4 +72,4 @@ function createTokenHandler({ client, tokens, faults, counters }) {
   };
 }
 
-module.exports = { TOKEN_PATH, createClient, createTokenHandler };
+module.exports = { TOKEN_PATH, tokenPaths, isOtherTokenPath, createClient, createTokenHandler };

@@ -19,7 +19,7 @@ const { createSecretsLog } = require('./secrets-log');
 const { createRoot } = require('./resolvers');
 const { createGraphqlHandler } = require('./graphql-http');
 const { createAdminHandler } = require('./admin');
-const { TOKEN_PATH, createClient, createTokenHandler } = require('./oauth');
+const { tokenPaths, isOtherTokenPath, createClient, createTokenHandler } = require('./oauth');
 const { sendJson } = require('./http-util');
 
 class Sandbox {
@@ -89,12 +89,14 @@ class Sandbox {
     const graphql = createGraphqlHandler({ ...deps, urls, root: createRoot(deps) });
     const admin = createAdminHandler(deps);
     const token = createTokenHandler(deps);
+    const served = tokenPaths(o.tokenPath);
     const handle = (req, res) => {
       const p = req.url.split('?')[0];
       const handler = p === '/graphql' ? graphql
-        : p === TOKEN_PATH ? token
+        : served.includes(p) ? token
           : p === '/admin' || p.startsWith('/admin/') ? admin
             : null;
+      if (!handler && isOtherTokenPath(p)) this.counters.data.token.not_found++;
       if (!handler) return sendJson(res, 404, { errors: [{ message: `Not found: ${p}` }] });
       return handler(req, res).catch((err) => {
         this.log(`internal error: ${err.stack}`);
@@ -115,7 +117,7 @@ class Sandbox {
       storage: storageUrl,
       admin: `${base}/admin`,
       tokens: { ...this.tokens.fixed },
-      oauth: { token_url: `${base}${TOKEN_PATH}`, ...this.client },
+      oauth: { token_url: `${base}${served[0]}`, ...this.client },
       pid: process.pid,
       // Where stored objects live; removed at stop unless --directory gave it.
       directory: this.dir,
