@@ -15,12 +15,19 @@ config.defaults = {
 local known = {
   endpoint = true, environment = true, token = true, client_id = true, client_secret = true,
   auth_url = true, audience = true, timeout = true, stall_timeout = true, retries = true,
-  concurrency = true, verify_md5 = true, ca_file = true,
+  concurrency = true, verify_md5 = true, ca_file = true, proxy = true, no_proxy = true, allow_http = true,
 }
 
-local function bad(field, message)
+-- Longest timeout accepted, in seconds (about 11 days): the core turns it into
+-- milliseconds in a C long, which a bigger value would overflow.
+config.max_seconds = 1e6
+
+-- Proxy schemes libcurl knows; without a scheme it would guess http.
+local proxy_schemes = { http = true, https = true, socks4 = true, socks4a = true, socks5 = true, socks5h = true }
+
+local function bad(field, message, hint)
   return nil, errors.new("bad_input", field .. ": " .. message,
-    { field = field, hint = "Fix the field " .. field .. " of the table given to upload.new" })
+    { field = field, hint = hint or ("Fix the field " .. field .. " of the table given to upload.new") })
 end
 
 local function is_url(s)
@@ -29,6 +36,29 @@ end
 
 local function nonempty_string(v)
   return type(v) == "string" and v ~= ""
+end
+
+-- The host of a URL: lowercased, without userinfo, port or IPv6 brackets.
+local function url_host(url)
+  local authority = url:match("^[%a][%w+.-]*://([^/?#]*)") or ""
+  authority = authority:match("([^@]*)$")
+  if authority:sub(1, 1) == "[" then return (authority:match("^%[([^%]]*)%]") or ""):lower() end
+  return (authority:match("^[^:]*")):lower()
+end
+
+local function loopback(host)
+  if host == "localhost" or host == "::1" then return true end
+  local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  return a ~= nil and tonumber(a) == 127 and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255
+end
+config.loopback_url = function(url) return loopback(url_host(url)) end
+
+-- Plain http carries the token or the client secret in clear: only to a
+-- loopback host, unless allow_http says the network is trusted.
+local function refuse_plain_http(field, url, allow, what)
+  if allow or url:sub(1, 7) ~= "http://" or loopback(url_host(url)) then return nil end
+  return bad(field, "plain http:// would send " .. what .. " in clear to a host that is not loopback",
+    "Use an https:// URL, or set allow_http = true in upload.new if this network is trusted")
 end
 
 -- Returns the normalised configuration, or nil, err (bad_input, err.field set).
@@ -45,6 +75,10 @@ function config.check(cfg)
 
   local out = {}
   for k, v in pairs(config.defaults) do out[k] = v end
+  if cfg.allow_http ~= nil and type(cfg.allow_http) ~= "boolean" then
+    return bad("allow_http", "expected a boolean")
+  end
+  out.allow_http = cfg.allow_http or nil
 
   -- Where: an endpoint, or a named environment (the endpoint overrides it).
   local env
@@ -60,6 +94,8 @@ function config.check(cfg)
     if not is_url(cfg.endpoint) then
       return bad("endpoint", "expected an http:// or https:// URL")
     end
+    local _, perr = refuse_plain_http("endpoint", cfg.endpoint, cfg.allow_http, "the bearer token")
+    if perr then return nil, perr end
     out.endpoint = cfg.endpoint
   elseif env then
     out.endpoint = env.endpoint
@@ -86,9 +122,12 @@ function config.check(cfg)
     out.client_id, out.client_secret = cfg.client_id, cfg.client_secret
     if cfg.auth_url ~= nil then
       if not is_url(cfg.auth_url) then return bad("auth_url", "expected an http:// or https:// URL") end
+      local _, perr = refuse_plain_http("auth_url", cfg.auth_url, cfg.allow_http, "the client secret")
+      if perr then return nil, perr end
       out.auth_url = cfg.auth_url
     elseif env then
-      out.auth_url = env.auth_url
+      -- ION publishes two forms of this URL: the other is tried once on a 404
+      out.auth_url, out.auth_url_other = env.auth_url, env.auth_url_other
     else
       return bad("auth_url", "missing: client credentials need auth_url (the token endpoint) or environment")
     end
@@ -108,8 +147,8 @@ function config.check(cfg)
   for _, k in ipairs({ "timeout", "stall_timeout" }) do
     local v = cfg[k]
     if v ~= nil then
-      if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
-        return bad(k, "expected a positive number of seconds")
+      if type(v) ~= "number" or v ~= v or v <= 0 or v > config.max_seconds then
+        return bad(k, "expected a positive number of seconds, at most " .. string.format("%d", config.max_seconds))
       end
       out[k] = v
     end
@@ -134,6 +173,21 @@ function config.check(cfg)
     if not f then return bad("ca_file", "cannot read " .. cfg.ca_file) end
     f:close()
     out.ca_file = cfg.ca_file
+  end
+  if cfg.proxy ~= nil then
+    local scheme = type(cfg.proxy) == "string" and cfg.proxy:match("^([%a][%w+.-]*)://[^/%s]")
+    if not scheme or not proxy_schemes[scheme:lower()] or cfg.proxy:find("[%c%s]") then
+      -- the value is not echoed: it may hold the proxy's password
+      return bad("proxy", "expected a proxy URL such as http://host:port "
+        .. "(schemes: http, https, socks4, socks4a, socks5, socks5h)")
+    end
+    out.proxy = cfg.proxy
+  end
+  if cfg.no_proxy ~= nil then
+    if type(cfg.no_proxy) ~= "string" or cfg.no_proxy:find("%c") then
+      return bad("no_proxy", "expected a string: hosts or domains separated by commas, as curl's no_proxy")
+    end
+    out.no_proxy = cfg.no_proxy
   end
   return out
 end
