@@ -25,6 +25,9 @@ describe("upload.new", function()
     assert.equal("https://api-staging-gov.buildwithion.com/graphql", c.cfg.endpoint)
     assert.equal("https://auth-staging-gov.buildwithion.com/realms/api-keys/protocol/openid-connect/token",
       c.cfg.auth_url)
+    -- the other published form (ION's manual), tried once on a 404
+    assert.equal("https://auth-staging-gov.buildwithion.com/auth/realms/api-keys/protocol/openid-connect/token",
+      c.cfg.auth_url_other)
   end)
 
   it("lets the endpoint override the environment's", function()

@@ -24,6 +24,7 @@ function auth.new(cfg)
     p.kind = "oauth"
     p.client_id, p.client_secret = cfg.client_id, cfg.client_secret
     p.auth_url, p.audience = cfg.auth_url, cfg.audience
+    p.auth_url_other = cfg.auth_url_other -- a named environment's other published form
   end
   return p
 end
@@ -41,7 +42,7 @@ local function form(fields)
 end
 
 -- One POST to the token endpoint: { token =, expires_in = } | nil, err.
-local function fetch_once(p, client)
+local function fetch_once(p, client, url)
   local body = form({
     { "grant_type", "client_credentials" },
     { "client_id", p.client_id },
@@ -50,7 +51,7 @@ local function fetch_once(p, client)
   })
   local timeout = client.cfg.timeout
   local res, cerr = client:_session():request({
-    url = p.auth_url,
+    url = url,
     method = "POST",
     body = body,
     headers = {
@@ -61,6 +62,8 @@ local function fetch_once(p, client)
     timeout = timeout,
     connect_timeout = math.min(10, timeout),
     ca_file = client.cfg.ca_file,
+    proxy = client.cfg.proxy,
+    no_proxy = client.cfg.no_proxy,
   })
   if not res then return nil, errors.from_core(cerr, "token endpoint: ") end
   local status = res.status
@@ -92,10 +95,31 @@ local function fetch_once(p, client)
   return { token = payload.access_token, expires_in = tonumber(payload.expires_in) }
 end
 
+-- A 404 from a named environment's token URL: try its other published form,
+-- once per client, and keep it if it exists (answers anything but 404).
+local function fetch_other_form(p, client, err)
+  local other = p.auth_url_other
+  p.auth_url_other = nil
+  local t, oerr = fetch_once(p, client, other)
+  if t or (oerr.status and oerr.status ~= 404) then
+    p.auth_url = other
+    return t, oerr
+  end
+  if oerr.status == 404 then
+    return nil, errors.new("auth", "token endpoint not found (HTTP 404) at either published form of the "
+      .. "environment's token URL", { status = 404,
+        hint = "Give auth_url (ION_AUTH_URL) with the token URL your ION administrator gives" })
+  end
+  return nil, err
+end
+
 local function fetch(p, client)
   local attempt = 0
   while true do
-    local t, err = fetch_once(p, client)
+    local t, err = fetch_once(p, client, p.auth_url)
+    if not t and err.status == 404 and p.auth_url_other then
+      t, err = fetch_other_form(p, client, err)
+    end
     if t then return t end
     if attempt >= client.cfg.retries or not retry.may_resend(err, true) then return nil, err end
     attempt = attempt + 1
