@@ -136,17 +136,20 @@ size_t ion_body_cb(char *p, size_t size, size_t n, void *ud)
 /* ---- configuration ---- */
 
 static const char *const request_keys[] = {
-    "url",          "headers",     "connect_timeout", "timeout", "stall_timeout", "ca_file",
-    "max_response", "on_progress", "method",          "body",    "no_resend",     NULL,
+    "url",       "headers",      "connect_timeout", "timeout", "stall_timeout",
+    "ca_file",   "max_response", "on_progress",     "method",  "body",
+    "no_resend", "proxy",        "no_proxy",        NULL,
 };
 static const char *const put_keys[] = {
     "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
     "ca_file", "max_response", "on_progress",     "path",    "content_type",
-    "md5",     NULL,
+    "md5",     "proxy",        "no_proxy",        NULL,
 };
 static const char *const download_keys[] = {
-    "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
-    "ca_file", "max_response", "on_progress",     "path",    "md5",
+    "url",          "headers",       "connect_timeout",
+    "timeout",      "stall_timeout", "ca_file",
+    "max_response", "on_progress",   "path",
+    "md5",          "proxy",         "no_proxy",
     NULL,
 };
 
@@ -286,7 +289,7 @@ static int configure_request(lua_State *L, ion_xfer *x, int req, const char *met
  * transfer's __gc frees it. */
 int ion_xfer_configure(lua_State *L, ion_xfer *x, int req)
 {
-    const char *url, *method, *ca_file;
+    const char *url, *method, *ca_file, *proxy, *no_proxy;
     double ct = ION_DEFAULT_CONNECT_TIMEOUT, total = 0, stall = 0, maxr = 0;
     int r;
 
@@ -336,6 +339,8 @@ int ion_xfer_configure(lua_State *L, ion_xfer *x, int req)
         x->max_response = (size_t)maxr;
     }
     ca_file = ion_opt_string(L, req, "ca_file", NULL);
+    proxy = ion_opt_string(L, req, "proxy", NULL);
+    no_proxy = ion_opt_string(L, req, "no_proxy", NULL);
 
     SETOPT(CURLOPT_PRIVATE, (void *)x);
     SETOPT(CURLOPT_URL, url);
@@ -352,6 +357,10 @@ int ion_xfer_configure(lua_State *L, ion_xfer *x, int req)
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca_file)
         SETOPT(CURLOPT_CAINFO, ca_file);
+    /* Only the proxy the caller names: "" stops libcurl from reading
+     * http_proxy, https_proxy, all_proxy and no_proxy from the environment. */
+    SETOPT(CURLOPT_PROXY, proxy ? proxy : "");
+    SETOPT(CURLOPT_NOPROXY, no_proxy ? no_proxy : "");
     SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
     SETOPT(CURLOPT_USERAGENT, "ion-upload/" ION_VERSION);
     SETOPT(CURLOPT_HEADERFUNCTION, ion_header_cb);

@@ -7,6 +7,7 @@ local output = require("ion.upload.cli_output")
 local progress = require("ion.upload.cli_progress")
 local errors = require("ion.upload.errors")
 
+local unpack = unpack or table.unpack -- luacheck: ignore 143
 local function env(t) return function(name) return t[name] end end
 
 describe("ion.upload.cli_args", function()
@@ -58,6 +59,51 @@ describe("ion.upload.cli_args", function()
     assert.matches("no endpoint", msg)
     _, msg = cli_args.client_config(a, env({ ION_API_URL = "https://x/graphql", ION_CLIENT_ID = "id" }))
     assert.matches("ION_CLIENT_SECRET", msg)
+  end)
+
+  describe("proxy", function()
+    local base = { ION_TOKEN = "t" }
+    local function cfg_for(argv, vars)
+      local t = {}
+      for k, v in pairs(base) do t[k] = v end
+      for k, v in pairs(vars) do t[k] = v end
+      return assert(cli_args.client_config(assert(cli_args.parse(argv)), env(t)))
+    end
+    local https = { "--run", "1", "--endpoint", "https://ion.example/graphql", "f" }
+    local http = { "--run", "1", "--endpoint", "http://127.0.0.1:9/graphql", "f" }
+
+    it("--proxy wins over the environment; a bare host:port means http://", function()
+      local cfg = cfg_for({ "--proxy", "http://flag:1", unpack(https) }, { https_proxy = "http://env:2" })
+      assert.equal("http://flag:1", cfg.proxy)
+      cfg = cfg_for({ "--proxy", "flag:1", unpack(https) }, {})
+      assert.equal("http://flag:1", cfg.proxy)
+    end)
+
+    it("--proxy '' uses no proxy whatever the environment says", function()
+      local cfg = cfg_for({ "--proxy", "", unpack(https) }, { https_proxy = "http://env:2", all_proxy = "http://a:3" })
+      assert.is_nil(cfg.proxy)
+    end)
+
+    it("without --proxy, reads the variable curl reads for the endpoint's scheme", function()
+      assert.equal("http://s:1", cfg_for(https, { https_proxy = "http://s:1", HTTPS_PROXY = "http://S:2" }).proxy)
+      assert.equal("http://S:2", cfg_for(https, { HTTPS_PROXY = "http://S:2", http_proxy = "http://h:3" }).proxy)
+      assert.equal("http://h:3", cfg_for(http, { http_proxy = "h:3", https_proxy = "http://s:1" }).proxy)
+      -- curl ignores HTTP_PROXY (a CGI program gets it from a request's Proxy header)
+      assert.is_nil(cfg_for(http, { HTTP_PROXY = "http://H:4" }).proxy)
+      assert.equal("http://a:5", cfg_for(http, { HTTP_PROXY = "http://H:4", all_proxy = "http://a:5" }).proxy)
+      assert.equal("http://A:6", cfg_for(https, { ALL_PROXY = "http://A:6" }).proxy)
+      assert.equal("https://p:7", cfg_for({ "--run", "1", "--environment", "staging", "f" },
+        { https_proxy = "https://p:7" }).proxy)
+      assert.is_nil(cfg_for(https, { https_proxy = "" }).proxy)
+      assert.is_nil(cfg_for(https, {}).proxy)
+    end)
+
+    it("reads no_proxy, then NO_PROXY", function()
+      assert.equal("a,b", cfg_for(https, { no_proxy = "a,b", NO_PROXY = "c" }).no_proxy)
+      assert.equal("c", cfg_for(https, { NO_PROXY = "c" }).no_proxy)
+      assert.equal(".lan", cfg_for({ "--proxy", "p:1", unpack(https) }, { no_proxy = ".lan" }).no_proxy)
+      assert.is_nil(cfg_for(https, {}).no_proxy)
+    end)
   end)
 end)
 

@@ -24,7 +24,9 @@ function run.env_prefix(env)
   local s = sandbox.get()
   local vars = { ION_API_URL = s.graphql, ION_TOKEN = s.tokens.rw }
   for k, v in pairs(env or {}) do vars[k] = v end
-  local parts = { "env -u ION_CLIENT_ID -u ION_CLIENT_SECRET -u ION_AUTH_URL" }
+  -- and none of the proxy variables the CLI reads, unless env gives them
+  local parts = { "env -u ION_CLIENT_ID -u ION_CLIENT_SECRET -u ION_AUTH_URL -u http_proxy -u https_proxy"
+    .. " -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy -u NO_PROXY" }
   for k, v in pairs(vars) do
     if v == false then
       parts[#parts + 1] = "-u " .. k

@@ -22,6 +22,9 @@ Credentials and endpoint come from the environment:
   ION_API_URL        the GraphQL endpoint (or give --endpoint / --environment)
   ION_TOKEN          an API token (sent as a bearer token), or else
   ION_CLIENT_ID, ION_CLIENT_SECRET (+ ION_AUTH_URL)  OAuth2 client credentials
+  https_proxy, HTTPS_PROXY (https endpoint) or http_proxy (http endpoint),
+  then all_proxy, ALL_PROXY: the proxy when --proxy is not given, as curl reads
+  them; no_proxy or NO_PROXY: hosts that bypass it
 
 The manifest is CSV with a header row: path,target,id,filename
 (filename may be empty; target is run_step, run, procedure, step, part,
@@ -65,7 +68,9 @@ function cli_args.parser(version)
   p:group("Where",
     p:option("--endpoint", "GraphQL endpoint URL (default: $ION_API_URL)."):argname("URL"),
     p:option("--environment", "A named ION environment: " .. table.concat(environments.names(), ", ") .. ".")
-      :argname("NAME")
+      :argname("NAME"),
+    p:option("--proxy", "Proxy for every request, e.g. http://proxy:3128 ('' for none; default: "
+      .. "from https_proxy etc., see below)."):argname("URL")
   )
   p:group("How",
     p:option("--concurrency", "Files uploaded at once (default 4)."):argname("N"),
@@ -144,6 +149,7 @@ function cli_args.parse(argv, version)
       .. ")"
   end
   out.endpoint, out.environment = a.endpoint, a.environment
+  out.proxy = a.proxy
   if a.concurrency then
     out.concurrency = whole(a.concurrency, 1, 1000)
     if not out.concurrency then return nil, "--concurrency expects a whole number from 1 to 1000" end
@@ -157,6 +163,21 @@ function cli_args.parse(argv, version)
   out.verify_md5 = not a.no_verify_md5
   out.json, out.quiet = a.json, a.quiet
   return out
+end
+
+-- curl's reading of the proxy variables for a URL's scheme: the lowercase
+-- name first, the uppercase one except HTTP_PROXY (curl ignores it: a CGI
+-- program gets it from a request's Proxy header), then all_proxy.
+local function proxy_variables(url)
+  local scheme = (url:match("^(%a+)://") or "http"):lower()
+  if scheme == "https" then return { "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" } end
+  return { "http_proxy", "all_proxy", "ALL_PROXY" }
+end
+
+-- As curl: a proxy given without a scheme is an http proxy.
+local function with_scheme(proxy)
+  if proxy:find("://", 1, true) then return proxy end
+  return "http://" .. proxy
 end
 
 --- The upload.new configuration from the parsed flags and the environment
@@ -193,6 +214,18 @@ function cli_args.client_config(args, getenv)
   else
     return nil, "no credentials: set ION_TOKEN, or ION_CLIENT_ID and ION_CLIENT_SECRET"
   end
+  -- The library reads no environment variable and uses no proxy unless told:
+  -- the CLI reads the ones a curl user expects. --proxy '' means none.
+  local proxy = args.proxy
+  if proxy == nil then
+    local endpoint = cfg.endpoint or environments.get(cfg.environment).endpoint
+    for _, name in ipairs(proxy_variables(endpoint)) do
+      proxy = env(name)
+      if proxy then break end
+    end
+  end
+  if proxy and proxy ~= "" then cfg.proxy = with_scheme(proxy) end
+  cfg.no_proxy = env("no_proxy") or env("NO_PROXY")
   return cfg
 end
 

@@ -109,6 +109,8 @@ function graphql.http_request(client, body, token, mutation)
     timeout = timeout,
     connect_timeout = math.min(10, timeout),
     ca_file = client.cfg.ca_file,
+    proxy = client.cfg.proxy,
+    no_proxy = client.cfg.no_proxy,
   }
 end
 

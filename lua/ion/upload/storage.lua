@@ -137,6 +137,8 @@ local function file_transfer(client, url, path, on_progress)
     stall_timeout = client.cfg.stall_timeout,
     connect_timeout = math.min(10, client.cfg.stall_timeout),
     ca_file = client.cfg.ca_file,
+    proxy = client.cfg.proxy,
+    no_proxy = client.cfg.no_proxy,
     on_progress = on_progress,
   }
 end
