@@ -51,7 +51,6 @@ local function loopback(host)
   local a, b, c, d = host:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
   return a ~= nil and tonumber(a) == 127 and tonumber(b) <= 255 and tonumber(c) <= 255 and tonumber(d) <= 255
 end
-config.loopback_url = function(url) return loopback(url_host(url)) end
 
 -- Plain http carries the token or the client secret in clear: only to a
 -- loopback host, unless allow_http says the network is trusted.
