@@ -304,14 +304,13 @@ describe("client:upload_many (core stubbed)", function()
     assert.equal(3, journal_events(jpath).in_doubt)
   end)
 
-  it("sends a registration document again after 503 or 429 (not processed)", function()
+  it("sends a registration document again after 429 (not processed)", function()
     local srv = stub.server()
     local n = 0
     srv.fault = function(body)
       if body.query:find("^mutation") then
         n = n + 1
-        if n == 1 then return { res = stub.json(503, { errors = { { message = "Service Unavailable" } } }) } end
-        if n == 2 then
+        if n <= 2 then
           return { res = stub.json(429, { errors = { { message = "Too Many" } } }, { ["retry-after"] = "1" }) }
         end
       end
@@ -321,6 +320,21 @@ describe("client:upload_many (core stubbed)", function()
     assert.is_true(results[1].ok, tostring(results[1].err))
     assert.equal(3, (srv.count("createFileAttachment")))
     assert.equal(1, #srv.registered)
+  end)
+
+  it("never sends a registration document again after 503 (a proxy may answer it after the work)", function()
+    local srv = stub.server()
+    srv.fault = function(body)
+      if body.query:find("^mutation") then
+        return { res = stub.json(503, { errors = { { message = "Service Unavailable" } } }) }
+      end
+    end
+    local client = stub.client(srv)
+    local results, summary = client:upload_many({ { path = paths[1], target = { run_step = 1 } } })
+    assert.is_false(results[1].ok)
+    assert.is_true(results[1].err.in_doubt)
+    assert.equal(1, (srv.count("createFileAttachment")))
+    assert.equal(1, summary.failed)
   end)
 
   it("resumes from the journal: skips attached, registers PUT-only, re-uploads what storage lost", function()

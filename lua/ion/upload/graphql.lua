@@ -130,7 +130,7 @@ end
 
 -- graphql.call(client, query, variables, { idempotent = bool }): data | nil, err.
 -- A non-idempotent call (a mutation) is sent again only when the failure proves
--- it was not processed (401, 429, 503, no connection); otherwise it fails with
+-- it was not processed (401, 429, no connection); otherwise it fails with
 -- retryable = false, in_doubt = true.
 function graphql.call(client, query, variables, opts)
   local idempotent = not (opts and opts.idempotent == false)
