@@ -113,5 +113,15 @@ describe("ion.upload.retry", function()
       assert.is_true(err.in_doubt)
       assert.equal(1, stub.count(core, "createFileAttachment"))
     end)
+
+    for _, lead in ipairs({ "fragment A on Query { createFileAttachment }\n", "\239\187\191", "# a note\n", ", " }) do
+      it("treats a mutation after " .. lead:gsub("\n", "\\n") .. " passed to client:graphql the same way", function()
+        local client, core = stub.client(stub.router(flaky({ 500 }, "createFileAttachment")))
+        local _, err = client:graphql(lead .. "mutation M($input: CreateFileAttachmentInput!) "
+          .. "{ createFileAttachment(input: $input) { fileAttachment { id } } }", { input = {} })
+        assert.is_true(err.in_doubt)
+        assert.equal(1, stub.count(core, "createFileAttachment"))
+      end)
+    end
   end)
 end)

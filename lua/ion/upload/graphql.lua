@@ -3,6 +3,7 @@
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local messages = require("ion.upload.messages")
+local operation = require("ion.upload.graphql_operation")
 local retry = require("ion.upload.retry")
 
 local graphql = {}
@@ -169,10 +170,11 @@ function graphql.lookup_error(err)
   return err
 end
 
--- A document that starts with `mutation` may change state.
+-- May this document change state? True unless its one operation provably is
+-- a query (ion.upload.graphql_operation): a mutation, a subscription, several
+-- operations or unreadable text are never sent again after a lost answer.
 function graphql.is_mutation(query)
-  local s = query:gsub("#[^\n]*", "")
-  return s:match("^%s*mutation[%s({]") ~= nil or s:match("^%s*mutation$") ~= nil
+  return not operation.is_query(query)
 end
 
 return graphql
