@@ -418,12 +418,12 @@ end
 -- 4. Registrations
 
 -- Which files go into the next registration document. A server whose
--- failing root field nulls the whole answer leaves the fields before the
--- failure in doubt (they ran, their answers are lost) and the fields after it
--- unrun. Most refusals are a target's (read-only, no such entity), so until
--- the server has shown that it answers alias by alias (partial data), a
--- document holds at most one target not yet seen to accept a file, and that
--- target's files go first: if it refuses, nothing else is in doubt.
+-- failing root field nulls the whole answer leaves every other field in
+-- doubt (those before the failure ran; those after it may have). Most
+-- refusals are a target's (read-only, no such entity), so until the server
+-- has shown that it answers alias by alias (partial data), the first file of
+-- a target not yet seen to accept one goes in a document of its own: if it
+-- is refused, nothing else is in doubt.
 function Run:pick_registrations(n)
   local chunk, keep, probe = {}, {}, nil
   for _, item in ipairs(self.reg_queue) do
@@ -432,20 +432,17 @@ function Run:pick_registrations(n)
       local e = documents.copy_error(t.refused)
       e.message = item.path .. ": " .. e.message
       self:fail(item, e) -- the same target refused another file
-    elseif #chunk < n and (t.registered or self.independent or (probe == nil and not t.probing) or probe == t) then
-      if not (t.registered or self.independent) then probe = t end
+    elseif probe == nil and #chunk < n and (t.registered or self.independent) then
       chunk[#chunk + 1] = item
+    elseif probe == nil and #chunk == 0 and not t.probing and not t.registered then
+      probe = t
+      chunk[1] = item
     else
       keep[#keep + 1] = item
     end
   end
   self.reg_queue = keep
   if probe then probe.probing = true end -- its other files wait for the answer
-  table.sort(chunk, function(a, b)
-    local pa, pb = self.targets[a.target_key] == probe, self.targets[b.target_key] == probe
-    if pa ~= pb then return pa end
-    return a.index < b.index
-  end)
   return chunk, probe
 end
 
