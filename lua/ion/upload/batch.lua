@@ -95,6 +95,19 @@ function Run:abort(err)
   self.abort_err = err
 end
 
+-- Ends the registrations in flight without their answers (the session is
+-- about to be dropped): they may have been recorded, so each fails in doubt
+-- and the journal says so (the next run registers it again).
+function Run:doubt_in_flight(err)
+  for _, item in ipairs(self.items) do
+    if item.state == "reg" then
+      self:record("record_in_doubt", item)
+      self:fail(item, documents.in_doubt("aborted", item.path .. ": " .. err.message
+        .. " while its registration was in flight"))
+    end
+  end
+end
+
 function Run:cancel_for_abort()
   if not self.abort_err or self.cancelled then return end
   self.cancelled = true
@@ -114,8 +127,15 @@ end
 ---------------------------------------------------------------------------
 -- GraphQL documents over the session
 
+-- A request the core refuses to start (a file gone since it was planned, a
+-- header it will not send) is answered at once as that transfer's failure:
+-- nothing left, so a mutation among them is not in doubt.
 function Run:add(kind, what, req, on_done)
-  local id = self.sess:add(what, req)
+  local id, err = self.sess:add(what, req)
+  if not id then
+    on_done(nil, err)
+    return nil
+  end
   self.transfers[id] = { kind = kind, on_done = on_done }
   return id
 end
@@ -751,8 +771,11 @@ function batch.run(client, list, opts)
   if not self then return nil, err end
   local ok, perr = pcall(self.loop, self)
   if not ok then
-    self:close()
-    error(perr, 0)
+    -- Never expected; still no raise: every file gets a result.
+    local e = errors.new("aborted", "the batch stopped on an internal error: " .. tostring(perr),
+      { hint = "Run again with the same journal to finish the rest; please report this error" })
+    self:abort(e)
+    pcall(self.doubt_in_flight, self, e)
   end
   return self:finish()
 end
