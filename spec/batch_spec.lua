@@ -329,6 +329,71 @@ describe("client:upload_many (core stubbed)", function()
     assert.equal(3, journal_events(jpath).in_doubt)
   end)
 
+  it("journals each registration before its document is sent", function()
+    local srv = stub.server()
+    local client = stub.client(srv)
+    local jpath = dir .. "/journal"
+    local seen = {}
+    srv.fault = function(body)
+      if body.query:find("^mutation") then
+        local n = 0
+        for _, line in ipairs(read_lines(jpath)) do
+          if cjson.decode(line).e == "registering" then n = n + 1 end
+        end
+        seen[#seen + 1] = n
+      end
+    end
+    local items = {}
+    for i = 1, 4 do items[i] = { path = paths[i], target = { run_step = 1 } } end
+    local results = client:upload_many(items, { journal = jpath, window = 4 })
+    for _, r in ipairs(results) do assert.is_true(r.ok, tostring(r.err)) end
+    assert.same({ 1, 4 }, seen) -- the probe alone, then the other three: all on disk before each document
+    assert.equal(4, journal_events(jpath).registering)
+  end)
+
+  it("after a crash during registration: counts and reports each such file, registers it again", function()
+    local srv = stub.server()
+    local client = stub.client(srv)
+    local jpath = dir .. "/journal"
+    local items = {}
+    for i = 1, 3 do items[i] = { path = paths[i], target = { run_step = 1 } } end
+    -- A first run that crashed with file 2's registration in flight: its
+    -- journal holds put records and a "registering" one, nothing after it.
+    local first = client:upload_many(items, { journal = jpath })
+    for _, r in ipairs(first) do assert.is_true(r.ok) end
+    local kept = {}
+    for _, line in ipairs(read_lines(jpath)) do
+      local rec = cjson.decode(line)
+      if rec.e == "put" or (rec.e == "registering" and rec.k:find(paths[2], 1, true)) then kept[#kept + 1] = line end
+    end
+    local f = assert(io.open(jpath, "wb"))
+    f:write(table.concat(kept, "\n"), "\n")
+    f:close()
+    local registered_before = #srv.registered
+    local events = {}
+    local results, summary = client:upload_many(items, { journal = jpath, on_event = function(ev)
+      if ev.type == "done" then events[ev.index] = ev end
+    end })
+    for _, r in ipairs(results) do assert.is_true(r.ok, tostring(r.err)) end
+    assert.equal(3, #srv.registered - registered_before)
+    assert.equal(1, summary.in_doubt)
+    assert.is_true(results[2].was_in_doubt)
+    assert.is_true(events[2].was_in_doubt)
+    assert.is_nil(results[1].was_in_doubt)
+    assert.is_nil(events[3].was_in_doubt)
+  end)
+
+  it("a registration refused outright is not counted in doubt by the next run", function()
+    local srv = stub.server()
+    local client = stub.client(srv)
+    local jpath = dir .. "/journal"
+    local items = { { path = paths[1], target = { run_step = 666 } } }
+    local first = client:upload_many(items, { journal = jpath })
+    assert.equal("permission_denied", first[1].err.code)
+    local _, summary = client:upload_many(items, { journal = jpath })
+    assert.equal(0, summary.in_doubt)
+  end)
+
   -- (core stubbed: its step raises, as a bug in a transfer's handling would.)
   it("a raise inside the loop ends the batch without raising: registrations in flight in doubt", function()
     local srv = stub.server()

@@ -61,22 +61,22 @@ function Run:fail(item, err)
   if FINAL[item.state] then return end
   item.state = "failed"
   local e = self:scrub(err)
-  self.results[item.index] = { ok = false, err = e }
+  self.results[item.index] = { ok = false, err = e, was_in_doubt = item.was_in_doubt }
   self.summary.failed = self.summary.failed + 1
   self:leave_window(item)
-  self:emit({ type = "error", index = item.index, path = item.path, err = e })
+  self:emit({ type = "error", index = item.index, path = item.path, err = e, was_in_doubt = item.was_in_doubt })
 end
 
 function Run:succeed(item, att, skipped)
   item.state = skipped and "skipped" or "done"
-  self.results[item.index] = { ok = true, attachment = att, skipped = skipped or nil }
+  self.results[item.index] = { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt }
   if skipped then
     self.summary.skipped = self.summary.skipped + 1
   else
     self.summary.ok = self.summary.ok + 1
   end
   self:emit({ type = "done", index = item.index, path = item.path, attachment = att, skipped = skipped or nil,
-    bytes = item.size, total = item.size })
+    bytes = item.size, total = item.size, was_in_doubt = item.was_in_doubt })
 end
 
 function Run:start_item(item)
@@ -153,6 +153,7 @@ function Run:send(doc)
   local token, terr = client._auth:token(client)
   if not token then return doc.on_done(nil, terr) end
   doc.body = doc.body or assert(cjson.encode({ query = doc.query, variables = doc.variables }))
+  if doc.before_send and not doc.before_send() then return doc.on_done(nil, documents.copy_error(self.abort_err)) end
   self.gql_out = self.gql_out + 1
   self.counts.graphql = self.counts.graphql + 1
   self:add(doc.kind, "request", graphql.http_request(client, doc.body, token, doc.mutation), function(res, cerr)
@@ -466,9 +467,40 @@ function Run:pick_registrations(n)
   return chunk, probe
 end
 
+-- Before a registration document is sent: a "registering" record for each
+-- of its files not yet marked, all fsynced (a crash from here on leaves them
+-- in doubt for the next run). False when the journal cannot be written.
+function Run:mark_registering(chunk)
+  local keys, marked = {}, {}
+  for _, item in ipairs(chunk) do
+    if item.key and not item.registering then
+      keys[#keys + 1] = item.key
+      marked[#marked + 1] = item
+    end
+  end
+  if not self.journal or #keys == 0 then return true end
+  local ok, err = self.journal:record_registering(keys)
+  if not ok then
+    self:abort(err)
+    return false
+  end
+  for _, item in ipairs(marked) do item.registering = true end
+  return true
+end
+
+-- The registration provably did not take effect: the "registering" record
+-- no longer stands.
+function Run:not_registered(item)
+  if item.registering then
+    item.registering = nil
+    self:record("record_not_registered", item)
+  end
+end
+
 function Run:reg_answer(item, out)
   local up = upload_module()
   if out.resend then
+    self:not_registered(item)
     item.resends = (item.resends or 0) + 1
     if self.abort_err or item.resends > self.client.cfg.retries + 1 then
       local e = self.abort_err and documents.copy_error(self.abort_err)
@@ -484,6 +516,7 @@ function Run:reg_answer(item, out)
     return self:fail(item, out.doubt)
   end
   if out.err then
+    self:not_registered(item)
     local err = up._register_error(out.err, self.validate)
     if item.from_journal and err.code == "etag_mismatch" and not self.abort_err then
       -- Storage no longer has what an earlier run PUT: upload it again.
@@ -540,7 +573,10 @@ function Run:send_registrations()
     for i, item in ipairs(chunk) do
       item.state = "reg"
       self:start_item(item)
-      if item.in_doubt_before then self.summary.in_doubt = self.summary.in_doubt + 1 end
+      if item.in_doubt_before then
+        self.summary.in_doubt = self.summary.in_doubt + 1
+        item.was_in_doubt = true -- reported on its result and event
+      end
       item.in_doubt_before = nil
       entries[i] = { field = queries.fields.create_file_attachment, value = {
         filename = item.filename, s3Key = item.put.s3Key, s3Etag = item.put.etag,
@@ -549,6 +585,7 @@ function Run:send_registrations()
     end
     self.reg_out = self.reg_out + #chunk
     local doc = new_doc("reg", "mutation", "RegisterUploads", entries, nil)
+    doc.before_send = function() return self:mark_registering(chunk) end
     doc.on_done = function(data, err)
       self.reg_out = self.reg_out - #chunk
       if probe then probe.probing = nil end
@@ -662,7 +699,7 @@ function Run:plan(records)
         if state and state.put then
           item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size }
           item.from_journal = true
-          item.in_doubt_before = state.in_doubt or nil
+          item.in_doubt_before = (state.in_doubt or state.registering) or nil
         end
         item.state = "resolving"
         local t = self.targets[item.target_key]
