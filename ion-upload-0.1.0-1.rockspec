@@ -56,6 +56,7 @@ build = {
     ["ion.upload.errors"] = "lua/ion/upload/errors.lua",
     ["ion.upload.files"] = "lua/ion/upload/files.lua",
     ["ion.upload.graphql"] = "lua/ion/upload/graphql.lua",
+    ["ion.upload.graphql_operation"] = "lua/ion/upload/graphql_operation.lua",
     ["ion.upload.journal"] = "lua/ion/upload/journal.lua",
     ["ion.upload.manifest"] = "lua/ion/upload/manifest.lua",
     ["ion.upload.messages"] = "lua/ion/upload/messages.lua",

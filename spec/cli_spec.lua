@@ -119,6 +119,12 @@ describe("ion.upload.cli_output", function()
       hint = err.hint } }, f)
   end)
 
+  it("marks a file registered again after an earlier run's registration was in doubt", function()
+    local line = output.json_line("a", { ok = true, was_in_doubt = true, attachment = { id = 1 } })
+    assert.matches(',"was_in_doubt":true}$', line)
+    assert.not_matches("was_in_doubt", output.json_line("a", { ok = true, attachment = { id = 1 } }), 1, true)
+  end)
+
   it("keeps one file to one plain line: control characters in names are escaped", function()
     local line = output.plain_line("evil\r\nok    forged.jpg\27[2J", { ok = false,
       err = errors.new("bad_input", "cannot read evil\nname") })

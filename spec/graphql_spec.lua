@@ -56,6 +56,61 @@ describe("ion.upload.graphql", function()
     assert.is_false(graphql.is_mutation("{ x }"))
   end)
 
+  -- Only a document whose one operation provably is a query is idempotent.
+  local provable_queries = {
+    "query { a }",
+    "\239\187\191query Q { a }",
+    ",,, query Q { a }",
+    "# mutation { a }\n{ a }",
+    "fragment F on Mutation { a }\nquery Q { ...F }",
+    "query Q($x: In = {a: \"mutation {\"}) @d(s: \"\"\"\n}\\\"\"\"mutation\"\"\") { a(s: \"}\") { b } }",
+    "query Q { a } fragment F on T { mutation }",
+    "{ mutation: a }",
+  }
+  for _, q in ipairs(provable_queries) do
+    it("takes as a query: " .. q:gsub("\n", "\\n"), function()
+      assert.is_false(graphql.is_mutation(q))
+    end)
+  end
+  local not_provable = {
+    "fragment F on T { a }\nmutation M { ...F }",
+    "\239\187\191mutation M { a }",
+    "# query\nmutation M { a }",
+    ", mutation M { a }",
+    ",mutation{a}",
+    "\tmutation\n{ a }",
+    "\"\"\"doc\"\"\" mutation M { a }", -- a description: not executable, not provable
+    "subscription S { a }",
+    "query A { a } query B { b }",         -- several operations, no operationName
+    "query A { a } mutation B { b }",
+    "query Q { a } { b }",
+    "query Q { a",                          -- unbalanced
+    "query Q { a(s: \"} ) { b }",           -- unterminated string
+    "query Q { a(s: \"\"\"}) { b }",       -- unterminated block string
+    "fragment F on T { a }",                -- no operation
+    "",
+    "   # only a comment",
+    "type Query { a: Int }",
+    "query Q { a } ?",
+    "QUERY Q { a }",
+  }
+  for _, q in ipairs(not_provable) do
+    it("treats as not idempotent: " .. q:gsub("\n", "\\n"), function()
+      assert.is_true(graphql.is_mutation(q))
+    end)
+  end
+
+  it("classifies a long document in linear time", function()
+    local t0 = os.clock()
+    local parts = {}
+    for i = 1, 20000 do parts[i] = "fragment F" .. i .. " on T { a(s: \"x\\\"y\", b: \"\"\"z\"\"\") # c\n }" end
+    parts[#parts + 1] = "mutation M { a }"
+    assert.is_true(graphql.is_mutation(table.concat(parts, "\n")))
+    assert.is_true(graphql.is_mutation(string.rep("{", 200000)))
+    assert.is_true(graphql.is_mutation("query Q { a(s: \"" .. string.rep("\\\"", 200000)))
+    assert.is_true(os.clock() - t0 < 5, "a hang guard only")
+  end)
+
   it("sends JSON with the bearer token, variables apart from the query, the timeout set", function()
     local client, core = stub.client(stub.router(stub.happy()), { timeout = 7 })
     assert(client:graphql("query Q($id: Int!) { runStep(id: $id) { id entity { id } } }", { id = 5 }))

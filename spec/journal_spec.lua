@@ -46,6 +46,28 @@ describe("ion.upload.journal", function()
     j:close()
   end)
 
+  it("remembers a registration sent but not answered (a crash) until its outcome is recorded", function()
+    local j = assert(journal.open(path))
+    for _, k in ipairs({ "a", "b", "c", "d" }) do
+      assert(j:record_put(k, { s3Key = "s" .. k, etag = "e", md5 = "e" }))
+    end
+    assert(j:record_registering({ "a", "b", "c", "d" }))
+    assert(j:record_attached("b", { id = 1 }))
+    assert(j:record_not_registered("c"))
+    assert(j:record_stale("d"))
+    j:close()
+    -- the four registering records went out in one write
+    local n = 0
+    for _ in read_all(path):gmatch('"e":"registering"') do n = n + 1 end
+    assert.equal(4, n)
+    j = assert(journal.open(path))
+    assert.is_true(j:lookup("a").registering)
+    assert.is_nil(j:lookup("b").registering)
+    assert.is_nil(j:lookup("c").registering)
+    assert.is_nil(j:lookup("d").registering)
+    j:close()
+  end)
+
   it("forgets a PUT that storage no longer has", function()
     local j = assert(journal.open(path))
     assert(j:record_put("k", { s3Key = "s", etag = "e", md5 = "e" }))

@@ -32,7 +32,8 @@ describe("ion.upload.retry", function()
   it("resends a registration only when it cannot have taken effect", function()
     local e = function(t) t.retryable = true return t end
     assert.is_true(retry.may_resend(e({ code = "rate_limited", status = 429 }), false))
-    assert.is_true(retry.may_resend(e({ code = "http", status = 503 }), false))
+    assert.is_false(retry.may_resend(e({ code = "http", status = 503 }), false)) -- a proxy's 503 may follow the work
+    assert.is_true(retry.may_resend(e({ code = "http", status = 503 }), true))
     assert.is_true(retry.may_resend(e({ code = "network", curl_code = 7 }), false))
     assert.is_false(retry.may_resend(e({ code = "http", status = 500 }), false))
     assert.is_false(retry.may_resend(e({ code = "http", status = 502 }), false))
@@ -84,7 +85,7 @@ describe("ion.upload.retry", function()
       assert.equal(429, err.status)
     end)
 
-    for _, s in ipairs({ 500, 502, 504, "drop" }) do
+    for _, s in ipairs({ 500, 502, 503, 504, "drop" }) do
       it("never resends createFileAttachment after " .. s .. ": in doubt, not retryable", function()
         local client, core = stub.client(stub.router(flaky({ s }, "createFileAttachment"), stub.put_ok))
         local att, err = client:register({ filename = "a.jpg", s3Key = "k", s3Etag = "e", entityId = "1" })
@@ -96,7 +97,7 @@ describe("ion.upload.retry", function()
       end)
     end
 
-    for _, s in ipairs({ 429, 503, "refused" }) do
+    for _, s in ipairs({ 429, "refused" }) do
       it("resends createFileAttachment after " .. s .. " (not processed)", function()
         local client, core = stub.client(stub.router(flaky({ s }, "createFileAttachment"), stub.put_ok))
         local att = assert(client:register({ filename = "a.jpg", s3Key = "k", s3Etag = "e", entityId = "1" }))
@@ -112,5 +113,15 @@ describe("ion.upload.retry", function()
       assert.is_true(err.in_doubt)
       assert.equal(1, stub.count(core, "createFileAttachment"))
     end)
+
+    for _, lead in ipairs({ "fragment A on Query { createFileAttachment }\n", "\239\187\191", "# a note\n", ", " }) do
+      it("treats a mutation after " .. lead:gsub("\n", "\\n") .. " passed to client:graphql the same way", function()
+        local client, core = stub.client(stub.router(flaky({ 500 }, "createFileAttachment")))
+        local _, err = client:graphql(lead .. "mutation M($input: CreateFileAttachmentInput!) "
+          .. "{ createFileAttachment(input: $input) { fileAttachment { id } } }", { input = {} })
+        assert.is_true(err.in_doubt)
+        assert.equal(1, stub.count(core, "createFileAttachment"))
+      end)
+    end
   end)
 end)

@@ -149,6 +149,12 @@ function createHostileGraphql(urls) {
       case 'data_null':
         sendRaw(res, 200, 'application/json; charset=utf-8', '{"data":null}');
         return 200;
+      case 'mutation_503':
+        // What Envoy sends when the backend ran the request and the
+        // connection to it broke before the answer ("upstream reset").
+        if (op.operation !== 'mutation') return null;
+        sendRaw(res, 503, 'application/json; charset=utf-8', '{"errors":[{"message":"Service Unavailable"}]}');
+        return 503;
       default: {
         const copy = JSON.parse(JSON.stringify(result));
         if (!edit[mode] || !edit[mode](copy.data, op)) return null;

@@ -18,6 +18,7 @@ const MODES = {
   upload_url_http_downgrade: 'graphql',
   download_url_http_downgrade: 'graphql',
   content_type_crlf: 'graphql',
+  mutation_503: 'graphql',
   redirect_put: 'storage',
   etag_huge: 'storage',
   slowloris: 'storage',

@@ -76,6 +76,18 @@ describe('hostile GraphQL answers', () => {
   it('data_null: 200 {"data": null} without errors', () => firesExactly('data_null', 2, () => post(TARGET_QUERY),
     (r) => r.status === 200 && r.body.toString() === '{"data":null}'));
 
+  it('mutation_503: 503 after the mutation ran; a query is left alone and the mode stays armed', async () => {
+    await sb.hostile('mutation_503', 1);
+    assert.equal((await post(TARGET_QUERY)).status, 200);
+    assert.equal((await sb.admin('/hostile')).remaining, 1);
+    const before = (await sb.admin('/attachments')).length;
+    const reg = await sb.register({ filename: 'f', s3Key: 'uploads/x/f', s3Etag: 'e', entityId: '7', validateUpload: false });
+    assert.equal(reg.status, 503);
+    assert.equal((await sb.admin('/attachments')).length - before, 1, 'the registration was recorded');
+    assert.deepEqual(await sb.admin('/hostile'), { mode: null });
+    assert.equal((await sb.admin('/counters')).graphql.hostile.mutation_503, 1);
+  });
+
   it('missing_field: uploadUrl removed, else the first scalar of the first root field', async () => {
     await firesExactly('missing_field', 2, () => post(URL_QUERY), (r) => {
       const u = json(r).data.requestFileUploadUrl;

@@ -52,19 +52,20 @@ describe("integration: retries", function()
   it("under GraphQL 5xx: queries are retried; a lost registration is reported in doubt, never repeated", function()
     sandbox.faults({ seed = 11, graphql_5xx_rate = 0.25 })
     local ok, failed = upload_all(sandbox.client({ retries = 8 }))
-    local in_doubt = 0
+    local in_doubt, unrun = 0, 0
     for _, err in ipairs(failed) do
       assert.is_true(err.in_doubt, tostring(err))
       assert.is_false(err.retryable)
       assert.matches("may have been recorded", err.hint, 1, true)
       in_doubt = in_doubt + 1
+      if err.status == 503 then unrun = unrun + 1 end -- this sandbox's fault 503 runs nothing
     end
     local c = sandbox.counters()
     assert.is_true(c.graphql.faults["5xx"] > 0)
     assert.is_true(in_doubt > 0, "seed 11 loses some registrations' answers")
-    -- one createFileAttachment per file, unless a 503 (not processed) was retried
+    -- one createFileAttachment per file; a 503 is in doubt too (never resent)
     local stored = sandbox.attachments()
-    assert.equal(#ok + in_doubt, #stored)
+    assert.equal(#ok + in_doubt - unrun, #stored)
     local keys = {}
     for _, a in ipairs(stored) do
       assert.is_nil(keys[a.s3Key], "registered twice: " .. a.s3Key)
@@ -83,6 +84,32 @@ describe("integration: retries", function()
     end
     assert.equal(#ok + #failed, #sandbox.attachments())
     assert.is_true((sandbox.counters().graphql.faults.drop or 0) > 0)
+  end)
+
+  -- A proxy's 503 after ION ran the registration (sandbox hostile mode mutation_503).
+  it("a 503 answered after the registration ran: one registration, in doubt (client:upload)", function()
+    sandbox.admin("POST", "/hostile", { mode = "mutation_503", count = 1 })
+    local att, err = sandbox.client({ retries = 8 }):upload(paths[1], { run = 1 })
+    assert.is_nil(att and att.id) -- (not att itself: a failure would print its signed downloadUrl)
+    assert.equal(503, err.status)
+    assert.is_true(err.in_doubt)
+    assert.is_false(err.retryable)
+    assert.equal(1, #sandbox.attachments())
+    assert.equal(1, sandbox.counters().graphql.hostile.mutation_503)
+  end)
+
+  it("a 503 answered after the registrations ran: each once, each in doubt (upload_many)", function()
+    sandbox.admin("POST", "/hostile", { mode = "mutation_503", count = 1 })
+    local items = {}
+    for i = 1, 3 do items[i] = { path = paths[i], target = { run = 1 } } end
+    local results, summary = sandbox.client({ retries = 8 }):upload_many(items, { window = 4 })
+    for _, r in ipairs(results) do
+      assert.is_false(r.ok)
+      assert.equal(503, r.err.status)
+      assert.is_true(r.err.in_doubt)
+    end
+    assert.equal(3, summary.failed)
+    assert.equal(3, #sandbox.attachments())
   end)
 
   it("with the seed fixed, the same faults give the same outcome", function()

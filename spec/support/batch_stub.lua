@@ -105,6 +105,8 @@ end
 --   resolvers[root](value, ctx) returns the field's value or raises a message.
 --   mode "partial": a failed field is null with its own error (nullable roots);
 --   mode "strict": any failure nulls data; a mutation stops at the first one.
+--   mode "strict_runs_on": the same, but a mutation's later fields still run
+--   (the GraphQL spec only says they may be cancelled).
 
 function stub.parse(query)
   local op = query:match("^%s*(%a+)")
@@ -131,7 +133,7 @@ function stub.execute(resolvers, body, mode)
     end
   end
   if #errs == 0 then return { data = data } end
-  if mode == "strict" then return { data = cjson.null, errors = errs } end
+  if mode == "strict" or mode == "strict_runs_on" then return { data = cjson.null, errors = errs } end
   return { data = data, errors = errs }
 end
 

@@ -61,22 +61,22 @@ function Run:fail(item, err)
   if FINAL[item.state] then return end
   item.state = "failed"
   local e = self:scrub(err)
-  self.results[item.index] = { ok = false, err = e }
+  self.results[item.index] = { ok = false, err = e, was_in_doubt = item.was_in_doubt }
   self.summary.failed = self.summary.failed + 1
   self:leave_window(item)
-  self:emit({ type = "error", index = item.index, path = item.path, err = e })
+  self:emit({ type = "error", index = item.index, path = item.path, err = e, was_in_doubt = item.was_in_doubt })
 end
 
 function Run:succeed(item, att, skipped)
   item.state = skipped and "skipped" or "done"
-  self.results[item.index] = { ok = true, attachment = att, skipped = skipped or nil }
+  self.results[item.index] = { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt }
   if skipped then
     self.summary.skipped = self.summary.skipped + 1
   else
     self.summary.ok = self.summary.ok + 1
   end
   self:emit({ type = "done", index = item.index, path = item.path, attachment = att, skipped = skipped or nil,
-    bytes = item.size, total = item.size })
+    bytes = item.size, total = item.size, was_in_doubt = item.was_in_doubt })
 end
 
 function Run:start_item(item)
@@ -93,6 +93,19 @@ end
 function Run:abort(err)
   if self.abort_err then return end
   self.abort_err = err
+end
+
+-- Ends the registrations in flight without their answers (the session is
+-- about to be dropped): they may have been recorded, so each fails in doubt
+-- and the journal says so (the next run registers it again).
+function Run:doubt_in_flight(err)
+  for _, item in ipairs(self.items) do
+    if item.state == "reg" then
+      self:record("record_in_doubt", item)
+      self:fail(item, documents.in_doubt("aborted", item.path .. ": " .. err.message
+        .. " while its registration was in flight"))
+    end
+  end
 end
 
 function Run:cancel_for_abort()
@@ -114,8 +127,15 @@ end
 ---------------------------------------------------------------------------
 -- GraphQL documents over the session
 
+-- A request the core refuses to start (a file gone since it was planned, a
+-- header it will not send) is answered at once as that transfer's failure:
+-- nothing left, so a mutation among them is not in doubt.
 function Run:add(kind, what, req, on_done)
-  local id = self.sess:add(what, req)
+  local id, err = self.sess:add(what, req)
+  if not id then
+    on_done(nil, err)
+    return nil
+  end
   self.transfers[id] = { kind = kind, on_done = on_done }
   return id
 end
@@ -133,6 +153,7 @@ function Run:send(doc)
   local token, terr = client._auth:token(client)
   if not token then return doc.on_done(nil, terr) end
   doc.body = doc.body or assert(cjson.encode({ query = doc.query, variables = doc.variables }))
+  if doc.before_send and not doc.before_send() then return doc.on_done(nil, documents.copy_error(self.abort_err)) end
   self.gql_out = self.gql_out + 1
   self.counts.graphql = self.counts.graphql + 1
   self:add(doc.kind, "request", graphql.http_request(client, doc.body, token, doc.mutation), function(res, cerr)
@@ -418,12 +439,12 @@ end
 -- 4. Registrations
 
 -- Which files go into the next registration document. A server whose
--- failing root field nulls the whole answer leaves the fields before the
--- failure in doubt (they ran, their answers are lost) and the fields after it
--- unrun. Most refusals are a target's (read-only, no such entity), so until
--- the server has shown that it answers alias by alias (partial data), a
--- document holds at most one target not yet seen to accept a file, and that
--- target's files go first: if it refuses, nothing else is in doubt.
+-- failing root field nulls the whole answer leaves every other field in
+-- doubt (those before the failure ran; those after it may have). Most
+-- refusals are a target's (read-only, no such entity), so until the server
+-- has shown that it answers alias by alias (partial data), the first file of
+-- a target not yet seen to accept one goes in a document of its own: if it
+-- is refused, nothing else is in doubt.
 function Run:pick_registrations(n)
   local chunk, keep, probe = {}, {}, nil
   for _, item in ipairs(self.reg_queue) do
@@ -432,26 +453,54 @@ function Run:pick_registrations(n)
       local e = documents.copy_error(t.refused)
       e.message = item.path .. ": " .. e.message
       self:fail(item, e) -- the same target refused another file
-    elseif #chunk < n and (t.registered or self.independent or (probe == nil and not t.probing) or probe == t) then
-      if not (t.registered or self.independent) then probe = t end
+    elseif probe == nil and #chunk < n and (t.registered or self.independent) then
       chunk[#chunk + 1] = item
+    elseif probe == nil and #chunk == 0 and not t.probing and not t.registered then
+      probe = t
+      chunk[1] = item
     else
       keep[#keep + 1] = item
     end
   end
   self.reg_queue = keep
   if probe then probe.probing = true end -- its other files wait for the answer
-  table.sort(chunk, function(a, b)
-    local pa, pb = self.targets[a.target_key] == probe, self.targets[b.target_key] == probe
-    if pa ~= pb then return pa end
-    return a.index < b.index
-  end)
   return chunk, probe
+end
+
+-- Before a registration document is sent: a "registering" record for each
+-- of its files not yet marked, all fsynced (a crash from here on leaves them
+-- in doubt for the next run). False when the journal cannot be written.
+function Run:mark_registering(chunk)
+  local keys, marked = {}, {}
+  for _, item in ipairs(chunk) do
+    if item.key and not item.registering then
+      keys[#keys + 1] = item.key
+      marked[#marked + 1] = item
+    end
+  end
+  if not self.journal or #keys == 0 then return true end
+  local ok, err = self.journal:record_registering(keys)
+  if not ok then
+    self:abort(err)
+    return false
+  end
+  for _, item in ipairs(marked) do item.registering = true end
+  return true
+end
+
+-- The registration provably did not take effect: the "registering" record
+-- no longer stands.
+function Run:not_registered(item)
+  if item.registering then
+    item.registering = nil
+    self:record("record_not_registered", item)
+  end
 end
 
 function Run:reg_answer(item, out)
   local up = upload_module()
   if out.resend then
+    self:not_registered(item)
     item.resends = (item.resends or 0) + 1
     if self.abort_err or item.resends > self.client.cfg.retries + 1 then
       local e = self.abort_err and documents.copy_error(self.abort_err)
@@ -467,6 +516,7 @@ function Run:reg_answer(item, out)
     return self:fail(item, out.doubt)
   end
   if out.err then
+    self:not_registered(item)
     local err = up._register_error(out.err, self.validate)
     if item.from_journal and err.code == "etag_mismatch" and not self.abort_err then
       -- Storage no longer has what an earlier run PUT: upload it again.
@@ -523,7 +573,10 @@ function Run:send_registrations()
     for i, item in ipairs(chunk) do
       item.state = "reg"
       self:start_item(item)
-      if item.in_doubt_before then self.summary.in_doubt = self.summary.in_doubt + 1 end
+      if item.in_doubt_before then
+        self.summary.in_doubt = self.summary.in_doubt + 1
+        item.was_in_doubt = true -- reported on its result and event
+      end
       item.in_doubt_before = nil
       entries[i] = { field = queries.fields.create_file_attachment, value = {
         filename = item.filename, s3Key = item.put.s3Key, s3Etag = item.put.etag,
@@ -532,6 +585,7 @@ function Run:send_registrations()
     end
     self.reg_out = self.reg_out + #chunk
     local doc = new_doc("reg", "mutation", "RegisterUploads", entries, nil)
+    doc.before_send = function() return self:mark_registering(chunk) end
     doc.on_done = function(data, err)
       self.reg_out = self.reg_out - #chunk
       if probe then probe.probing = nil end
@@ -645,7 +699,7 @@ function Run:plan(records)
         if state and state.put then
           item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size }
           item.from_journal = true
-          item.in_doubt_before = state.in_doubt or nil
+          item.in_doubt_before = (state.in_doubt or state.registering) or nil
         end
         item.state = "resolving"
         local t = self.targets[item.target_key]
@@ -754,8 +808,11 @@ function batch.run(client, list, opts)
   if not self then return nil, err end
   local ok, perr = pcall(self.loop, self)
   if not ok then
-    self:close()
-    error(perr, 0)
+    -- Never expected; still no raise: every file gets a result.
+    local e = errors.new("aborted", "the batch stopped on an internal error: " .. tostring(perr),
+      { hint = "Run again with the same journal to finish the rest; please report this error" })
+    self:abort(e)
+    pcall(self.doubt_in_flight, self, e)
   end
   return self:finish()
 end

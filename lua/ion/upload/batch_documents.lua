@@ -89,8 +89,8 @@ documents.in_doubt = in_doubt
 -- `data, err` is what graphql.map_response (or the transport) gave. Two shapes
 -- of failure are handled: partial data (a nullable root: the failed alias is
 -- null and has its own error) and `data: null` (a non-null root: one error
--- nulls everything; a mutation's fields run in order and stop at the first
--- failure, so fields before it ran and fields after it did not).
+-- nulls everything; a mutation's fields run in order, so fields before the
+-- failure ran, and fields after it may or may not have: all are in doubt).
 function documents.outcomes(doc, data, err)
   local out = {}
   local n = #doc.aliases
@@ -158,7 +158,9 @@ function documents.outcomes(doc, data, err)
   for i = 1, n do
     if own[i] then
       out[i] = { err = field_error(own[i]) }
-    elseif doc.mutation and i < last then
+    elseif doc.mutation then
+      -- Fields before the failure ran; those after it MAY have been cancelled
+      -- (GraphQL spec), so a server may have run them too: never resent.
       out[i] = { doubt = in_doubt("graphql", "registered in a document whose field " .. doc.aliases[last]
         .. " failed: the answer was lost with it (" .. tostring(own[last].message) .. ")") }
     else

@@ -111,7 +111,7 @@ function cli.run(argv, env)
       local i = where[ev.index]
       if display then display:event(ev, i) end
       if ev.type == "done" then
-        results[i] = { ok = true, attachment = ev.attachment, skipped = ev.skipped }
+        results[i] = { ok = true, attachment = ev.attachment, skipped = ev.skipped, was_in_doubt = ev.was_in_doubt }
         finished(i)
       elseif ev.type == "error" then
         results[i] = { ok = false, err = ev.err }

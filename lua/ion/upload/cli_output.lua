@@ -30,6 +30,7 @@ function output.json_line(path, result)
       { "path", enc(path) }, { "ok", "true" }, { "id", enc(a.id) }, { "entityId", enc(a.entityId) },
       { "filename", enc(a.filename) }, { "size", enc(a.size) }, { "md5", enc(a.md5) },
       { "skipped", result.skipped and "true" or nil },
+      { "was_in_doubt", result.was_in_doubt and "true" or nil }, -- registered again: check for a duplicate
     })
   end
   local e = result.err or {}

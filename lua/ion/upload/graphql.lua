@@ -3,6 +3,7 @@
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local messages = require("ion.upload.messages")
+local operation = require("ion.upload.graphql_operation")
 local retry = require("ion.upload.retry")
 
 local graphql = {}
@@ -132,7 +133,7 @@ end
 
 -- graphql.call(client, query, variables, { idempotent = bool }): data | nil, err.
 -- A non-idempotent call (a mutation) is sent again only when the failure proves
--- it was not processed (401, 429, 503, no connection); otherwise it fails with
+-- it was not processed (401, 429, no connection); otherwise it fails with
 -- retryable = false, in_doubt = true.
 function graphql.call(client, query, variables, opts)
   local idempotent = not (opts and opts.idempotent == false)
@@ -171,10 +172,11 @@ function graphql.lookup_error(err)
   return err
 end
 
--- A document that starts with `mutation` may change state.
+-- May this document change state? True unless its one operation provably is
+-- a query (ion.upload.graphql_operation): a mutation, a subscription, several
+-- operations or unreadable text are never sent again after a lost answer.
 function graphql.is_mutation(query)
-  local s = query:gsub("#[^\n]*", "")
-  return s:match("^%s*mutation[%s({]") ~= nil or s:match("^%s*mutation$") ~= nil
+  return not operation.is_query(query)
 end
 
 return graphql

@@ -5,7 +5,12 @@
 -- size, mtime and target:
 --   {"v":1,"k":KEY,"e":"put","s3Key":…,"etag":…,"md5":…}   bytes are in storage
 --   {"v":1,"k":KEY,"e":"attached","att":{…}}               attachment registered
+--   {"v":1,"k":KEY,"e":"registering"}  a registration is about to be sent
 --   {"v":1,"k":KEY,"e":"in_doubt"}     a registration's answer was lost
+--   {"v":1,"k":KEY,"e":"not_registered"} a registration was refused (nothing recorded)
+-- A "registering" record with nothing after it (a crash while the document
+-- was out) is in doubt, like "in_doubt": the next run registers it again and
+-- counts it.
 -- Every record is flushed and fsynced before the step it describes is taken
 -- to be done, so a crash loses at most the record being written (a truncated
 -- last line, which loading tolerates).
@@ -31,12 +36,16 @@ local function apply(entries, rec)
     state.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5 }
   elseif rec.e == "attached" then
     state.attached = rec.att
-    state.in_doubt = nil
+    state.in_doubt, state.registering = nil, nil
+  elseif rec.e == "registering" then
+    state.registering = true
   elseif rec.e == "in_doubt" then
     state.in_doubt = true
+  elseif rec.e == "not_registered" then
+    state.registering = nil
   elseif rec.e == "stale" then
     -- Storage no longer had the object: forget the PUT, upload again.
-    state.put = nil
+    state.put, state.registering = nil, nil
   end
 end
 
@@ -101,21 +110,20 @@ function journal.key(abs_path, info, target_key)
 end
 
 --- What earlier runs (and this one) recorded for `key`: nil, or a table with
--- `put` = {s3Key, etag, md5}, `attached` = attachment, `in_doubt` = true.
+-- `put` = {s3Key, etag, md5}, `attached` = attachment, `in_doubt` = true,
+-- `registering` = true (sent, and no outcome recorded: in doubt too).
 function Journal:lookup(key)
   return self.entries[key]
 end
 
-function Journal:append(key, event, fields)
+-- Writes records in one write and one fsync; true | nil, err.
+function Journal:write_records(recs)
   if not self.fh then
-    error("journal is closed", 2)
+    error("journal is closed", 3)
   end
-  local rec = { v = VERSION, k = key, e = event }
-  for name, value in pairs(fields or {}) do
-    rec[name] = value
-  end
-  local line = assert(cjson.encode(rec))
-  local ok, werr = self.fh:write(line, "\n")
+  local lines = {}
+  for i, rec in ipairs(recs) do lines[i] = assert(cjson.encode(rec)) .. "\n" end
+  local ok, werr = self.fh:write(table.concat(lines))
   if ok then
     ok, werr = self.core.fsync(self.fh)
   end
@@ -124,8 +132,28 @@ function Journal:append(key, event, fields)
       .. tostring(type(werr) == "table" and werr.message or werr),
       { hint = "Free some disk space or fix the journal's permissions, then run again: nothing is lost." })
   end
-  apply(self.entries, rec)
+  for _, rec in ipairs(recs) do apply(self.entries, rec) end
   return true
+end
+
+function Journal:append(key, event, fields)
+  local rec = { v = VERSION, k = key, e = event }
+  for name, value in pairs(fields or {}) do
+    rec[name] = value
+  end
+  return self:write_records({ rec })
+end
+
+--- Before a registration document goes out: one record per file in it
+-- (`keys`), all on disk before the document is sent.
+function Journal:record_registering(keys)
+  local recs = {}
+  for i, key in ipairs(keys) do recs[i] = { v = VERSION, k = key, e = "registering" } end
+  return self:write_records(recs)
+end
+
+function Journal:record_not_registered(key)
+  return self:append(key, "not_registered")
 end
 
 function Journal:record_put(key, put)

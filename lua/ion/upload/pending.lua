@@ -11,7 +11,6 @@
 -- See docs/api.md, "Non-blocking use", for what may still block.
 local batch = require("ion.upload.batch")
 local errors = require("ion.upload.errors")
-local documents = require("ion.upload.batch_documents")
 
 local pending = {}
 
@@ -92,15 +91,7 @@ end
 function Job:_stop(err)
   local run = self._run
   run:abort(err)
-  pcall(function()
-    for _, item in ipairs(run.items) do
-      if item.state == "reg" then
-        run:record("record_in_doubt", item)
-        run:fail(item, documents.in_doubt("aborted", item.path .. ": " .. err.message
-          .. " while its registration was in flight"))
-      end
-    end
-  end)
+  pcall(run.doubt_in_flight, run, err)
   self:_finish()
 end
 

@@ -48,9 +48,12 @@ local not_sent_curl = {
   [66] = true, [83] = true, [90] = true, [91] = true,
 }
 
--- True when err proves the request was not processed by the server.
+-- True when err proves the request was not processed by the server: no
+-- connection was made, or ION's rate limiter (429) or its token check (401)
+-- turned it away before any resolver ran. A 503 proves nothing: proxies send
+-- it after the backend ran the request ("upstream reset before headers").
 function retry.not_processed(err)
-  if err.status == 429 or err.status == 503 or err.status == 401 then return true end
+  if err.status == 429 or err.status == 401 then return true end
   if err.code == "network" and err.curl_code and not_sent_curl[err.curl_code] then return true end
   return false
 end
