@@ -92,7 +92,8 @@ describe("integration: bad local input", function()
     local secret = files.write(dir, "secret.txt", "no")
     sh("chmod 000 " .. files.quote(secret))
     local out = os.tmpname()
-    local cli = interpreter .. " " .. files.quote(stage .. "/bin/ion-upload") .. " --json --run 1 " .. files.quote(secret)
+    local cli = string.format("%s %s --json --run 1 %s", interpreter, files.quote(stage .. "/bin/ion-upload"),
+      files.quote(secret))
     local cmd = string.format("cd %s && %s %s %s %s >%s 2>&1", files.quote(stage), run.env_prefix(),
       as_nobody.env(stage), as_nobody.prefix, cli, files.quote(out))
     sh(cmd)
