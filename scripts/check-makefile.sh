@@ -22,6 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 # from one fails here too. Any other target with a `deps` prerequisite is added.
 required=(test demo examples host valgrind bench soak check-rock sanitize sandbox)
 
+command -v make >/dev/null || { echo "check-makefile: make is not installed (apt-get install make)" >&2; exit 1; }
 mkdir "$tmp/bin"
 printf '#!/bin/sh\necho "pkg-config: not installed (check-makefile)" >&2\nexit 127\n' >"$tmp/bin/pkg-config"
 chmod 755 "$tmp/bin/pkg-config"
