@@ -5,10 +5,11 @@
 # pkg-config and the Lua headers, so such a target may run nothing itself
 # but `deps` and a sub-make (which reads the Makefile again, after deps).
 #
-# For each target, `make -n` runs with pkg-config absent from PATH (a stub
-# that fails as a missing command does), MAKE=: (so the sub-make is shown,
-# not run) and CC=guard-cc (so a compile command is easy to spot). Every
-# command it would run must be scripts/deps.sh or the sub-make.
+# For each target, `make -n -B` (as if nothing were built yet) runs with
+# pkg-config absent from PATH (a stub that fails as a missing command does),
+# MAKE=: (so the sub-make is shown, not run) and CC=guard-cc (so a compile
+# command is easy to spot). Every command it would run must be
+# scripts/deps.sh or the sub-make.
 #
 # Usage: scripts/check-makefile.sh [MAKEFILE]   (default: ./Makefile)
 set -euo pipefail
@@ -41,7 +42,7 @@ for t in $targets; do
     bad=1
     continue
   fi
-  if ! (cd "$dir" && make -f "$makefile" -n MAKE=: CC=guard-cc "$t") >"$tmp/out" 2>"$tmp/err"; then
+  if ! (cd "$dir" && make -f "$makefile" -n -B MAKE=: CC=guard-cc "$t") >"$tmp/out" 2>"$tmp/err"; then
     echo "check-makefile: FAIL $t: make -n failed"
     sed 's/^/    /' "$tmp/err"
     bad=1
