@@ -1,5 +1,6 @@
 # ion-upload: build the C core, run the sandbox, the demo, the tests.
-# `make test` and `make demo` install what they need first (scripts/deps.sh).
+# `make test`, `make demo` and the other targets of WITH_DEPS install what
+# they need first (scripts/deps.sh), then run in a sub-make (below).
 
 LUA         ?= lua5.4
 LUA_PC      ?= lua5.4
@@ -11,7 +12,7 @@ DEP_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lcurl -lcrypto)
 OPT         ?= -O2 -g
 WARN        := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CFLAGS_ALL  := -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(WARN) $(OPT) $(LUA_CFLAGS) $(DEP_CFLAGS) $(CFLAGS)
+CFLAGS_ALL  := -std=c99 -D_POSIX_C_SOURCE=200809L -D_FILE_OFFSET_BITS=64 -fPIC $(WARN) $(OPT) $(LUA_CFLAGS) $(DEP_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -shared $(LDFLAGS)
 LIBS        := $(DEP_LIBS) -lpthread
 
@@ -29,12 +30,24 @@ export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
 .PHONY: all build host examples check-rock deps test test-sandbox test-lua test-one sanitize valgrind lint format \
-        sandbox demo bench clean rock soak fuzz
+        sandbox demo bench clean rock soak fuzz dist
+
+# Targets that install their own dependencies. Each runs `deps`, then its
+# recipe (_<target>) in a sub-make: this file's pkg-config flags are computed
+# when make reads it, so only a make started after deps sees the headers.
+# No recipe of these targets runs in the make that ran deps;
+# scripts/check-makefile.sh (CI, before deps) keeps it that way.
+WITH_DEPS   := test demo examples host valgrind bench soak check-rock sanitize sandbox
+.PHONY: $(WITH_DEPS:%=_%)
+
+$(WITH_DEPS): deps
+	@$(MAKE) --no-print-directory _$@
 
 all: build
 build: $(CORE_SO)
 
 $(BUILD)/obj/%.o: csrc/%.c $(CORE_HDR)
+	@test -n "$(LUA_CFLAGS)" || { echo "make: pkg-config finds no $(LUA_PC) headers; make deps installs them" >&2; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -50,21 +63,21 @@ deps:
 HOST        := $(BUILD)/examples/host
 LUA_LIBS    := $(shell pkg-config --libs $(LUA_PC) 2>/dev/null || echo -llua5.4)
 
-host: $(HOST)
+_host: $(HOST)
 $(HOST): examples/host/host.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(LUA_CFLAGS) $(CFLAGS) -o $@ $< $(LUA_LIBS) -lm
 
 # Every script in examples/ (and the host) against a sandbox started for it.
-examples: deps build host
+_examples: build $(HOST)
 	@bash examples/run_all.sh
 
 # The whole suite: the sandbox's own specs, then every busted spec (unit and
 # integration against a sandbox started for the run) under each Lua of
 # MATRIX that is installed (scripts/test-matrix.sh; its last line sums them).
-MATRIX      ?= 5.1 5.3 5.4 jit
+MATRIX      ?= 5.1 5.2 5.3 5.4 jit
 
-test: deps
+_test:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory test-sandbox
 	@$(MAKE) --no-print-directory test-lua
@@ -82,7 +95,7 @@ test-one: build
 # The C core under AddressSanitizer + UBSan: the interpreter is not
 # instrumented, so the runtime is preloaded. --cpath: .busted's own cpath
 # (build/) would otherwise win over LUA_CPATH and load the plain build.
-sanitize: deps
+_sanitize:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD="$(ASAN_RT) $(UBSAN_RT)" LUA_CPATH="$(CURDIR)/build-asan/?.so;;" \
@@ -90,7 +103,7 @@ sanitize: deps
 
 # valgrind: no definitely lost bytes and no invalid accesses in the core.
 # --keep-debuginfo: Lua unloads C modules at exit, so stacks would read ???
-valgrind: deps build
+_valgrind: build
 	valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --keep-debuginfo=yes \
 	  --show-leak-kinds=definite --suppressions=scripts/valgrind.supp \
 	  $(BUSTED) --exclude-tags=slow,soak
@@ -103,19 +116,19 @@ format:
 	clang-format -i csrc/*.c csrc/*.h examples/host/*.c
 
 # The sandbox in the foreground, for a person: prints the endpoint and a token.
-sandbox: deps
+_sandbox:
 	node sandbox/server.js --print
 
-demo: deps build
+_demo: build
 	@bash scripts/demo.sh
 
-bench: deps build
+_bench: build
 	@bash bench/run.sh
 
 # The long reliability runs (README.md, "Reliability"): the fault soak over
 # several seeds with files up to 8 MiB, the crash soak of 200 files, 10,000
 # uploads for fd/RSS growth. SOAK_SEEDS picks the fault seeds.
-soak: deps build
+_soak: build
 	@bash scripts/soak.sh
 
 # Each C parser (csrc/parse.c) under libFuzzer + ASan + UBSan for FUZZ_TIME
@@ -123,8 +136,13 @@ soak: deps build
 fuzz:
 	@bash scripts/fuzz.sh
 
-# The rockspec lints, installs into a fresh tree, and the CLI runs from it.
-check-rock: deps
+# The source rock, built from the checkout with no network (scripts/dist.sh).
+dist:
+	@bash scripts/dist.sh
+
+# The rockspec lints; the source rock installs, from the file and by name
+# from a local rocks server, into fresh trees under Lua 5.1, 5.3 and 5.4.
+_check-rock:
 	@bash scripts/check-rock.sh
 
 rock:

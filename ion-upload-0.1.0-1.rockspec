@@ -38,7 +38,7 @@ build = {
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-      defines = { "_POSIX_C_SOURCE=200809L" },
+      defines = { "_POSIX_C_SOURCE=200809L", "_FILE_OFFSET_BITS=64" },
     },
     -- Lua modules (every file of lua/ion/upload/; spec/rockspec_spec.lua checks)
     ["ion.upload"] = "lua/ion/upload.lua",

@@ -8,10 +8,10 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential pkg-config
   lua5.4 liblua5.4-dev
-  # make test's matrix: the suite also runs under Lua 5.1, 5.3 and LuaJIT 2.1
-  lua5.1 liblua5.1-0-dev lua5.3 liblua5.3-dev luajit libluajit-5.1-dev
+  # make test's matrix: the suite also runs under Lua 5.1, 5.2, 5.3 and LuaJIT 2.1
+  lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev luajit libluajit-5.1-dev
   libcurl4-openssl-dev libssl-dev
-  lua-cjson lua-argparse lua-busted lua-check luarocks
+  lua-cjson lua-argparse lua-busted lua-check luarocks zip unzip
   nodejs npm curl openssl valgrind
   python3 python3-httpx
 )
@@ -36,12 +36,22 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Node >= 20 (Debian 12's is 18): README.md, "Node".
+bash "$here/scripts/ensure-node.sh"
+
 # The sandbox: npm ci when node_modules is missing or older than the lock.
+# A node_modules that is a symlink (an install shared between checkouts) is
+# left alone: npm ci would empty the folder it points to.
 sandbox="$here/sandbox"
 if [ -f "$sandbox/package-lock.json" ]; then
   stamp="$sandbox/node_modules/.package-lock.json"
   if [ ! -f "$stamp" ] || [ "$sandbox/package-lock.json" -nt "$stamp" ]; then
-    echo "deps: npm ci in sandbox/"
-    (cd "$sandbox" && npm ci --no-audit --no-fund --loglevel=error)
+    if [ -L "$sandbox/node_modules" ]; then
+      echo "deps: sandbox/node_modules is a symlink to $(readlink "$sandbox/node_modules") and older than the lock:" \
+        "not running npm ci through it (run it where the link points)"
+    else
+      echo "deps: npm ci in sandbox/"
+      (cd "$sandbox" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
   fi
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test-lua: the whole busted suite under every Lua given (default: 5.1
+# make test-lua: the whole busted suite under every Lua given (default: 5.1 5.2
 # 5.3 5.4 jit) that is installed with its headers. Each version's core is
 # built into its own folder (5.4: build/, the others: build/<v>/) so builds
 # never clobber each other. Prints each run's closing line, then one
@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 versions=("$@")
-((${#versions[@]})) || versions=(5.1 5.3 5.4 jit)
+((${#versions[@]})) || versions=(5.1 5.2 5.3 5.4 jit)
 
 passed=0 failed=0 skipped=0 ran=0 bad=0
 summary=()
