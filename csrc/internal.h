@@ -74,6 +74,9 @@ typedef struct ion_xfer {
     EVP_MD_CTX *md;
     unsigned char digest[16];
     int want_md5, have_digest;
+    int have_expected_md5;
+    unsigned char expected_md5[16];
+    curl_off_t expected_size; /* the caller's, -1 when not given */
     curl_off_t written;
 } ion_xfer;
 

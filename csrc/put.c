@@ -17,6 +17,9 @@
 #include "internal.h"
 
 #define ION_RING_SLOTS 4
+/* S3 takes at most 5 GiB in a single PUT. The Lua layer checks before, but
+ * the file may grow between its check and our fstat. */
+#define ION_MAX_PUT_SIZE ((curl_off_t)5 * 1024 * 1024 * 1024)
 #ifndef ION_SLOT_SIZE
 #define ION_SLOT_SIZE ((size_t)512 * 1024)
 #endif
@@ -344,6 +347,13 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
         return ion_fail(L, "bad_input", "%s: %s", path, strerror(errno));
     p->size = (curl_off_t)st.st_size;
     p->mtime = st.st_mtim;
+    /* The announced size is also a cap: read_exact never reads past it, so a
+     * file that grows while it is sent fails as changed. */
+    if (p->size > ION_MAX_PUT_SIZE)
+        return ion_fail(L, "bad_input",
+                        "%s: %" CURL_FORMAT_CURL_OFF_T
+                        " bytes, over the 5 GiB a single PUT to storage may carry",
+                        path, p->size);
 #ifdef POSIX_FADV_SEQUENTIAL
     (void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a hint; failure is harmless */
 #endif

@@ -12,6 +12,12 @@
 /* on_progress is called when bytes moved, but at most this often, except
  * for the call that reports completion. */
 #define ION_PROGRESS_INTERVAL 0.05
+/* Timeouts are handed to libcurl in milliseconds as a long: capped so that
+ * even a 32-bit long holds them (11.6 days), and so that NaN or infinity
+ * never reach a cast (undefined behaviour in C). */
+#define ION_MAX_SECONDS 1e6
+/* max_response is a size_t: any sane cap is far below this. */
+#define ION_MAX_RESPONSE_CAP 1e15
 
 ion_xfer *ion_xfer_new(lua_State *L, ion_kind kind)
 {
@@ -21,6 +27,7 @@ ion_xfer *ion_xfer_new(lua_State *L, ion_kind kind)
     x->state = ION_NEW;
     x->self_ref = x->cb_ref = x->body_ref = LUA_NOREF;
     x->out_fd = -1;
+    x->expected_size = -1;
     x->reported = -1;
     ion_setmetatable(L, ION_XFER_MT);
     x->easy = curl_easy_init();
@@ -145,8 +152,10 @@ static const char *const put_keys[] = {
     "md5",     NULL,
 };
 static const char *const download_keys[] = {
-    "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
-    "ca_file", "max_response", "on_progress",     "path",    "md5",
+    "url",          "headers",       "connect_timeout",
+    "timeout",      "stall_timeout", "ca_file",
+    "max_response", "on_progress",   "path",
+    "md5",          "expect_md5",    "size",
     NULL,
 };
 
@@ -326,13 +335,22 @@ int ion_xfer_configure(lua_State *L, ion_xfer *x, int req)
     if (x->kind != ION_KIND_REQUEST)
         stall = ION_DEFAULT_STALL_TIMEOUT;
     ion_opt_number(L, req, "stall_timeout", &stall);
-    if (ct <= 0 || total < 0 || stall < 0)
-        return ion_fail(L, "bad_input", "timeouts must be positive numbers of seconds");
+    /* written so that NaN fails every test */
+    if (!(ct > 0 && ct <= ION_MAX_SECONDS))
+        return ion_fail(L, "bad_input", "connect_timeout must be a number of seconds in (0, %g]",
+                        ION_MAX_SECONDS);
+    if (!(total >= 0 && total <= ION_MAX_SECONDS))
+        return ion_fail(L, "bad_input", "timeout must be a number of seconds from 0 to %g",
+                        ION_MAX_SECONDS);
+    if (!(stall >= 0 && stall <= ION_MAX_SECONDS))
+        return ion_fail(L, "bad_input", "stall_timeout must be a number of seconds from 0 to %g",
+                        ION_MAX_SECONDS);
     x->stall_timeout = stall;
     x->max_response = ION_DEFAULT_MAX_RESPONSE;
     if (ion_opt_number(L, req, "max_response", &maxr)) {
-        if (maxr < 0)
-            return ion_fail(L, "bad_input", "max_response must not be negative");
+        if (!(maxr >= 0 && maxr <= ION_MAX_RESPONSE_CAP))
+            return ion_fail(L, "bad_input", "max_response must be a number of bytes from 0 to %g",
+                            ION_MAX_RESPONSE_CAP);
         x->max_response = (size_t)maxr;
     }
     ca_file = ion_opt_string(L, req, "ca_file", NULL);

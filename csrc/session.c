@@ -261,6 +261,16 @@ static ion_kind check_kind(lua_State *L, int i)
     return (ion_kind)luaL_checkoption(L, i, NULL, kinds);
 }
 
+/* A transfer refused while being configured: what it opened (a file, a
+ * .part) is closed now, not at the next garbage collection. */
+static int refuse(lua_State *L, ion_xfer *x, int r)
+{
+    ion_xfer_release(L, x);
+    ion_xfer_cleanup(x);
+    x->state = ION_GONE;
+    return r;
+}
+
 /* Adds a transfer described by the table at req and runs it to completion.
  * The session is at index si. */
 static int blocking(lua_State *L, ion_session *s, ion_kind kind, int req)
@@ -269,7 +279,7 @@ static int blocking(lua_State *L, ion_session *s, ion_kind kind, int req)
     ion_xfer *x = ion_xfer_new(L, kind);
     xi = lua_gettop(L);
     if ((r = ion_xfer_configure(L, x, req)) != 0 || (r = attach(L, s, x, xi)) != 0)
-        return r;
+        return refuse(L, x, r);
     drive(L, s, x, HUGE_VAL);
     if (!collect(L, x)) {
         lua_pushnil(L);
@@ -312,7 +322,7 @@ int ion_session_new(lua_State *L)
         ion_check_keys(L, 1, "session", keys);
         ion_opt_number(L, 1, "max_host_connections", &host);
         ion_opt_number(L, 1, "max_total_connections", &total);
-        if (host < 0 || total < 0 || host > 1e6 || total > 1e6)
+        if (!(host >= 0 && host <= 1e6 && total >= 0 && total <= 1e6)) /* NaN fails too */
             return ion_fail(L, "bad_input", "connection limits must be between 0 and 1e6");
     }
     s = push_session(L);
@@ -350,7 +360,7 @@ static int s_add(lua_State *L)
     x = ion_xfer_new(L, kind);
     xi = lua_gettop(L);
     if ((r = ion_xfer_configure(L, x, 3)) != 0 || (r = attach(L, s, x, xi)) != 0)
-        return r;
+        return refuse(L, x, r);
     lua_pushinteger(L, x->id);
     return 1;
 }
@@ -360,6 +370,7 @@ static int s_step(lua_State *L)
     ion_session *s = check_open(L, 1);
     double timeout = luaL_optnumber(L, 2, 0);
     int i = 0;
+    luaL_argcheck(L, timeout == timeout, 2, "a number of seconds, not NaN");
     if (timeout < 0)
         timeout = 0;
     drive(L, s, NULL, timeout);
