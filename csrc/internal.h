@@ -88,6 +88,11 @@ struct ion_session {
     ion_xfer *done_head, *done_tail; /* finished, not yet collected */
     int n_active, n_done;
     lua_Integer next_id;
+    /* A pipe the PUT reader threads write a byte to when a paused transfer
+     * may go on: drive() polls its read end beside libcurl's sockets, and
+     * fds() hands it to a host loop, so a host that sleeps in poll() wakes
+     * as soon as the bytes are there. Non-blocking both ends; -1 when closed. */
+    int wake_r, wake_w;
 };
 
 /* core.c */
