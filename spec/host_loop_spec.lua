@@ -16,8 +16,8 @@ end
 
 -- Runs the host on one PUT; returns its wall seconds and its output.
 local function run(mode, url, path)
-  local h = assert(io.popen(string.format("LUA_CPATH='%s' timeout 60 %s %s examples/host/sleeping_host.lua '%s' '%s' 2>&1",
-    cpath(), host, mode, url, path)))
+  local h = assert(io.popen(string.format(
+    "LUA_CPATH='%s' timeout 60 %s %s examples/host/sleeping_host.lua '%s' '%s' 2>&1", cpath(), host, mode, url, path)))
   local out = h:read("*a")
   h:close()
   local wall = tonumber(out:match("([%d.]+) s wall"))
