@@ -1,5 +1,5 @@
 /* What every transfer shares (the userdata, common options, progress,
- * response capture, outcome) and the request with an in-memory body. */
+ * outcome) and the request with an in-memory body. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -83,7 +83,7 @@ static int progress_trampoline(lua_State *L)
 /* Returns nonzero when the transfer must stop. Runs inside libcurl
  * callbacks: nothing here may raise, so the Lua work happens in
  * progress_trampoline under a protected call. */
-int ion_progress_call(ion_xfer *x, curl_off_t now, curl_off_t total, int known)
+static int progress_call(ion_xfer *x, curl_off_t now, curl_off_t total, int known)
 {
     lua_State *L;
     double t;
@@ -120,24 +120,8 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
     ion_xfer *x = ud;
     if (x->kind == ION_KIND_PUT)
-        return ion_progress_call(x, ulnow, ultotal, 1);
-    return ion_progress_call(x, dlnow, dltotal, dltotal > 0);
-}
-
-size_t ion_body_cb(char *p, size_t size, size_t n, void *ud)
-{
-    ion_xfer *x = ud;
-    size_t len = size * n;
-    if (x->body.len + len > x->max_response) {
-        ion_xfer_set_failure(x, "protocol", "%s: response body larger than %zu bytes", x->what,
-                             x->max_response);
-        return 0;
-    }
-    if (!ion_buf_append(&x->body, p, len)) {
-        ion_xfer_set_failure(x, "network", "%s: out of memory", x->what);
-        return 0;
-    }
-    return len;
+        return progress_call(x, ulnow, ultotal, 1);
+    return progress_call(x, dlnow, dltotal, dltotal > 0);
 }
 
 /* ---- configuration ---- */
@@ -423,7 +407,7 @@ void ion_xfer_finish(lua_State *L, ion_xfer *x)
         CURLINFO what = x->kind == ION_KIND_PUT ? CURLINFO_SIZE_UPLOAD_T : CURLINFO_SIZE_DOWNLOAD_T;
         if (curl_easy_getinfo(x->easy, what, &n) == CURLE_OK && n != x->reported) {
             x->reported_at = 0;
-            ion_progress_call(x, n, n, 1);
+            progress_call(x, n, n, 1);
         }
     }
     if (x->kind == ION_KIND_PUT)

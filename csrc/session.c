@@ -50,7 +50,7 @@ static void detach(ion_xfer *x)
     x->sess = NULL;
 }
 
-int ion_xfer_gc(lua_State *L)
+static int xfer_gc(lua_State *L)
 {
     ion_xfer *x = luaL_checkudata(L, 1, ION_XFER_MT);
     detach(x); /* only at lua_close, when finalizers run in any order */
@@ -553,7 +553,7 @@ void ion_session_open_lib(lua_State *L)
     }
     lua_pop(L, 1);
     if (luaL_newmetatable(L, ION_XFER_MT)) {
-        lua_pushcfunction(L, ion_xfer_gc);
+        lua_pushcfunction(L, xfer_gc);
         lua_setfield(L, -2, "__gc");
         lua_pushliteral(L, ION_XFER_MT);
         lua_setfield(L, -2, "__name");
