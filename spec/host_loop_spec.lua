@@ -6,7 +6,13 @@
 local core = require("ion.upload.core")
 local fixture = require("support.fixture")
 
-local host = "build/examples/sleeping_host"
+local interpreter = require("support.interpreter")
+
+-- The host is built against the Lua running this spec, beside the core it
+-- loads (build/ for 5.4, build/<v>/ for the others, build-asan/, ...).
+local build = package.cpath:match("^([^;]*)/%?%.so") or "build"
+local host = build .. "/examples/sleeping_host"
+local lua_pc = interpreter == "luajit" and "luajit" or interpreter
 
 -- The cpath of this run, absolute, for the host's own Lua state.
 local function cpath()
@@ -27,7 +33,9 @@ end
 describe("a host loop sleeping on fds() and timeout()", function()
   local srv
   setup(function()
-    assert(os.execute("make --no-print-directory sleeping-host >/dev/null"))
+    local ok = os.execute(string.format("make --no-print-directory BUILD='%s' LUA_PC='%s' sleeping-host >/dev/null",
+      build, lua_pc))
+    assert(ok == true or ok == 0, "could not build " .. host)
     srv = fixture.start()
   end)
   teardown(function()

@@ -48,8 +48,10 @@ static double cpu_seconds(void)
 
 static int traceback(lua_State *L)
 {
+#if LUA_VERSION_NUM >= 502
     luaL_traceback(L, L, lua_tostring(L, 1), 1);
-    return 1;
+#endif
+    return 1; /* 5.1 has no luaL_traceback: the message alone */
 }
 
 /* Calls the field `name` of the table at index t, leaving nres results.
