@@ -68,6 +68,15 @@ $(HOST): examples/host/host.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(LUA_CFLAGS) $(CFLAGS) -o $@ $< $(LUA_LIBS) -lm
 
+# examples/host/sleeping_host: a loop with no tick that sleeps in poll() on a
+# session's fds() and timeout() (bench/host_loop.sh measures it).
+.PHONY: sleeping-host
+SLEEPING_HOST := $(BUILD)/examples/sleeping_host
+sleeping-host: $(SLEEPING_HOST)
+$(SLEEPING_HOST): examples/host/sleeping_host.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(LUA_CFLAGS) $(CFLAGS) -o $@ $< $(LUA_LIBS) -lm
+
 # Every script in examples/ (and the host) against a sandbox started for it.
 _examples: build $(HOST)
 	@bash examples/run_all.sh

@@ -32,8 +32,9 @@ build = {
     -- C core (sources kept in step with csrc/)
     ["ion.upload.core"] = {
       sources = {
-        "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/etag.c", "csrc/parse.c",
-        "csrc/put.c", "csrc/request.c", "csrc/session.c", "csrc/sys.c",
+        "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
+        "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
+        "csrc/sys.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },

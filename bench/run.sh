@@ -8,3 +8,4 @@ for size in ${SIZES_MIB:-1024}; do
   SIZE_MIB=$size bash bench/put_1gib.sh
 done
 bash bench/batch.sh
+bash bench/host_loop.sh

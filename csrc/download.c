@@ -1,8 +1,10 @@
 /* A download streamed to `path .. ".part"`, hashed on the way, renamed onto
- * `path` only after a complete 2xx response: a failed or refused download
- * leaves nothing behind. */
+ * `path` only after a complete 2xx response whose size and MD5 are the ones
+ * expected: a failed or refused download leaves nothing behind, and the file
+ * that was at `path` before stays. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,11 +16,60 @@ static int is_2xx(long s)
     return s >= 200 && s < 300;
 }
 
+/* The caller's size, else the Content-Length, else -1 (no limit). */
+static curl_off_t expected_size(ion_xfer *x)
+{
+    curl_off_t cl = -1;
+    if (x->expected_size >= 0)
+        return x->expected_size;
+    if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl >= 0)
+        return cl;
+    return -1;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* 32 hex digits into 16 bytes; 0 when s is anything else. */
+static int parse_md5(const char *s, size_t len, unsigned char out[16])
+{
+    if (len != 32)
+        return 0;
+    for (size_t i = 0; i < 16; i++) {
+        int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (unsigned char)(hi * 16 + lo);
+    }
+    return 1;
+}
+
+/* A fresh file: O_EXCL never opens what is there (a symbolic link planted
+ * at the name included), so a leftover .part is unlinked first: unlink
+ * removes a link itself, never its target. */
+static int open_part(const char *part)
+{
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+    int fd = open(part, flags, 0666);
+    if (fd < 0 && errno == EEXIST && (unlink(part) == 0 || errno == ENOENT))
+        fd = open(part, flags, 0666);
+    return fd;
+}
+
 static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
 {
     ion_xfer *x = ud;
     size_t len = size * n, done = 0;
     long status = 0;
+    curl_off_t limit;
     if (curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
         status = 0;
     if (!is_2xx(status)) {
@@ -31,6 +82,18 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
             return 0;
         }
         return len;
+    }
+    if (status == 206) { /* a range we never asked for: not the whole object */
+        ion_xfer_set_failure(x, "protocol", "%s: answered 206 Partial Content to a plain GET",
+                             x->what);
+        return 0;
+    }
+    limit = expected_size(x);
+    if (limit >= 0 && (curl_off_t)len > limit - x->written) {
+        ion_xfer_set_failure(x, "protocol",
+                             "%s: body longer than the %" CURL_FORMAT_CURL_OFF_T " bytes expected",
+                             x->what, limit);
+        return 0;
     }
     while (done < len) {
         ssize_t w = write(x->out_fd, ptr + done, len - done);
@@ -52,11 +115,26 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
 
 int ion_download_configure(lua_State *L, ion_xfer *x, int req)
 {
-    size_t pl = 0;
+    size_t pl = 0, el = 0;
     const char *path = ion_opt_string(L, req, "path", &pl);
     int want_md5 = ion_opt_boolean(L, req, "md5", 1);
+    const char *expect = ion_opt_string(L, req, "expect_md5", &el);
+    double size = 0;
     if (path == NULL)
         return luaL_error(L, "option 'path' is required");
+    if (expect) {
+        if (!parse_md5(expect, el, x->expected_md5))
+            return ion_fail(L, "bad_input", "expect_md5 must be 32 hex digits");
+        if (!want_md5)
+            return ion_fail(L, "bad_input", "expect_md5 needs md5 = true");
+        x->have_expected_md5 = 1;
+    }
+    if (ion_opt_number(L, req, "size", &size)) {
+        /* 2^53: every whole number below is exact in a double; NaN fails too */
+        if (!(size >= 0 && size <= 9007199254740992.0 && size == floor(size)))
+            return ion_fail(L, "bad_input", "size must be a whole number of bytes");
+        x->expected_size = (curl_off_t)size;
+    }
     if ((x->out_path = strdup(path)) == NULL || (x->part_path = malloc(pl + 6)) == NULL)
         return luaL_error(L, "out of memory");
     memcpy(x->part_path, path, pl);
@@ -64,7 +142,7 @@ int ion_download_configure(lua_State *L, ion_xfer *x, int req)
     if (want_md5 && (x->md = ion_md5_new()) == NULL)
         return ion_fail(L, "bad_input", "MD5 is not available in this OpenSSL; pass md5 = false");
     /* Opened before any traffic, so an unwritable place fails first. */
-    x->out_fd = open(x->part_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666);
+    x->out_fd = open_part(x->part_path);
     if (x->out_fd < 0) {
         int e = errno;
         free(x->part_path); /* nothing of ours to remove */
@@ -91,20 +169,62 @@ static void discard_part(ion_xfer *x)
     }
 }
 
+/* A 2xx answer that is not the whole object, or not the one expected. */
+static void check_body(ion_xfer *x)
+{
+    char got[33], want[33];
+    if (x->status == 204 || x->status == 206) {
+        ion_xfer_set_failure(x, "protocol", "%s: answered %ld, not the object's bytes", x->what,
+                             x->status);
+        return;
+    }
+    if (x->expected_size >= 0 && x->written != x->expected_size) {
+        ion_xfer_set_failure(x, "protocol",
+                             "%s: body of %" CURL_FORMAT_CURL_OFF_T
+                             " bytes, %" CURL_FORMAT_CURL_OFF_T " expected",
+                             x->what, x->written, x->expected_size);
+        return;
+    }
+    if (x->md) {
+        unsigned int n = 0;
+        if (EVP_DigestFinal_ex(x->md, x->digest, &n) != 1 || n != 16) {
+            ion_xfer_set_failure(x, "aborted", "%s: MD5 computation failed", x->what);
+            return;
+        }
+        x->have_digest = 1;
+    }
+    if (x->have_expected_md5 && memcmp(x->digest, x->expected_md5, 16) != 0) {
+        ion_hex(x->digest, 16, got);
+        ion_hex(x->expected_md5, 16, want);
+        ion_xfer_set_failure(x, "etag_mismatch", "%s: downloaded bytes have MD5 %s, expected %s",
+                             x->what, got, want);
+    }
+}
+
 void ion_download_finish(ion_xfer *x)
 {
+    int fd = x->out_fd;
+    if (x->result == CURLE_OK && !x->fail_code && is_2xx(x->status))
+        check_body(x);
     if (x->result != CURLE_OK || x->fail_code || !is_2xx(x->status)) {
+        x->have_digest = 0;
         discard_part(x);
         return;
     }
-    /* durable before it takes the final name */
-    if (fsync(x->out_fd) != 0 || close(x->out_fd) != 0) {
-        x->out_fd = -1;
+    /* durable before it takes the final name; the fd is closed either way */
+    x->out_fd = -1;
+    if (fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        ion_xfer_set_failure(x, "bad_input", "%s: %s", x->part_path, strerror(e));
+        discard_part(x);
+        return;
+    }
+    if (close(fd) != 0) {
         ion_xfer_set_failure(x, "bad_input", "%s: %s", x->part_path, strerror(errno));
         discard_part(x);
         return;
     }
-    x->out_fd = -1;
     if (rename(x->part_path, x->out_path) != 0) {
         ion_xfer_set_failure(x, "bad_input", "%s: %s", x->out_path, strerror(errno));
         discard_part(x);
@@ -112,11 +232,6 @@ void ion_download_finish(ion_xfer *x)
     }
     free(x->part_path);
     x->part_path = NULL;
-    if (x->md) {
-        unsigned int n = 0;
-        if (EVP_DigestFinal_ex(x->md, x->digest, &n) == 1 && n == 16)
-            x->have_digest = 1;
-    }
 }
 
 void ion_download_free(ion_xfer *x)

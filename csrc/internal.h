@@ -73,7 +73,10 @@ typedef struct ion_xfer {
     char *out_path, *part_path;
     EVP_MD_CTX *md;
     unsigned char digest[16];
-    int want_md5, have_digest;
+    int have_digest;
+    int have_expected_md5;
+    unsigned char expected_md5[16];
+    curl_off_t expected_size; /* the caller's, -1 when not given */
     curl_off_t written;
 } ion_xfer;
 
@@ -85,11 +88,14 @@ struct ion_session {
     ion_xfer *done_head, *done_tail; /* finished, not yet collected */
     int n_active, n_done;
     lua_Integer next_id;
+    /* A pipe the PUT reader threads write a byte to when a paused transfer
+     * may go on: drive() polls its read end beside libcurl's sockets, and
+     * fds() hands it to a host loop, so a host that sleeps in poll() wakes
+     * as soon as the bytes are there. Non-blocking both ends; -1 when closed. */
+    int wake_r, wake_w;
 };
 
-/* core.c */
-ION_HIDDEN double ion_now(void);
-ION_HIDDEN int ion_interrupted(void);
+/* options.c: reading the option tables of transfers and sessions */
 ION_HIDDEN int ion_opt_number(lua_State *L, int t, const char *k, double *out);
 ION_HIDDEN const char *ion_opt_string(lua_State *L, int t, const char *k, size_t *len);
 ION_HIDDEN int ion_opt_boolean(lua_State *L, int t, const char *k, int dflt);
@@ -104,10 +110,13 @@ ION_HIDDEN const char *ion_curl_error_code(CURLcode rc);
 ION_HIDDEN void ion_xfer_set_failure(ion_xfer *x, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* etag.c: response headers to Lua, MD5 digests (parsers: parse.h) */
+/* response.c: response headers to Lua (parsers: parse.h), the buffered body */
 ION_HIDDEN size_t ion_header_cb(char *p, size_t size, size_t n, void *ud);
 ION_HIDDEN void ion_push_headers(lua_State *L, const ion_xfer *x);
 ION_HIDDEN int ion_find_header(const ion_xfer *x, const char *name, char *out, size_t outsz);
+ION_HIDDEN size_t ion_body_cb(char *p, size_t size, size_t n, void *ud);
+
+/* md5.c */
 ION_HIDDEN EVP_MD_CTX *ion_md5_new(void);
 ION_HIDDEN void ion_hex(const unsigned char *d, size_t n, char *out);
 
@@ -117,9 +126,6 @@ ION_HIDDEN int ion_xfer_configure(lua_State *L, ion_xfer *x, int req);
 ION_HIDDEN void ion_xfer_release(lua_State *L, ion_xfer *x);
 ION_HIDDEN void ion_xfer_finish(lua_State *L, ion_xfer *x);
 ION_HIDDEN int ion_xfer_push_outcome(lua_State *L, ion_xfer *x);
-ION_HIDDEN int ion_progress_call(ion_xfer *x, curl_off_t now, curl_off_t total, int known);
-ION_HIDDEN size_t ion_body_cb(char *p, size_t size, size_t n, void *ud);
-ION_HIDDEN int ion_xfer_gc(lua_State *L);
 ION_HIDDEN void ion_xfer_cleanup(ion_xfer *x);
 
 /* put.c */
@@ -141,6 +147,8 @@ ION_HIDDEN int ion_session_new(lua_State *L);
 ION_HIDDEN int ion_oneshot(lua_State *L, ion_kind kind);
 
 /* sys.c */
+ION_HIDDEN double ion_now(void);
+ION_HIDDEN int ion_interrupted(void);
 ION_HIDDEN void ion_sys_open_lib(lua_State *L);
 
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is

@@ -17,6 +17,9 @@
 #include "internal.h"
 
 #define ION_RING_SLOTS 4
+/* S3 takes at most 5 GiB in a single PUT. The Lua layer checks before, but
+ * the file may grow between its check and our fstat. */
+#define ION_MAX_PUT_SIZE ((curl_off_t)5 * 1024 * 1024 * 1024)
 #ifndef ION_SLOT_SIZE
 #define ION_SLOT_SIZE ((size_t)512 * 1024)
 #endif
@@ -51,10 +54,11 @@ struct ion_put {
     int stop, rfail, rerrno;
     curl_off_t rtotal; /* bytes read by the reader thread */
     /* Inside a session the read callback never waits for the reader: it
-     * pauses the transfer, and the reader wakes the multi when a slot is
-     * full (so a step returns on time however slow the disk or the MD5). */
+     * pauses the transfer, and the reader writes to the session's wake pipe
+     * when a slot is full (so a step returns on time however slow the disk
+     * or the MD5, and a host sleeping on fds() wakes up). */
     int want_wake;
-    CURLM *wake;
+    int wake_fd;
 };
 
 static int same_time(struct timespec a, struct timespec b)
@@ -104,7 +108,7 @@ static void *reader_main(void *ud)
         size_t want, got;
         int fail = RF_NONE, err = 0, last;
         char *buf;
-        CURLM *wake;
+        int wake;
 
         pthread_mutex_lock(&p->mu);
         while (!p->stop && p->slot_full[p->wr])
@@ -138,11 +142,15 @@ static void *reader_main(void *ud)
             p->rerrno = err;
         }
         pthread_cond_signal(&p->cv_full);
-        wake = p->want_wake ? p->wake : NULL;
+        wake = p->want_wake ? p->wake_fd : -1;
         p->want_wake = 0;
         pthread_mutex_unlock(&p->mu);
-        if (wake) /* the multi outlives this thread: ion_put_free joins it first */
-            (void)curl_multi_wakeup(wake);
+        /* The session's pipe outlives this thread: ion_put_free joins it
+         * first. A full pipe (EAGAIN) is already readable: nothing lost. */
+        if (wake >= 0) {
+            ssize_t sent = write(wake, "", 1);
+            (void)sent;
+        }
         if (last)
             break;
     }
@@ -240,7 +248,7 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
                 break;
             if (x->sess) { /* pause; the session resumes us (ion_put_ready) */
                 p->want_wake = 1;
-                p->wake = x->sess->multi;
+                p->wake_fd = x->sess->wake_w;
                 pthread_mutex_unlock(&p->mu);
                 x->paused = 1;
                 return CURL_READFUNC_PAUSE;
@@ -326,6 +334,7 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
     if (p == NULL)
         return luaL_error(L, "out of memory");
     p->fd = -1;
+    p->wake_fd = -1;
     x->put = p; /* owned by x from here: its __gc frees it */
     if ((p->path_for_msg = strdup(path)) == NULL)
         return luaL_error(L, "out of memory");
@@ -344,6 +353,13 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
         return ion_fail(L, "bad_input", "%s: %s", path, strerror(errno));
     p->size = (curl_off_t)st.st_size;
     p->mtime = st.st_mtim;
+    /* The announced size is also a cap: read_exact never reads past it, so a
+     * file that grows while it is sent fails as changed. */
+    if (p->size > ION_MAX_PUT_SIZE)
+        return ion_fail(L, "bad_input",
+                        "%s: %" CURL_FORMAT_CURL_OFF_T
+                        " bytes, over the 5 GiB a single PUT to storage may carry",
+                        path, p->size);
 #ifdef POSIX_FADV_SEQUENTIAL
     (void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* a hint; failure is harmless */
 #endif

@@ -1,5 +1,5 @@
 /* What every transfer shares (the userdata, common options, progress,
- * response capture, outcome) and the request with an in-memory body. */
+ * outcome) and the request with an in-memory body. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,6 +12,12 @@
 /* on_progress is called when bytes moved, but at most this often, except
  * for the call that reports completion. */
 #define ION_PROGRESS_INTERVAL 0.05
+/* Timeouts are handed to libcurl in milliseconds as a long: capped so that
+ * even a 32-bit long holds them (11.6 days), and so that NaN or infinity
+ * never reach a cast (undefined behaviour in C). */
+#define ION_MAX_SECONDS 1e6
+/* max_response is a size_t: any sane cap is far below this. */
+#define ION_MAX_RESPONSE_CAP 1e15
 
 ion_xfer *ion_xfer_new(lua_State *L, ion_kind kind)
 {
@@ -21,6 +27,7 @@ ion_xfer *ion_xfer_new(lua_State *L, ion_kind kind)
     x->state = ION_NEW;
     x->self_ref = x->cb_ref = x->body_ref = LUA_NOREF;
     x->out_fd = -1;
+    x->expected_size = -1;
     x->reported = -1;
     ion_setmetatable(L, ION_XFER_MT);
     x->easy = curl_easy_init();
@@ -76,7 +83,7 @@ static int progress_trampoline(lua_State *L)
 /* Returns nonzero when the transfer must stop. Runs inside libcurl
  * callbacks: nothing here may raise, so the Lua work happens in
  * progress_trampoline under a protected call. */
-int ion_progress_call(ion_xfer *x, curl_off_t now, curl_off_t total, int known)
+static int progress_call(ion_xfer *x, curl_off_t now, curl_off_t total, int known)
 {
     lua_State *L;
     double t;
@@ -113,24 +120,8 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
     ion_xfer *x = ud;
     if (x->kind == ION_KIND_PUT)
-        return ion_progress_call(x, ulnow, ultotal, 1);
-    return ion_progress_call(x, dlnow, dltotal, dltotal > 0);
-}
-
-size_t ion_body_cb(char *p, size_t size, size_t n, void *ud)
-{
-    ion_xfer *x = ud;
-    size_t len = size * n;
-    if (x->body.len + len > x->max_response) {
-        ion_xfer_set_failure(x, "protocol", "%s: response body larger than %zu bytes", x->what,
-                             x->max_response);
-        return 0;
-    }
-    if (!ion_buf_append(&x->body, p, len)) {
-        ion_xfer_set_failure(x, "network", "%s: out of memory", x->what);
-        return 0;
-    }
-    return len;
+        return progress_call(x, ulnow, ultotal, 1);
+    return progress_call(x, dlnow, dltotal, dltotal > 0);
 }
 
 /* ---- configuration ---- */
@@ -150,6 +141,7 @@ static const char *const download_keys[] = {
     "timeout",      "stall_timeout", "ca_file",
     "max_response", "on_progress",   "path",
     "md5",          "proxy",         "no_proxy",
+    "expect_md5",   "size",
     NULL,
 };
 
@@ -329,13 +321,22 @@ int ion_xfer_configure(lua_State *L, ion_xfer *x, int req)
     if (x->kind != ION_KIND_REQUEST)
         stall = ION_DEFAULT_STALL_TIMEOUT;
     ion_opt_number(L, req, "stall_timeout", &stall);
-    if (ct <= 0 || total < 0 || stall < 0)
-        return ion_fail(L, "bad_input", "timeouts must be positive numbers of seconds");
+    /* written so that NaN fails every test */
+    if (!(ct > 0 && ct <= ION_MAX_SECONDS))
+        return ion_fail(L, "bad_input", "connect_timeout must be a number of seconds in (0, %g]",
+                        ION_MAX_SECONDS);
+    if (!(total >= 0 && total <= ION_MAX_SECONDS))
+        return ion_fail(L, "bad_input", "timeout must be a number of seconds from 0 to %g",
+                        ION_MAX_SECONDS);
+    if (!(stall >= 0 && stall <= ION_MAX_SECONDS))
+        return ion_fail(L, "bad_input", "stall_timeout must be a number of seconds from 0 to %g",
+                        ION_MAX_SECONDS);
     x->stall_timeout = stall;
     x->max_response = ION_DEFAULT_MAX_RESPONSE;
     if (ion_opt_number(L, req, "max_response", &maxr)) {
-        if (maxr < 0)
-            return ion_fail(L, "bad_input", "max_response must not be negative");
+        if (!(maxr >= 0 && maxr <= ION_MAX_RESPONSE_CAP))
+            return ion_fail(L, "bad_input", "max_response must be a number of bytes from 0 to %g",
+                            ION_MAX_RESPONSE_CAP);
         x->max_response = (size_t)maxr;
     }
     ca_file = ion_opt_string(L, req, "ca_file", NULL);
@@ -414,7 +415,7 @@ void ion_xfer_finish(lua_State *L, ion_xfer *x)
         CURLINFO what = x->kind == ION_KIND_PUT ? CURLINFO_SIZE_UPLOAD_T : CURLINFO_SIZE_DOWNLOAD_T;
         if (curl_easy_getinfo(x->easy, what, &n) == CURLE_OK && n != x->reported) {
             x->reported_at = 0;
-            ion_progress_call(x, n, n, 1);
+            progress_call(x, n, n, 1);
         }
     }
     if (x->kind == ION_KIND_PUT)

@@ -6,9 +6,12 @@
  * leaks nothing: its __gc frees it). While in a session, the session holds a
  * registry reference to it, released when its result is collected or the
  * session closes. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
 #include <sys/select.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -47,7 +50,7 @@ static void detach(ion_xfer *x)
     x->sess = NULL;
 }
 
-int ion_xfer_gc(lua_State *L)
+static int xfer_gc(lua_State *L)
 {
     ion_xfer *x = luaL_checkudata(L, 1, ION_XFER_MT);
     detach(x); /* only at lua_close, when finalizers run in any order */
@@ -137,6 +140,28 @@ static double min_stall(const ion_session *s)
     return m;
 }
 
+/* Empties the wake pipe; done before resume_ready looks, so a byte written
+ * after this stays for the next poll and no wake-up is lost. */
+static void drain_wake(ion_session *s)
+{
+    char buf[64];
+    ssize_t n;
+    if (s->wake_r < 0)
+        return;
+    do
+        n = read(s->wake_r, buf, sizeof buf);
+    while (n > 0 || (n < 0 && errno == EINTR));
+}
+
+/* Is a paused PUT ready to go on (its reader filled a slot)? */
+static int any_ready(const ion_session *s)
+{
+    for (ion_xfer *x = s->active; x; x = x->next)
+        if (x->paused && ion_put_ready(x))
+            return 1;
+    return 0;
+}
+
 /* PUTs that paused for want of bytes go on once the reader has some. */
 static void resume_ready(ion_session *s)
 {
@@ -166,6 +191,8 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
     for (;;) {
         int running = 0;
         double now, wait;
+        struct curl_waitfd wake = {s->wake_r, CURL_WAIT_POLLIN, 0};
+        drain_wake(s);
         resume_ready(s);
         mc = curl_multi_perform(s->multi, &running);
         if (mc != CURLM_OK)
@@ -180,7 +207,7 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
         wait = deadline - now;
         if (wait > min_stall(s))
             wait = min_stall(s);
-        mc = curl_multi_poll(s->multi, NULL, 0, (int)ceil(wait * 1000), NULL);
+        mc = curl_multi_poll(s->multi, &wake, s->wake_r >= 0 ? 1 : 0, (int)ceil(wait * 1000), NULL);
         if (mc != CURLM_OK)
             break;
     }
@@ -253,12 +280,28 @@ static void close_session(lua_State *L, ion_session *s)
         (void)curl_multi_cleanup(s->multi);
         s->multi = NULL;
     }
+    /* after the transfers: their reader threads, which write here, are joined */
+    if (s->wake_r >= 0)
+        close(s->wake_r);
+    if (s->wake_w >= 0)
+        close(s->wake_w);
+    s->wake_r = s->wake_w = -1;
 }
 
 static ion_kind check_kind(lua_State *L, int i)
 {
     static const char *const kinds[] = {"request", "put", "download", NULL};
     return (ion_kind)luaL_checkoption(L, i, NULL, kinds);
+}
+
+/* A transfer refused while being configured: what it opened (a file, a
+ * .part) is closed now, not at the next garbage collection. */
+static int refuse(lua_State *L, ion_xfer *x, int r)
+{
+    ion_xfer_release(L, x);
+    ion_xfer_cleanup(x);
+    x->state = ION_GONE;
+    return r;
 }
 
 /* Adds a transfer described by the table at req and runs it to completion.
@@ -269,7 +312,7 @@ static int blocking(lua_State *L, ion_session *s, ion_kind kind, int req)
     ion_xfer *x = ion_xfer_new(L, kind);
     xi = lua_gettop(L);
     if ((r = ion_xfer_configure(L, x, req)) != 0 || (r = attach(L, s, x, xi)) != 0)
-        return r;
+        return refuse(L, x, r);
     drive(L, s, x, HUGE_VAL);
     if (!collect(L, x)) {
         lua_pushnil(L);
@@ -281,12 +324,22 @@ static int blocking(lua_State *L, ion_session *s, ion_kind kind, int req)
 
 static ion_session *push_session(lua_State *L)
 {
+    int p[2];
     ion_session *s = ion_newuserdata(L, sizeof *s);
     memset(s, 0, sizeof *s);
+    s->wake_r = s->wake_w = -1;
     ion_setmetatable(L, ION_SESSION_MT);
     s->multi = curl_multi_init();
     if (s->multi == NULL)
         luaL_error(L, "curl_multi_init failed");
+    if (pipe(p) != 0)
+        luaL_error(L, "session: pipe: %s", strerror(errno));
+    s->wake_r = p[0];
+    s->wake_w = p[1];
+    for (int i = 0; i < 2; i++)
+        if (fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK) != 0 ||
+            fcntl(p[i], F_SETFD, FD_CLOEXEC) != 0)
+            luaL_error(L, "session: fcntl: %s", strerror(errno));
     return s;
 }
 
@@ -312,7 +365,7 @@ int ion_session_new(lua_State *L)
         ion_check_keys(L, 1, "session", keys);
         ion_opt_number(L, 1, "max_host_connections", &host);
         ion_opt_number(L, 1, "max_total_connections", &total);
-        if (host < 0 || total < 0 || host > 1e6 || total > 1e6)
+        if (!(host >= 0 && host <= 1e6 && total >= 0 && total <= 1e6)) /* NaN fails too */
             return ion_fail(L, "bad_input", "connection limits must be between 0 and 1e6");
     }
     s = push_session(L);
@@ -350,7 +403,7 @@ static int s_add(lua_State *L)
     x = ion_xfer_new(L, kind);
     xi = lua_gettop(L);
     if ((r = ion_xfer_configure(L, x, 3)) != 0 || (r = attach(L, s, x, xi)) != 0)
-        return r;
+        return refuse(L, x, r);
     lua_pushinteger(L, x->id);
     return 1;
 }
@@ -360,6 +413,7 @@ static int s_step(lua_State *L)
     ion_session *s = check_open(L, 1);
     double timeout = luaL_optnumber(L, 2, 0);
     int i = 0;
+    luaL_argcheck(L, timeout == timeout, 2, "a number of seconds, not NaN");
     if (timeout < 0)
         timeout = 0;
     drive(L, s, NULL, timeout);
@@ -403,13 +457,14 @@ static int s_pending(lua_State *L)
 }
 
 /* Seconds a host loop may wait before the next step (curl_multi_timeout);
- * 0 when a result is already queued, nil when libcurl has no timer set. */
+ * 0 when a result is already queued or a paused PUT can go on, nil when
+ * libcurl has no timer set. */
 static int s_timeout(lua_State *L)
 {
     ion_session *s = check_open(L, 1);
     long ms = -1;
     CURLMcode mc;
-    if (s->n_done > 0) {
+    if (s->n_done > 0 || any_ready(s)) {
         lua_pushnumber(L, 0);
         return 1;
     }
@@ -434,9 +489,10 @@ static void push_fd_list(lua_State *L, const fd_set *set, int maxfd)
         }
 }
 
-/* The sockets a host loop can wait on before the next step: two arrays of
- * file descriptors, to watch for reading and for writing (curl_multi_fdset;
- * both empty when libcurl has none to offer: then wait at most timeout()). */
+/* The descriptors a host loop can wait on before the next step: two arrays,
+ * to watch for reading and for writing. libcurl's sockets (curl_multi_fdset),
+ * and the session's wake pipe last among the readable ones: it becomes
+ * readable when a paused PUT can go on, which no socket would say. */
 static int s_fds(lua_State *L)
 {
     ion_session *s = check_open(L, 1);
@@ -450,6 +506,8 @@ static int s_fds(lua_State *L)
     if (mc != CURLM_OK)
         return luaL_error(L, "curl multi: %s", curl_multi_strerror(mc));
     push_fd_list(L, &r, maxfd);
+    lua_pushinteger(L, s->wake_r);
+    lua_rawseti(L, -2, (int)ion_rawlen(L, -2) + 1);
     push_fd_list(L, &w, maxfd);
     return 2;
 }
@@ -495,7 +553,7 @@ void ion_session_open_lib(lua_State *L)
     }
     lua_pop(L, 1);
     if (luaL_newmetatable(L, ION_XFER_MT)) {
-        lua_pushcfunction(L, ion_xfer_gc);
+        lua_pushcfunction(L, xfer_gc);
         lua_setfield(L, -2, "__gc");
         lua_pushliteral(L, ION_XFER_MT);
         lua_setfield(L, -2, "__name");

@@ -124,8 +124,11 @@ static int sys_sleep(lua_State *L)
 {
     double s = luaL_checknumber(L, 1);
     struct timespec req, rem;
+    luaL_argcheck(L, s == s, 1, "a number of seconds, not NaN");
     if (s <= 0)
         return 0;
+    if (s > 1e9) /* about 31 years; beyond, the cast to time_t is undefined */
+        s = 1e9;
     req.tv_sec = (time_t)s;
     req.tv_nsec = (long)((s - (double)req.tv_sec) * 1e9);
     while (nanosleep(&req, &rem) != 0 && errno == EINTR && !interrupted_flag)

@@ -189,7 +189,11 @@ describe("client:upload (core stubbed)", function()
   end)
 
   it("attachment, download with the MD5 check, request_upload_url, put, register", function()
-    local client, core = stub.client(stub.router(stub.happy(), stub.put_ok, function()
+    local client, core = stub.client(stub.router(stub.happy(), stub.put_ok, function(req)
+      -- as the core does: the expected MD5 is compared before the file takes its name
+      if req.expect_md5 and req.expect_md5 ~= "9c1185a5c5e9fc54612808977ee8f548" then
+        return nil, { code = "etag_mismatch", message = "GET https://s3.test/dl?…: MD5 differs" }
+      end
       return { status = 200, md5 = "9c1185a5c5e9fc54612808977ee8f548", size = 5, headers = {} }
     end))
     local t = assert(client:request_upload_url("a.csv"))
@@ -203,7 +207,9 @@ describe("client:upload (core stubbed)", function()
     assert.is_true(client:download(4242, tmp .. ".copy", { md5 = "9c1185a5c5e9fc54612808977ee8f548" }))
     local _, err = client:download(4242, tmp .. ".copy", { md5 = "00000000000000000000000000000000" })
     assert.equal("etag_mismatch", err.code)
+    assert.matches("Download again", err.hint, 1, true)
     local dl = core.calls[#core.calls].req
+    assert.equal("00000000000000000000000000000000", dl.expect_md5)
     assert.is_nil(dl.headers)
   end)
 

@@ -120,6 +120,8 @@ describe("integration: client:upload", function()
     assert.equal(files.md5(photo), files.md5(out))
     local _, err = client:download(att.id, out, { md5 = string.rep("0", 32) })
     assert.equal("etag_mismatch", err.code)
+    -- checked before the rename: the copy downloaded before is still there
+    assert.equal(files.md5(photo), files.md5(out))
     local r, nf = client:attachment(999999)
     assert.is_nil(r)
     assert.equal("not_found", nf.code)

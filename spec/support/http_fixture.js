@@ -81,6 +81,10 @@ const server = http.createServer((req, res) => {
       res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code>' +
         '<Message>The request signature we calculated does not match the signature you provided.</Message></Error>');
     });
+  } else if (p === '/chunked') {
+    // n bytes with no Content-Length (chunked): only the caller knows the size.
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    res.end(Buffer.alloc(q('n', 0), 98));
   } else if (p === '/big') {
     const n = q('n', 0);
     res.writeHead(200, { 'Content-Length': String(n) });

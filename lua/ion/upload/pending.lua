@@ -149,9 +149,10 @@ function Job:timeout()
   return wait
 end
 
---- job:fds() -> readable, writable: arrays of file descriptors (libcurl's
--- sockets) worth waiting on with poll/select, with job:timeout() as the
--- timeout. Both empty when there are none (wait at most job:timeout()).
+--- job:fds() -> readable, writable: arrays of file descriptors worth waiting
+-- on with poll/select (readable for reading, writable for writing), with
+-- job:timeout() as the timeout: libcurl's sockets and the session's wake
+-- descriptor (readable when a paused PUT can go on). Both empty once done.
 function Job:fds()
   if self._results then return {}, {} end
   return self._run.sess:fds()

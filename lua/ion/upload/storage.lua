@@ -157,10 +157,20 @@ function storage.put_once(client, url, path, content_type, on_progress)
   return storage.map_put(res, client.cfg.verify_md5)
 end
 
--- One download attempt to path: { md5, size } | nil, err.
-function storage.download_once(client, url, path, on_progress)
-  local res, cerr = client:_session():download(file_transfer(client, url, path, on_progress))
-  if not res then return nil, errors.from_core(cerr, "download: ") end
+-- One download attempt to path: { md5, size } | nil, err. With expect_md5 the
+-- core compares before it renames the file onto path, so a mismatch leaves
+-- whatever was at path before.
+function storage.download_once(client, url, path, on_progress, expect_md5)
+  local req = file_transfer(client, url, path, on_progress)
+  req.expect_md5 = expect_md5
+  local res, cerr = client:_session():download(req)
+  if not res then
+    if type(cerr) == "table" and cerr.code == "etag_mismatch" then
+      return nil, errors.new("etag_mismatch", "download: " .. tostring(cerr.message), {
+        hint = "Download again; if it persists the stored object differs from what was uploaded" })
+    end
+    return nil, errors.from_core(cerr, "download: ")
+  end
   local status = res.status or 0
   if status < 200 or status >= 300 then return nil, storage.map_status(res) end
   return { md5 = res.md5, size = res.size, status = status }

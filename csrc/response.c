@@ -1,5 +1,6 @@
-/* Response headers captured raw from libcurl and handed to Lua (the
- * parsing itself is in parse.c), and MD5 helpers. */
+/* What a response leaves with us: its header lines captured raw from
+ * libcurl and handed to Lua (the parsing itself is in parse.c), and a
+ * buffered body, capped. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,24 +66,18 @@ int ion_find_header(const ion_xfer *x, const char *name, char *out, size_t outsz
     return ion_find_header_in(x->hdrs.data, x->hdrs.len, name, out, outsz);
 }
 
-EVP_MD_CTX *ion_md5_new(void)
+size_t ion_body_cb(char *p, size_t size, size_t n, void *ud)
 {
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (md == NULL)
-        return NULL;
-    if (EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) { /* e.g. a FIPS-only OpenSSL */
-        EVP_MD_CTX_free(md);
-        return NULL;
+    ion_xfer *x = ud;
+    size_t len = size * n;
+    if (x->body.len + len > x->max_response) {
+        ion_xfer_set_failure(x, "protocol", "%s: response body larger than %zu bytes", x->what,
+                             x->max_response);
+        return 0;
     }
-    return md;
-}
-
-void ion_hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
+    if (!ion_buf_append(&x->body, p, len)) {
+        ion_xfer_set_failure(x, "network", "%s: out of memory", x->what);
+        return 0;
     }
-    out[2 * n] = '\0';
+    return len;
 }
