@@ -33,7 +33,7 @@ build = {
     ["ion.upload.core"] = {
       sources = {
         "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/etag.c", "csrc/parse.c",
-        "csrc/put.c", "csrc/request.c", "csrc/session.c", "csrc/sys.c",
+        "csrc/put.c", "csrc/request.c", "csrc/session.c", "csrc/sys.c", "csrc/watch.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },
