@@ -63,6 +63,7 @@ build = {
     ["ion.upload.queries"] = "lua/ion/upload/queries.lua",
     ["ion.upload.retry"] = "lua/ion/upload/retry.lua",
     ["ion.upload.storage"] = "lua/ion/upload/storage.lua",
+    ["ion.upload.watch_rules"] = "lua/ion/upload/watch_rules.lua",
   },
   install = {
     bin = { ["ion-upload"] = "bin/ion-upload" },
