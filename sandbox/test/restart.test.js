@@ -87,6 +87,24 @@ describe('restart on the same ports and --directory', () => {
     assert.ok(Number(att.id) > Number(kept.id), `id ${att.id} after ${kept.id}: ids never repeat`);
   });
 
+  it('loses nothing it answered when killed (SIGKILL), not stopped', async () => {
+    const up = await second.upload('just-before-kill.csv', 'k', '7');
+    assert.equal(up.result.status, 200);
+    const before = await second.admin('/attachments');
+    const killed = second;
+    second = null;
+    await new Promise((resolve) => {
+      killed.child.once('exit', resolve);
+      killed.child.kill('SIGKILL');
+    });
+    fs.rmSync(killed.dir, { recursive: true, force: true });
+    second = await start([
+      '--directory', dir,
+      '--graphql-port', port(first.state.graphql), '--storage-port', port(first.state.storage),
+    ]);
+    assert.deepEqual(await second.admin('/attachments'), before);
+  });
+
   it('skips a torn last line of the log (a kill mid-write) and goes on', async () => {
     const log = path.join(dir, 'attachments.jsonl');
     const before = await second.admin('/attachments');
