@@ -283,6 +283,8 @@ static int add_tree(ion_watcher *w, const char *rel, int mode, failure *f)
     }
     if (fresh == 0 && mode == REPORT)
         return 0; /* already watched and scanned: events cover it since */
+    if (mode == REPORT)
+        queue(w, "dir", rel, NULL, NULL, NULL); /* once per folder, before its files */
     d = opendir(path);
     if (d == NULL) /* gone again, or unreadable: nothing inside to report */
         return 0;
@@ -298,8 +300,6 @@ static int add_tree(ion_watcher *w, const char *rel, int mode, failure *f)
         }
         if (S_ISDIR(st.st_mode)) {
             failure sub;
-            if (mode == REPORT)
-                queue(w, "dir", child, NULL, NULL, NULL);
             if (add_tree(w, child, mode, &sub) != 0 && !vanished(&sub))
                 queue(w, "error", child, sub.code, sub.message, sub.hint);
         } else if (S_ISREG(st.st_mode) && mode == REPORT) {
@@ -361,7 +361,6 @@ static void handle(ion_watcher *w, const struct inotify_event *ev)
             forget_subtree(w, rel);
         } else if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
             failure f;
-            queue(w, "dir", rel, NULL, NULL, NULL);
             if (add_tree(w, rel, REPORT, &f) != 0 && !vanished(&f))
                 queue(w, "error", rel, f.code, f.message, f.hint);
         }

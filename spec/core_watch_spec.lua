@@ -135,6 +135,9 @@ describe_linux("core.watcher", function()
     end)
     local dirs, got = paths(events, "dir"), paths(events, "file")
     assert.same({ a = true, ["a/b"] = true, ["a/b/c"] = true }, dirs)
+    local n_dirs = 0
+    for _, e in ipairs(events) do if e.kind == "dir" then n_dirs = n_dirs + 1 end end
+    assert.equal(3, n_dirs) -- once each, though both the scans and IN_CREATE saw a/b and a/b/c
     assert.same({ ["a/top.txt"] = true, ["a/b/c/deep.txt"] = true }, got)
     assert.equal(4, w:watches())
     -- and the deepest folder is watched from now on
