@@ -192,6 +192,24 @@ describe_linux("core.watcher", function()
     assert.is_true(has(events, "gone", ""))
   end)
 
+  it("says overflow when the kernel's queue overflowed, and watches the folders it missed meanwhile", function()
+    local f = io.open("/proc/sys/fs/inotify/max_queued_events")
+    local max = tonumber(f:read("*l"))
+    f:close()
+    w = assert(core.watcher(root))
+    -- Fill the queue (each file gives IN_CREATE and IN_CLOSE_WRITE), then
+    -- make a folder: its IN_CREATE is lost, and with it its watch.
+    sh("cd " .. q(root) .. " && i=0; while [ $i -lt " .. max .. " ]; do : > f$i; i=$((i+1)); done && mkdir late")
+    local events = collect(w, until_has("overflow", ""))
+    assert.is_true(has(events, "overflow", ""))
+    assert.is_false(has(events, "dir", "late"))
+    while w:wait(0) do w:read() end
+    assert.equal(2, w:watches()) -- the rewalk after the overflow found "late"
+    files.write(root, "late/x.csv", "x")
+    events = collect(w, until_has("file", "late/x.csv"))
+    assert.is_true(has(events, "file", "late/x.csv"))
+  end)
+
   it("refuses more folders than max_watches with watch_limit and a hint", function()
     sh("mkdir -p " .. q(root .. "/a") .. " " .. q(root .. "/b") .. " " .. q(root .. "/c"))
     local none, err = core.watcher(root, { max_watches = 2 })
