@@ -34,7 +34,7 @@ build = {
       sources = {
         "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
         "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
-        "csrc/sys.c",
+        "csrc/sys.c", "csrc/watch.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },
@@ -65,6 +65,7 @@ build = {
     ["ion.upload.queries"] = "lua/ion/upload/queries.lua",
     ["ion.upload.retry"] = "lua/ion/upload/retry.lua",
     ["ion.upload.storage"] = "lua/ion/upload/storage.lua",
+    ["ion.upload.watch_rules"] = "lua/ion/upload/watch_rules.lua",
   },
   install = {
     bin = { ["ion-upload"] = "bin/ion-upload" },

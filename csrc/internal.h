@@ -146,6 +146,9 @@ ION_HIDDEN void ion_session_open_lib(lua_State *L);
 ION_HIDDEN int ion_session_new(lua_State *L);
 ION_HIDDEN int ion_oneshot(lua_State *L, ion_kind kind);
 
+/* watch.c: core.watcher, inotify (nil, err "unsupported" elsewhere) */
+ION_HIDDEN void ion_watch_open_lib(lua_State *L);
+
 /* sys.c */
 ION_HIDDEN double ion_now(void);
 ION_HIDDEN int ion_interrupted(void);

@@ -47,7 +47,13 @@ async function main() {
     return;
   }
 
-  const sandbox = new Sandbox(args);
+  let sandbox;
+  try {
+    sandbox = new Sandbox(args); // reads --directory's saved credentials
+  } catch (err) {
+    process.stderr.write(`sandbox: cannot start: ${err.message}\n`);
+    process.exit(1);
+  }
   const statePath = args.state && path.resolve(args.state);
   let stopping = false;
   const stop = async (code) => {

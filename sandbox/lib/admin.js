@@ -5,7 +5,7 @@
 const dataset = require('./dataset');
 const { readBody, sendJson } = require('./http-util');
 
-function createAdminHandler({ attachments, storage, counters, faults, hostile, log }) {
+function createAdminHandler({ attachments, storage, counters, faults, hostile, outage, log }) {
   async function listAttachments() {
     return Promise.all(attachments.list().map(async (a) => {
       const head = await storage.head(a.s3Key);
@@ -45,7 +45,10 @@ function createAdminHandler({ attachments, storage, counters, faults, hostile, l
       log(`hostile: ${JSON.stringify(state)}`);
       return [200, state];
     },
+    'GET /admin/outage': async () => [200, outage.state()],
+    'POST /admin/outage': async (req) => [200, await outage.set(await readJson(req))],
     'POST /admin/reset': async () => {
+      await outage.endAll();
       attachments.reset();
       counters.reset();
       faults.reset();

@@ -5,13 +5,16 @@
 const { parseArgs } = require('util');
 const { KNOBS } = require('./faults');
 const { tokenPaths } = require('./oauth');
+const outage = require('./outage');
 
 const USAGE = `usage: node sandbox/server.js [--state FILE] [--print] [options]
   --state FILE          write the endpoints and tokens as JSON to FILE once ready
   --print               print the endpoint and a token for a person (foreground)
   --graphql-port N      API port (GraphQL, token endpoint, admin); default: free
   --storage-port N      storage gate port; default: free
-  --directory DIR       keep stored objects in DIR (default: a temp dir, removed at exit)
+  --directory DIR       keep stored objects, attachments and credentials in DIR (default: a temp dir,
+                        removed at exit); a new run on the same ports and DIR is the same site
+  --outage T:M:S        start with an outage: T graphql|storage|both, M refuse|reset, S seconds
   --parent-pid N        exit when process N is gone
   --tls                 serve https (API and storage) with a CA made at start (ca_file in the state file)
   --verbose             log requests to stderr (never tokens or URL queries)
@@ -37,6 +40,7 @@ function parse(argv) {
     'parent-pid': { type: 'string' },
     'url-lifetime': { type: 'string' },
     'token-path': { type: 'string' },
+    outage: { type: 'string' },
   };
   for (const name of Object.keys(KNOBS)) options[name.replace(/_/g, '-')] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
@@ -68,6 +72,7 @@ function parse(argv) {
     directory: values.directory,
     parentPid: values['parent-pid'] !== undefined ? Number(values['parent-pid']) : undefined,
     tokenPath: values['token-path'],
+    outage: values.outage !== undefined ? outage.parseFlag(values.outage) : undefined,
     faults,
   };
 }

@@ -11,6 +11,7 @@ function fresh() {
       status: {},
       faults: { '5xx': 0, '429': 0, drop: 0 },
       hostile: {},
+      outage_resets: 0,
     },
     storage: {
       requests: 0,
@@ -24,6 +25,7 @@ function fresh() {
       faults: { '503': 0, drop: 0, expire: 0, strip_etag: 0 },
       redirects_followed: 0,
       hostile: {},
+      outage_resets: 0,
     },
     token: { requests: 0, not_found: 0 },
   };

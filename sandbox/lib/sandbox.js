@@ -13,6 +13,8 @@ const { Faults } = require('./faults');
 const { Counters } = require('./counters');
 const { Tokens } = require('./tokens');
 const { Attachments } = require('./attachments');
+const { Outage } = require('./outage');
+const { loadCredentials, AttachmentLog } = require('./persist');
 const { Hostile } = require('./hostile');
 const { createCertificates } = require('./tls');
 const { createSecretsLog } = require('./secrets-log');
@@ -28,10 +30,17 @@ class Sandbox {
     this.log = opts.verbose ? (m) => process.stderr.write(`sandbox: ${m}\n`) : () => {};
     this.faults = new Faults(opts.faults);
     this.counters = new Counters();
-    this.tokens = new Tokens();
-    this.attachments = new Attachments();
+    this.outage = new Outage({ counters: this.counters, log: this.log });
+    // --directory: the same site after a restart (persist.js); new otherwise.
+    let saved = null;
+    if (opts.directory) {
+      fs.mkdirSync(opts.directory, { recursive: true });
+      saved = loadCredentials(opts.directory, () => ({ tokens: new Tokens().toJSON(), client: createClient() }));
+    }
+    this.tokens = new Tokens(saved && saved.tokens);
+    this.attachments = new Attachments({ log: opts.directory && new AttachmentLog(opts.directory) });
     this.hostile = new Hostile({ tls: !!opts.tls });
-    this.client = createClient();
+    this.client = saved ? { ...saved.client } : createClient();
     this.watchSecrets(createSecretsLog(opts.secretsLog));
   }
 
@@ -79,11 +88,14 @@ class Sandbox {
     const storagePort = await this.gate.listen(o.storagePort || 0);
     const storageUrl = `${scheme}://127.0.0.1:${storagePort}`;
     const storagePlain = tls ? `http://127.0.0.1:${await this.gate.listenPlain(0)}` : null;
+    this.outage.attach('storage', this.gate.server);
+    if (tls) this.outage.attach('storage', this.gate.plain);
     this.storage.setPublicEndpoint(storageUrl);
 
     const deps = {
       tokens: this.tokens, faults: this.faults, counters: this.counters, log: this.log,
       attachments: this.attachments, storage: this.storage, client: this.client, hostile: this.hostile,
+      outage: this.outage,
     };
     const urls = { storageUrl, storagePlainUrl: storagePlain };
     const graphql = createGraphqlHandler({ ...deps, urls, root: createRoot(deps) });
@@ -92,6 +104,8 @@ class Sandbox {
     const served = tokenPaths(o.tokenPath);
     const handle = (req, res) => {
       const p = req.url.split('?')[0];
+      // An outage of GraphQL takes the token endpoint with it; admin answers.
+      if (!(p === '/admin' || p.startsWith('/admin/')) && this.outage.cut('graphql', req)) return undefined;
       const handler = p === '/graphql' ? graphql
         : served.includes(p) ? token
           : p === '/admin' || p.startsWith('/admin/') ? admin
@@ -110,6 +124,7 @@ class Sandbox {
       this.api.once('error', reject);
       this.api.listen(o.graphqlPort || 0, '127.0.0.1', () => resolve(this.api.address().port));
     });
+    this.outage.attach('graphql', this.api);
 
     const base = `${scheme}://127.0.0.1:${apiPort}`;
     this.endpoints = {
@@ -127,10 +142,12 @@ class Sandbox {
       this.endpoints.ca_file = tls.caFile;
       this.endpoints.storage_plain = storagePlain;
     }
+    if (o.outage) await this.outage.set(o.outage); // --outage: down from the start
     return this.endpoints;
   }
 
   async stop() {
+    this.outage.stop();
     const closing = [];
     if (this.api) {
       this.api.closeAllConnections();
@@ -139,6 +156,7 @@ class Sandbox {
     if (this.gate) closing.push(this.gate.close());
     if (this.storage) closing.push(this.storage.stop());
     await Promise.allSettled(closing);
+    this.attachments.close();
     if (this.ownDir && this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
     if (this.tlsDir) fs.rmSync(this.tlsDir, { recursive: true, force: true });
   }

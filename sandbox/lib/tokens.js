@@ -17,14 +17,30 @@ function jwt(claims, key) {
   return `${body}.${sig}`;
 }
 
+// The claims of a token signed with key, or null (forged, or not a JWT).
+function verifyJwt(token, key) {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  const want = crypto.createHmac('sha256', key).update(`${parts[0]}.${parts[1]}`).digest();
+  const got = Buffer.from(parts[2], 'base64url');
+  if (got.length !== want.length || !crypto.timingSafeEqual(got, want)) return null;
+  try {
+    return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
 class Tokens {
-  constructor() {
-    this.fixed = {
+  // saved: what toJSON() gave a run before (--directory), to be the same
+  // site again after a restart; new tokens and key otherwise.
+  constructor(saved) {
+    this.fixed = saved ? { ...saved.fixed } : {
       rw: randomToken('sbx_rw'),
       ro: randomToken('sbx_ro'),
       expired: randomToken('sbx_expired'),
     };
-    this.signingKey = crypto.randomBytes(32);
+    this.signingKey = saved ? Buffer.from(saved.signing_key, 'hex') : crypto.randomBytes(32);
     // token -> { kind: 'rw'|'ro', expiresAt: ms or Infinity }
     this.known = new Map([
       [this.fixed.rw, { kind: 'rw', expiresAt: Infinity }],
@@ -44,11 +60,20 @@ class Tokens {
     return token;
   }
 
+  toJSON() {
+    return { fixed: this.fixed, signing_key: this.signingKey.toString('hex') };
+  }
+
   // { ok: true, kind } or { ok: false, message } for the 401 body.
   check(authorization) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization || '');
     if (!m) return { ok: false, message: 'Unauthorized: missing bearer token' };
-    const entry = this.known.get(m[1]);
+    let entry = this.known.get(m[1]);
+    if (!entry) {
+      // Issued before a restart on the same --directory: the key vouches for it.
+      const claims = verifyJwt(m[1], this.signingKey);
+      if (claims && Number.isFinite(claims.exp)) entry = { kind: 'rw', expiresAt: claims.exp * 1000 };
+    }
     if (!entry) return { ok: false, message: 'Unauthorized: invalid token' };
     if (Date.now() >= entry.expiresAt) return { ok: false, message: 'Unauthorized: token expired' };
     return { ok: true, kind: entry.kind };

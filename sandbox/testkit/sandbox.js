@@ -80,6 +80,25 @@ function request(url, { method = 'GET', headers = {}, body, chunked = false, age
   });
 }
 
+// A readiness probe: calls probe() every 20 ms until it resolves truthy, and
+// resolves with that value; rejects after timeoutMs with the last error.
+async function waitUntil(probe, { timeoutMs = 10000, what = 'condition' } = {}) {
+  const started = Date.now();
+  let last;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`${what} not met after ${timeoutMs} ms${last ? `: ${last.message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const lower = (h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
 class Client {
@@ -130,6 +149,11 @@ class Client {
     return request(url, { method: 'PUT', headers, body, ca: this.ca, ...opts });
   }
 
+  // Starts or ends an outage (POST /admin/outage); answers its state.
+  outage(target, mode, seconds) {
+    return this.admin('/outage', { method: 'POST', body: { target, mode, seconds } });
+  }
+
   // Arms a hostile mode (POST /admin/hostile); answers the armed state.
   hostile(mode, count) {
     return this.admin('/hostile', { method: 'POST', body: count === undefined ? { mode } : { mode, count } });
@@ -154,4 +178,4 @@ class Client {
   }
 }
 
-module.exports = { start, request, SERVER };
+module.exports = { start, request, waitUntil, SERVER };
