@@ -137,12 +137,9 @@ static const char *const put_keys[] = {
     "md5",     "proxy",        "no_proxy",        NULL,
 };
 static const char *const download_keys[] = {
-    "url",          "headers",       "connect_timeout",
-    "timeout",      "stall_timeout", "ca_file",
-    "max_response", "on_progress",   "path",
-    "md5",          "proxy",         "no_proxy",
-    "expect_md5",   "size",
-    NULL,
+    "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
+    "ca_file", "max_response", "on_progress",     "path",    "md5",
+    "proxy",   "no_proxy",     "expect_md5",      "size",    NULL,
 };
 
 static int scheme_ok(const char *url)
