@@ -2,14 +2,18 @@
 -- (status + the XML Code element) mapped onto ion.upload's error codes.
 local errors = require("ion.upload.errors")
 local retry = require("ion.upload.retry")
+local untrusted = require("ion.upload.untrusted")
 
 local storage = {}
 
--- Code and Message of an S3 XML error body (nil when there is none).
+-- Code and Message of an S3 XML error body (nil when there is none), read
+-- from its first few KiB in linear time; a Code longer than a header value
+-- is no S3 code and is cut.
 function storage.s3_error(body)
   if type(body) ~= "string" then return nil end
-  local code = body:match("<Code>%s*([^<]-)%s*</Code>")
-  local message = body:match("<Message>%s*([^<]-)%s*</Message>")
+  local code = untrusted.element(body, "Code")
+  local message = untrusted.element(body, "Message")
+  if code then code = untrusted.prefix(code, untrusted.max_header) end
   return code, message
 end
 
