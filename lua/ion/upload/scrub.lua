@@ -14,8 +14,9 @@ local scrub = {}
 local ELLIPSIS = "…"
 
 -- A deep scrub (an error's raw errors[] and data) looks at this many values
--- at most, this deep at most; what is beyond is dropped.
+-- and string bytes at most, this deep at most; what is beyond is dropped.
 scrub.max_values = 500
+scrub.max_bytes = 64 * 1024
 scrub.max_depth = 12
 
 -- Keys whose value is a credential (matched in lower case, after %XX decoding).
@@ -215,18 +216,23 @@ function scrub.text(s, secrets)
 end
 
 --- value(v [, secrets]): a copy of v with every string in it (keys too)
--- scrubbed; at most max_values values, max_depth deep (the rest dropped).
+-- scrubbed; at most max_values values, max_bytes of text, max_depth deep (the
+-- rest dropped or written as "…").
 function scrub.value(v, secrets)
-  local budget = scrub.max_values
+  local budget, bytes = scrub.max_values, scrub.max_bytes
   local function walk(x, depth)
-    if type(x) == "string" then return scrub.text(x, secrets) end
+    if type(x) == "string" then
+      if bytes <= 0 then return ELLIPSIS end
+      bytes = bytes - math.min(#x, untrusted.max_text)
+      return scrub.text(x, secrets)
+    end
     if type(x) ~= "table" then return x end
     if depth >= scrub.max_depth then return ELLIPSIS end
     local out = {}
     for k, val in pairs(x) do
       budget = budget - 1
       if budget < 0 then break end
-      if type(k) == "string" then k = scrub.text(k, secrets) end
+      if type(k) == "string" then k = walk(k, depth) end
       out[k] = walk(val, depth + 1)
     end
     return out
