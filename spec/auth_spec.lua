@@ -123,7 +123,7 @@ describe("ion.upload.auth", function()
   end)
 
   it("scrubs an OAuth token, the client secret and a token function's token a server echoes", function()
-    local echo = function(kind, req)
+    local echo = function(_, req)
       if req.url:find("token") then return stub.json(200, { access_token = "opaque-tok-1", expires_in = 3600 }) end
       local tok = req.headers.Authorization:match("^Bearer (.+)$")
       return stub.json(200, { errors = { { message = "no: " .. tok .. " of svc / secret-cs-77" } } })
