@@ -78,6 +78,8 @@ io.write(err and err.code or "ok", " ", string.format("%%.3f", core.now() - t0),
     for _, many in ipairs({ false, true }) do
       it(mode .. " -> " .. want .. " within seconds (" .. (many and "upload_many" or "upload") .. ")", function()
         local code, seconds, message = child_upload(mode, many)
+        io.stderr:write(string.format("untrusted: %s (%s) -> %s in %.3f s\n", mode, many and "upload_many" or "upload",
+          tostring(code), seconds or -1))
         assert.equal(want, code, message)
         assert.is_true(seconds < 5, mode .. " took " .. tostring(seconds) .. " s")
         assert.is_true(#message < 1500)
