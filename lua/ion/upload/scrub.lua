@@ -16,7 +16,7 @@ local ELLIPSIS = "…"
 -- A deep scrub (an error's raw errors[] and data) looks at this many values
 -- and string bytes at most, this deep at most; what is beyond is dropped.
 scrub.max_values = 500
-scrub.max_bytes = 64 * 1024
+scrub.max_bytes = 16 * 1024
 scrub.max_depth = 12
 
 -- Keys whose value is a credential (matched in lower case, after %XX decoding).

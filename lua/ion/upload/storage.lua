@@ -120,7 +120,8 @@ function storage.upload_ticket(client, t)
     why = "requestFileUploadUrl without uploadUrl, s3Key or contentType"
   elseif not t.uploadUrl:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
     -- never hand a file:// or ftp:// URL to the transfer
-    why = "an uploadUrl that is not http(s): " .. (t.uploadUrl:match("^(%a[%w+.%-]*):") or "?") .. ":…"
+    why = "an uploadUrl that is not http(s): "
+      .. (untrusted.prefix(t.uploadUrl, untrusted.max_header):match("^(%a[%w+.%-]*):") or "?") .. ":…"
   elseif storage.downgrade(client, t.uploadUrl) then
     why = "an http uploadUrl for an https endpoint (a downgrade)"
   elseif t.contentType:find("[%c]") then
