@@ -103,11 +103,11 @@ end
 -- of digits, never NaN or 1e999, which the journal could not even write).
 local function attachment_of(fa)
   local id = untrusted.id(fa.id)
-  if id == nil then return nil, "fileAttachment.id is no whole number or string of digits" end
+  if id == nil then return nil, "fileAttachment.id that is no whole number or string of digits" end
   local entity_id = nil
   if fa.entityId ~= nil and fa.entityId ~= cjson.null then
     local e = untrusted.id(fa.entityId)
-    if e == nil then return nil, "fileAttachment.entityId is no whole number or string of digits" end
+    if e == nil then return nil, "fileAttachment.entityId that is no whole number or string of digits" end
     entity_id = entities.entity_id_string(e)
   end
   return {
