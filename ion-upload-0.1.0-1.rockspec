@@ -64,7 +64,9 @@ build = {
     ["ion.upload.pending"] = "lua/ion/upload/pending.lua",
     ["ion.upload.queries"] = "lua/ion/upload/queries.lua",
     ["ion.upload.retry"] = "lua/ion/upload/retry.lua",
+    ["ion.upload.scrub"] = "lua/ion/upload/scrub.lua",
     ["ion.upload.storage"] = "lua/ion/upload/storage.lua",
+    ["ion.upload.untrusted"] = "lua/ion/upload/untrusted.lua",
     ["ion.upload.watch_rules"] = "lua/ion/upload/watch_rules.lua",
   },
   install = {

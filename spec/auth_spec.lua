@@ -122,6 +122,25 @@ describe("ion.upload.auth", function()
     assert.matches("no token yet", err.message, 1, true)
   end)
 
+  it("scrubs an OAuth token, the client secret and a token function's token a server echoes", function()
+    local echo = function(_, req)
+      if req.url:find("token") then return stub.json(200, { access_token = "opaque-tok-1", expires_in = 3600 }) end
+      local tok = req.headers.Authorization:match("^Bearer (.+)$")
+      return stub.json(200, { errors = { { message = "no: " .. tok .. " of svc / secret-cs-77" } } })
+    end
+    local client = stub.client(echo, { client_id = "svc", client_secret = "secret-cs-77",
+      auth_url = "https://auth.test/token" })
+    local _, err = client:entity_id("run_step", 1)
+    assert.equal("graphql", err.code)
+    assert.not_matches("opaque-tok-1", tostring(err), 1, true)
+    assert.not_matches("secret-cs-77", tostring(err), 1, true)
+    assert.matches("no: … of svc / …", err.message, 1, true)
+    local n = 0
+    client = stub.client(echo, { token = function() n = n + 1 return "fn-token-" .. n end })
+    _, err = client:entity_id("run_step", 1)
+    assert.not_matches("fn-token-", tostring(err), 1, true)
+  end)
+
   it("keeps a token without expires_in until a 401", function()
     local n = 0
     local client = stub.client(function(kind, req)

@@ -133,6 +133,18 @@ describe("ion.upload.cli_output", function()
     assert.matches("\\027%[2J", line)
   end)
 
+  it("escapes what a server gave too: the attachment's id and entityId, C1 controls (U+009B)", function()
+    local att = { id = "1\27[2J\r\nok    forged.jpg", entityId = "7\194\155" .. "31m\7", size = 3 }
+    local line = output.plain_line("a.jpg", { ok = true, attachment = att })
+    assert.not_matches("[\r\n\27\7]", line)
+    assert.not_matches("\194\155", line, 1, true)
+    assert.matches("attachment 1\\027[2J\\013\\010ok", line, 1, true)
+    assert.matches("on entity 7\\194\\15531m\\007", line, 1, true)
+    local skip = output.plain_line("a.jpg", { ok = true, skipped = true, attachment = att })
+    assert.not_matches("[\r\n\27]", skip)
+    assert.equal("caf\195\169", output.printable("caf\195\169")) -- other UTF-8 stays as it is
+  end)
+
   it("prints in input order as results arrive", function()
     local printed = {}
     local done = output.in_order(4, function(i) printed[#printed + 1] = i end)

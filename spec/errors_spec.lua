@@ -60,6 +60,69 @@ describe("ion.upload.errors", function()
     assert.equal("token … rejected", e.message)
   end)
 
+  it("walks every secret given: a nil before one does not hide it", function()
+    local s = errors.scrub("echo opaque-token-1 and s3cr3t+/= (s3cr3t%2B%2F%3D encoded)",
+      { nil, "s3cr3t+/=", nil, "opaque-token-1" })
+    assert.equal("echo … and … (… encoded)", s)
+  end)
+
+  it("scrubs X-Amz-* values in any case and percent-encoded, and userinfo in URLs", function()
+    for _, s in ipairs({
+      "x-amz-signature=SIG1", "X-AMZ-SIGNATURE=SIG1", "X-Amz-Signature%3DSIG1", "X%2DAmz%2DSignature%3DSIG1",
+      "%58-Amz-Signature=SIG1", "x%2damz%2dsignature%3dSIG1&x=1", "url=https%3A%2F%2Fh%2Fk%3FX-Amz-Signature%3DSIG1",
+      "X-Amz-Security-Token=SIG1", '{"x-amz-signature": "SIG1"}',
+    }) do
+      assert.not_matches("SIG1", errors.scrub(s), 1, true)
+    end
+    assert.equal("see https://…@host.example/p and http://…@h:8080/?…",
+      errors.scrub("see https://user:pa%40ss@host.example/p and http://tok@h:8080/?q=1"))
+    assert.equal("ftp://host/p and mailto:a@b.c stay", errors.scrub("ftp://host/p and mailto:a@b.c stay"))
+  end)
+
+  it("keeps the words around what it removes", function()
+    assert.equal("Bearer … failed; access_token=…&x=1 eyJ alone; client_secret",
+      errors.scrub("Bearer abc.def failed; access_token=t0k&x=1 eyJ alone; client_secret"))
+  end)
+
+  it("reads a long message from a bounded prefix, never ending in part of a secret", function()
+    local token = string.rep("T", 300)
+    local m = string.rep("w ", 1950) .. token .. " tail " .. string.rep("x", 10000)
+    local e = errors.new("http", m)
+    assert.not_matches("TTTT", e.message, 1, true)
+    assert.matches("… (" .. #m .. " bytes)", e.message, 1, true)
+    assert.is_true(#e.message <= errors.max_message + 40)
+    local cut_secret = errors.scrubbed(errors.new("http", string.rep("w ", 1990) .. token), { token })
+    assert.not_matches("TTTT", cut_secret.message, 1, true)
+  end)
+
+  it("scrubs every string of an error, the server's errors[] and data deep (bounded)", function()
+    local url = "https://s3.test/b/k?X-Amz-Signature=abcdef"
+    local deep = {}
+    local node = deep
+    for _ = 1, 50 do node.next = { url = url } node = node.next end
+    local e = errors.new("graphql", "refused", {
+      s3_code = "Bearer sekrit",
+      errors = { { message = "token opaque-tok rejected", path = { "f1" }, extensions = { downloadUrl = url } } },
+      data = { f1 = { fileAttachment = { downloadUrl = url, id = 4 } }, ["opaque-tok"] = true, deep = deep },
+    })
+    errors.scrubbed(e, { "opaque-tok" })
+    local seen = {}
+    local function walk(v, depth)
+      assert.is_true(depth < 20, "bounded depth")
+      if type(v) == "string" then seen[#seen + 1] = v end
+      if type(v) == "table" then
+        for k, x in pairs(v) do walk(k, depth + 1) walk(x, depth + 1) end
+      end
+    end
+    walk(e, 0)
+    local all = table.concat(seen, "\n")
+    assert.not_matches("abcdef", all, 1, true)
+    assert.not_matches("opaque-tok", all, 1, true)
+    assert.not_matches("sekrit", all, 1, true)
+    assert.equal(4, e.data.f1.fileAttachment.id)
+    assert.equal("f1", e.errors[1].path[1])
+  end)
+
   it("maps core errors, keeping status and curl_code", function()
     local e = errors.from_core({ code = "network", message = "Couldn't connect", curl_code = 7 }, "GraphQL: ")
     assert.equal("network", e.code)

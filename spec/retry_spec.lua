@@ -17,6 +17,12 @@ describe("ion.upload.retry", function()
     assert.equal(retry.max_retry_after, retry.delay(1, nil, 3600))
     assert.equal(2, retry.parse_retry_after("2"))
     assert.is_nil(retry.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"))
+    assert.equal(2, retry.parse_retry_after(" 2\t"))
+    assert.equal(1.5, retry.parse_retry_after("1.5"))
+    assert.is_nil(retry.parse_retry_after("2 x"))
+    assert.is_nil(retry.parse_retry_after("-1"))
+    assert.is_nil(retry.parse_retry_after("1e9"))
+    assert.is_nil(retry.parse_retry_after(string.rep(" ", 64) .. "2")) -- no header value is that long
   end)
 
   it("has a per-client PRNG: seeded, deterministic, in [0, 1)", function()

@@ -50,5 +50,10 @@ describe("ion.upload.storage", function()
   it("reads S3's XML Code and Message", function()
     assert.same({ "SlowDown", "Please reduce your request rate." },
       { storage.s3_error(xml("SlowDown", "Please reduce your request rate.")) })
+    assert.same({ "NoSuchKey", "" }, { storage.s3_error("<Error><Code>\n  NoSuchKey \t</Code><Message></Message>") })
+    assert.same({ "X" }, { storage.s3_error("<Code><Code><b>x</b></Code><Code> X </Code>") })
+    assert.is_nil(storage.s3_error("<Error><Code>SlowDown"))
+    assert.is_nil(storage.s3_error(string.rep(" ", 5000) .. "<Code>late</Code>")) -- past the bytes read
+    assert.equal(64, #storage.s3_error("<Code>" .. string.rep("C", 100) .. "</Code>"))
   end)
 end)

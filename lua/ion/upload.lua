@@ -12,6 +12,7 @@ local storage = require("ion.upload.storage")
 local retry = require("ion.upload.retry")
 local files = require("ion.upload.files")
 local messages = require("ion.upload.messages")
+local untrusted = require("ion.upload.untrusted")
 
 local upload = { VERSION = "0.1.0", errors = errors }
 
@@ -97,19 +98,23 @@ local function str_or_nil(v)
   return tostring(v)
 end
 
--- JSON numbers decode as floats on some builds: 4242.0 -> 4242.
-local function int(v)
-  if type(v) == "number" and math.tointeger then return math.tointeger(v) or v end
-  return v
-end
-
--- The attachment table of a FileAttachment answer.
+-- The attachment table of a FileAttachment answer | nil, why. Its id (and
+-- entityId, when given) must be ids (untrusted.id: a whole number or a string
+-- of digits, never NaN or 1e999, which the journal could not even write).
 local function attachment_of(fa)
+  local id = untrusted.id(fa.id)
+  if id == nil then return nil, "fileAttachment.id that is no whole number or string of digits" end
+  local entity_id = nil
+  if fa.entityId ~= nil and fa.entityId ~= cjson.null then
+    local e = untrusted.id(fa.entityId)
+    if e == nil then return nil, "fileAttachment.entityId that is no whole number or string of digits" end
+    entity_id = entities.entity_id_string(e)
+  end
   return {
-    id = int(fa.id),
+    id = id,
     filename = str_or_nil(fa.filename),
     downloadUrl = str_or_nil(fa.downloadUrl),
-    entityId = str_or_nil(fa.entityId),
+    entityId = entity_id,
     s3Key = str_or_nil(fa.s3Key),
     contentType = str_or_nil(fa.contentType),
   }
@@ -164,7 +169,12 @@ function Client:_register(input)
     return nil, errors.new("protocol", "createFileAttachment answered without fileAttachment { id }",
       { in_doubt = true, hint = errors.in_doubt_hint })
   end
-  return attachment_of(fa)
+  local att, why = attachment_of(fa)
+  if not att then
+    return nil, errors.new("protocol", "createFileAttachment answered a " .. why,
+      { in_doubt = true, hint = errors.in_doubt_hint })
+  end
+  return att
 end
 
 -- URL + PUT, with a fresh URL for every retry: { etag, md5, size }, ticket | nil, err.
@@ -267,7 +277,9 @@ function Client:_attachment(id)
   if storage.downgrade(self, fa.downloadUrl) then
     return nil, errors.new("protocol", "ION answered an http downloadUrl for an https endpoint (a downgrade)")
   end
-  return attachment_of(fa)
+  local att, why = attachment_of(fa)
+  if not att then return nil, errors.new("protocol", "fileAttachment answered a " .. why) end
+  return att
 end
 
 local function attachment_id(id)

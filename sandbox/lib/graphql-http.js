@@ -18,10 +18,10 @@ const FAULT_MESSAGES = {
   504: 'Gateway Timeout: the query took too long',
 };
 
-function createGraphqlHandler({ tokens, faults, counters, root, log, hostile, urls }) {
+function createGraphqlHandler({ tokens, faults, counters, root, log, hostile, urls, client }) {
   const strict = schemas.strict();
   const partial = schemas.nullableRoots();
-  const hostileAnswer = createHostileGraphql(urls);
+  const hostileAnswer = createHostileGraphql(urls, { oauthClient: client });
 
   function reply(res, status, value, headers) {
     counters.status('graphql', status);

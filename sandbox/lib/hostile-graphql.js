@@ -10,6 +10,8 @@
 const { Readable, pipeline } = require('stream');
 const { Kind } = require('graphql');
 
+const { BACKTRACK_BYTES, BACKTRACK_RETRY_AFTER } = require('./hostile');
+
 const HUGE_BYTES = 64 * 1024 * 1024;
 const TRUNCATED_LENGTH = 1000;
 const TRUNCATED_SENT = 100;
@@ -66,6 +68,48 @@ function attachmentsOf(data, op) {
   ];
 }
 
+// Ids no client can keep: NaN and 1e999 are not JSON, but cjson decodes them
+// (to NaN and inf), so they go into the text in place of RAW_MARKER.
+const RAW_MARKER = '\u0000hostile-raw-id\u0000';
+const RAW_IDS = { attachment_id_nan: 'NaN', attachment_id_huge: '1e999', entity_id_huge: '1e999' };
+// An id that would clear the screen and forge a line of output if printed.
+const ESCAPE_ID = '\u001b[2J\u001b]0;owned\u0007\r\nok    forged.jpg -> attachment 1';
+
+// The fileAttachment of each createFileAttachment payload; the entity of each root value.
+const createdOf = (data, op) => rootValues(data, op, 'createFileAttachment')
+  .map((p) => p.fileAttachment).filter((o) => o && typeof o === 'object');
+const entitiesOf = (data, op) => (data ? rootFields(op).map((f) => data[f.alias]) : [])
+  .filter((v) => v && typeof v === 'object' && v.entity && typeof v.entity === 'object')
+  .map((v) => v.entity);
+
+// Sets o.id = value on each object; true if there was one.
+function setIds(objects, value) {
+  for (const o of objects) o.id = value;
+  return objects.length > 0;
+}
+
+// An answer to requestFileUploadUrl that echoes what must never be shown: the
+// signed URL (raw, percent-encoded, in data too), the bearer token, and the
+// OAuth client secret (bare and as URL userinfo). Each alias fails with it.
+function echoCredentials(req, result, op, oauthClient) {
+  const urls = rootValues(result.data, op, 'requestFileUploadUrl').map((u) => u.uploadUrl)
+    .filter((u) => typeof u === 'string');
+  if (!urls.length) return null;
+  const url = urls[0];
+  const token = String(req.headers.authorization || '').replace(/^Bearer\s+/i, '');
+  const { client_id: id, client_secret: secret } = oauthClient || {};
+  const data = { echoed: { downloadUrl: url, encoded: encodeURIComponent(url) } };
+  const errors = rootFields(op).map((f) => {
+    data[f.alias] = null;
+    return {
+      message: `upload refused: token ${token} may not sign ${url}; client ${id} has secret ${secret}`,
+      path: [f.alias],
+      extensions: { token, clientSecret: secret, proxy: `https://${id}:${secret}@${new URL(url).host}/`, url },
+    };
+  });
+  return { data, errors };
+}
+
 // Modes that edit the real result: each returns true when it changed something.
 function editors({ storageUrl, storagePlainUrl }) {
   const uploads = (data, op) => rootValues(data, op, 'requestFileUploadUrl');
@@ -90,6 +134,10 @@ function editors({ storageUrl, storagePlainUrl }) {
     upload_url_http_downgrade: (data, op) => replaceEach(uploads(data, op), 'uploadUrl', downgrade),
     download_url_http_downgrade: (data, op) => replaceEach(attachmentsOf(data, op), 'downloadUrl', downgrade),
     content_type_crlf: (data, op) => replaceEach(uploads(data, op), 'contentType', () => 'image/jpeg\r\nX-Injected: 1'),
+    attachment_id_nan: (data, op) => setIds(createdOf(data, op), RAW_MARKER),
+    attachment_id_huge: (data, op) => setIds(createdOf(data, op), RAW_MARKER),
+    attachment_id_escape: (data, op) => setIds(createdOf(data, op), ESCAPE_ID),
+    entity_id_huge: (data, op) => setIds(entitiesOf(data, op), RAW_MARKER),
   };
 }
 
@@ -129,7 +177,7 @@ function sendTruncated(req, res, result) {
   res.write(body.subarray(0, TRUNCATED_SENT), () => req.socket.end());
 }
 
-function createHostileGraphql(urls) {
+function createHostileGraphql(urls, { oauthClient } = {}) {
   const edit = editors(urls);
   return function answer(mode, { req, res, result, op }) {
     switch (mode) {
@@ -155,14 +203,36 @@ function createHostileGraphql(urls) {
         if (op.operation !== 'mutation') return null;
         sendRaw(res, 503, 'application/json; charset=utf-8', '{"errors":[{"message":"Service Unavailable"}]}');
         return 503;
+      case 'error_message_backtrack':
+        sendRaw(res, 200, 'application/json; charset=utf-8',
+          JSON.stringify({ data: null, errors: [{ message: 'eyJ'.repeat(Math.floor(BACKTRACK_BYTES / 3)) }] }));
+        return 200;
+      case 'retry_after_backtrack': {
+        // A 429 says "not run": true of a query only (a mutation here did run).
+        if (op.operation === 'mutation') return null;
+        const body = JSON.stringify({ errors: [{ message: 'Too Many Requests' }] });
+        res.writeHead(429, {
+          'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Retry-After': BACKTRACK_RETRY_AFTER,
+        });
+        res.end(body);
+        return 429;
+      }
+      case 'echo_credentials': {
+        const echo = echoCredentials(req, result, op, oauthClient);
+        if (!echo) return null;
+        sendRaw(res, 200, 'application/json; charset=utf-8', JSON.stringify(echo));
+        return 200;
+      }
       default: {
         const copy = JSON.parse(JSON.stringify(result));
         if (!edit[mode] || !edit[mode](copy.data, op)) return null;
-        sendRaw(res, 200, 'application/json; charset=utf-8', JSON.stringify(copy));
+        let text = JSON.stringify(copy);
+        if (RAW_IDS[mode]) text = text.split(JSON.stringify(RAW_MARKER)).join(RAW_IDS[mode]);
+        sendRaw(res, 200, 'application/json; charset=utf-8', text);
         return 200;
       }
     }
   };
 }
 
-module.exports = { createHostileGraphql, HUGE_BYTES, TRUNCATED_LENGTH, TRUNCATED_SENT };
+module.exports = { createHostileGraphql, ESCAPE_ID, HUGE_BYTES, TRUNCATED_LENGTH, TRUNCATED_SENT };

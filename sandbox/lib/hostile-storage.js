@@ -3,6 +3,8 @@
 // that passed its checks. Each takes (gate, req, res, origin) and owns the
 // exchange from there.
 
+const { BACKTRACK_BYTES, BACKTRACK_RETRY_AFTER } = require('./hostile');
+
 const ETAG_HUGE_LENGTH = 100000;
 const STALL_AFTER = 64 * 1024;
 const SLOWLORIS_PREFIX = 'HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nX-Slowloris: ';
@@ -58,4 +60,21 @@ const modes = {
   },
 };
 
-module.exports = { modes, ETAG_HUGE_LENGTH, STALL_AFTER, SLOWLORIS_PREFIX };
+// <Error><Code> and 1 MiB of spaces, never closed: `<Code>%s*([^<]-)%s*</Code>`
+// spun for more than a minute on 3,000 of them.
+const S3_ERROR_BACKTRACK = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${' '.repeat(BACKTRACK_BYTES)}`;
+
+modes.s3_error_backtrack = (gate, req, res) => {
+  drain(req, () => {
+    res.writeHead(500, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(S3_ERROR_BACKTRACK) });
+    res.end(S3_ERROR_BACKTRACK);
+    gate.done(req, 500);
+  });
+};
+
+// 503 SlowDown, nothing stored, with a Retry-After no pattern should chew on.
+modes.slowdown_retry_after_backtrack = (gate, req, res) => {
+  gate.refuse(req, res, 'SlowDown', {}, { 'Retry-After': BACKTRACK_RETRY_AFTER });
+};
+
+module.exports = { modes, S3_ERROR_BACKTRACK, ETAG_HUGE_LENGTH, STALL_AFTER, SLOWLORIS_PREFIX };

@@ -23,7 +23,24 @@ const MODES = {
   etag_huge: 'storage',
   slowloris: 'storage',
   stall_body: 'storage',
+  // Text that made the client's patterns backtrack, and ids no client can
+  // keep (hostile-graphql.js, hostile-storage.js say what each sends).
+  error_message_backtrack: 'graphql',
+  retry_after_backtrack: 'graphql',
+  echo_credentials: 'graphql',
+  attachment_id_nan: 'graphql',
+  attachment_id_huge: 'graphql',
+  attachment_id_escape: 'graphql',
+  entity_id_huge: 'graphql',
+  s3_error_backtrack: 'storage',
+  slowdown_retry_after_backtrack: 'storage',
 };
+
+// What the *_backtrack modes send: 1 MiB of text that made the client's
+// patterns backtrack, and a Retry-After of digits, spaces and a letter
+// (60,001 bytes, under libcurl's 100 KiB limit for one header line).
+const BACKTRACK_BYTES = 1024 * 1024;
+const BACKTRACK_RETRY_AFTER = `${'1'.repeat(30000)}${' '.repeat(30000)}x`;
 
 // A downgrade needs an https URL to downgrade and a plain port to point at.
 const NEEDS_TLS = new Set(['upload_url_http_downgrade', 'download_url_http_downgrade']);
@@ -75,4 +92,4 @@ class Hostile {
   }
 }
 
-module.exports = { Hostile, MODES };
+module.exports = { Hostile, MODES, BACKTRACK_BYTES, BACKTRACK_RETRY_AFTER };

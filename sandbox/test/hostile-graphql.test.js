@@ -7,6 +7,8 @@ const assert = require('node:assert/strict');
 const http = require('http');
 const { start } = require('../testkit/sandbox');
 const raw = require('../testkit/raw');
+const { BACKTRACK_BYTES, BACKTRACK_RETRY_AFTER } = require('../lib/hostile');
+const { ESCAPE_ID } = require('../lib/hostile-graphql');
 
 const URL_QUERY = '{ requestFileUploadUrl(filename: "a.jpg") { uploadUrl s3Key contentType } }';
 const TARGET_QUERY = '{ runStep(id: 1) { id entity { id } } }';
@@ -177,6 +179,58 @@ describe('hostile GraphQL answers', () => {
       assert.equal((await sb.admin('/counters')).graphql.hostile[mode], 2);
     });
   }
+
+  it('error_message_backtrack: 200, data null, one error whose message is 1 MiB of "eyJ"', () => firesExactly(
+    'error_message_backtrack', 2, () => post(TARGET_QUERY), (r) => {
+      const j = r.status === 200 && json(r);
+      return j && j.data === null && j.errors.length === 1
+        && j.errors[0].message.length === 3 * Math.floor(BACKTRACK_BYTES / 3) && /^(eyJ)+$/.test(j.errors[0].message);
+    }));
+
+  it('retry_after_backtrack: a 429 with a 60,001-byte Retry-After, on queries only', async () => {
+    await sb.hostile('retry_after_backtrack', 1);
+    await sb.register({ filename: 'f', s3Key: 'uploads/x/f', s3Etag: 'e', entityId: '7', validateUpload: false });
+    assert.equal((await sb.admin('/hostile')).remaining, 1, 'a mutation leaves it armed');
+    await sb.hostile(null);
+    await firesExactly('retry_after_backtrack', 2, () => post(TARGET_QUERY),
+      (r) => r.status === 429 && r.headers['retry-after'] === BACKTRACK_RETRY_AFTER);
+  });
+
+  it('echo_credentials: requestFileUploadUrl fails with the signed URL, token and client secret in it', async () => {
+    await sb.hostile('echo_credentials', 1);
+    assert.equal(json(await post(TARGET_QUERY)).data.runStep.id, 1, 'another query is left alone');
+    const r = json(await post(URL_QUERY));
+    const e = r.errors[0];
+    assert.deepEqual(e.path, ['requestFileUploadUrl']);
+    assert.equal(r.data.requestFileUploadUrl, null);
+    assert.match(r.data.echoed.downloadUrl, /X-Amz-Signature=[0-9a-f]{64}/);
+    assert.equal(decodeURIComponent(r.data.echoed.encoded), r.data.echoed.downloadUrl);
+    assert.ok(e.message.includes(sb.tokens.rw) && e.message.includes(r.data.echoed.downloadUrl));
+    assert.ok(e.message.includes(sb.state.oauth.client_secret));
+    assert.equal(e.extensions.proxy, `https://${sb.state.oauth.client_id}:${sb.state.oauth.client_secret}@${new URL(e.extensions.url).host}/`);
+    assert.deepEqual(await sb.admin('/hostile'), { mode: null });
+  });
+
+  for (const [mode, raw] of [['attachment_id_nan', 'NaN'], ['attachment_id_huge', '1e999']]) {
+    it(`${mode}: createFileAttachment's id is ${raw} (not JSON; cjson reads it), the attachment is recorded`, async () => {
+      await sb.hostile(mode, 1);
+      assert.equal(json(await post(TARGET_QUERY)).data.runStep.id, 1, 'a query is left alone');
+      const r = await sb.register({ filename: 'f', s3Key: 'uploads/x/f', s3Etag: 'e', entityId: '7', validateUpload: false });
+      assert.match(r.body.toString(), new RegExp(`"fileAttachment":\\{"id":${raw},"filename":"f"`));
+      assert.equal((await sb.admin('/attachments')).length, 1);
+      assert.deepEqual(await sb.admin('/hostile'), { mode: null });
+    });
+  }
+
+  it('attachment_id_escape: createFileAttachment\'s id is a string with ESC, BEL, CR and LF', async () => {
+    await sb.hostile('attachment_id_escape', 1);
+    const r = await sb.register({ filename: 'f', s3Key: 'uploads/x/f', s3Etag: 'e', entityId: '7', validateUpload: false });
+    assert.equal(r.json.data.createFileAttachment.fileAttachment.id, ESCAPE_ID);
+  });
+
+  it('entity_id_huge: every entity { id } of a lookup is 1e999', () => firesExactly('entity_id_huge', 1,
+    () => post('{ a: runStep(id: 1) { entity { id } } b: run(id: 1) { entity { id } } }'),
+    (r) => r.body.toString() === '{"data":{"a":{"entity":{"id":1e999}},"b":{"entity":{"id":1e999}}}}'));
 
   it('yields to a fault that takes the request: not spent', async () => {
     await sb.faults({ graphql_429_rate: 1 });

@@ -7,6 +7,8 @@ const assert = require('node:assert/strict');
 const crypto = require('crypto');
 const { start } = require('../testkit/sandbox');
 const raw = require('../testkit/raw');
+const { BACKTRACK_RETRY_AFTER } = require('../lib/hostile');
+const { S3_ERROR_BACKTRACK } = require('../lib/hostile-storage');
 
 const md5 = (s) => crypto.createHash('md5').update(s).digest('hex');
 const BODY = 'hostile storage body';
@@ -82,6 +84,28 @@ describe('hostile storage answers', () => {
       assert.equal(r.headers.etag.length, 100000);
       assert.match(r.headers.etag, /^"0+"$/);
       assert.equal(await stored(u), true);
+    });
+  });
+
+  it('s3_error_backtrack: 500 with <Error><Code> and 1 MiB of spaces, never closed; nothing stored', async () => {
+    await firesExactly('s3_error_backtrack', 2, async () => {
+      const u = await sb.uploadUrl('x.txt');
+      const r = await sb.put(u.uploadUrl, BODY, { 'Content-Type': u.contentType });
+      assert.equal(r.status, 500);
+      assert.equal(r.body, S3_ERROR_BACKTRACK);
+      assert.ok(r.body.endsWith(`<Error><Code>${' '.repeat(1024 * 1024)}`));
+      assert.equal(await stored(u), false);
+    });
+  });
+
+  it('slowdown_retry_after_backtrack: 503 SlowDown with a 60,001-byte Retry-After; nothing stored', async () => {
+    await firesExactly('slowdown_retry_after_backtrack', 2, async () => {
+      const u = await sb.uploadUrl('y.txt');
+      const r = await sb.put(u.uploadUrl, BODY, { 'Content-Type': u.contentType }, { maxHeaderSize: 256 * 1024 });
+      assert.equal(r.status, 503);
+      assert.match(r.body, /<Code>SlowDown<\/Code>/);
+      assert.equal(r.headers['retry-after'], BACKTRACK_RETRY_AFTER);
+      assert.equal(await stored(u), false);
     });
   });
 

@@ -139,7 +139,7 @@ function Provider:token(client)
       return nil, errors.new("auth", "token function returned no token"
         .. (why ~= nil and (": " .. tostring(why)) or ""))
     end
-    self.last = token
+    self:_remember(token)
     return token
   end
   local now = client:_clock().now()
@@ -149,7 +149,8 @@ function Provider:token(client)
   self.cached = nil
   local t, err = fetch(self, client)
   if not t then return nil, err end
-  self.cached, self.last = t.token, t.token
+  self.cached = t.token
+  self:_remember(t.token)
   if t.expires_in and t.expires_in > 0 then
     self.expires_at = client:_clock().now() + t.expires_in - auth.refresh_margin(t.expires_in)
   else
@@ -168,9 +169,30 @@ function Provider:invalidate()
   self.cached, self.expires_at = nil, nil
 end
 
--- Strings that must never appear in a message.
+-- The last few tokens handed out (a batch has several requests in flight,
+-- each with the token of its time): secrets() covers them all.
+local RECENT = 4
+function Provider:_remember(token)
+  self.recent = self.recent or {}
+  for _, t in ipairs(self.recent) do
+    if t == token then return end
+  end
+  table.insert(self.recent, 1, token)
+  self.recent[RECENT + 1] = nil
+end
+
+-- Strings that must never appear in a message: a list without holes (a nil
+-- in the middle would end an ipairs walk before the secrets after it).
 function Provider:secrets()
-  return { self.static, self.client_secret, self.last, self.cached }
+  local out = {}
+  local function add(s)
+    if type(s) == "string" and s ~= "" then out[#out + 1] = s end
+  end
+  add(self.static)
+  add(self.client_secret)
+  add(self.cached)
+  for _, t in ipairs(self.recent or {}) do add(t) end
+  return out
 end
 
 return auth

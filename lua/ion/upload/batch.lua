@@ -259,10 +259,10 @@ function Run:resolve_answer(target, out)
     return self:target_failed(target,
       errors.new("not_found", target.kind .. " " .. tostring(target.id) .. " not found"))
   end
-  local entity = type(obj) == "table" and obj.entity
-  local eid = type(entity) == "table" and entities.entity_id_string(entity.id)
+  local eid = entities.answer_entity_id(obj)
   if not eid then
-    return self:target_failed(target, errors.new("protocol", target.key .. ": answer without entity { id }"))
+    return self:target_failed(target, errors.new("protocol", target.key .. ": answer without entity { id }"
+      .. " (a whole number or a string of digits)"))
   end
   self:target_resolved(target, eid)
 end
@@ -538,7 +538,11 @@ function Run:reg_answer(item, out)
     return self:fail(item,
       documents.in_doubt("protocol", "createFileAttachment answered without fileAttachment { id }"))
   end
-  local att = up._attachment_of(fa)
+  local att, why = up._attachment_of(fa)
+  if not att then
+    self:record("record_in_doubt", item)
+    return self:fail(item, documents.in_doubt("protocol", "createFileAttachment answered a " .. why))
+  end
   att.etag, att.size, att.md5 = item.put.etag, item.put.size or item.size, item.put.md5
   if att.s3Key == nil then att.s3Key = item.put.s3Key end
   self.targets[item.target_key].registered = true

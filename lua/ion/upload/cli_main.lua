@@ -122,7 +122,7 @@ function cli.run(argv, env)
   client:close()
   if not batch_results then
     if display then display:finish() end
-    return usage_error(tostring(summary))
+    return usage_error(output.printable(summary))
   end
   -- Anything the events did not report (they always do; this is the safety net).
   for k, r in ipairs(batch_results) do

@@ -52,10 +52,13 @@ function output.size(n)
   return string.format("%.1f %s", n, units[i])
 end
 
--- Control characters (a CR or LF in a file name, an ANSI escape) written as
--- \ddd, so that one file stays one line of a log and cannot rewrite the screen.
+-- Control characters (a CR or LF in a file name, an ANSI escape, and the C1
+-- controls in UTF-8 such as U+009B, a one-character CSI) written as \ddd, so
+-- that one file stays one line of a log and cannot rewrite the screen. Used
+-- for every string a file name or a server gave.
 local function printable(s)
-  return (tostring(s):gsub("%c", function(c) return string.format("\\%03d", c:byte()) end))
+  s = tostring(s):gsub("%c", function(c) return string.format("\\%03d", c:byte()) end)
+  return (s:gsub("\194([\128-\159])", function(c) return string.format("\\194\\%03d", c:byte()) end))
 end
 output.printable = printable
 
@@ -65,9 +68,9 @@ function output.plain_line(path, result)
   if result.ok then
     local a = result.attachment or {}
     if result.skipped then
-      return string.format("skip  %s (already attachment %s, per the journal)", path, tostring(a.id))
+      return string.format("skip  %s (already attachment %s, per the journal)", path, printable(a.id))
     end
-    return string.format("ok    %s -> attachment %s on entity %s (%s)", path, tostring(a.id), tostring(a.entityId),
+    return string.format("ok    %s -> attachment %s on entity %s (%s)", path, printable(a.id), printable(a.entityId),
       output.size(a.size))
   end
   return string.format("FAIL  %s: %s", path, printable(result.err))

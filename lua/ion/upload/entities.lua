@@ -4,6 +4,7 @@ local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local queries = require("ion.upload.queries")
 local graphql = require("ion.upload.graphql")
+local untrusted = require("ion.upload.untrusted")
 
 local entities = {}
 
@@ -33,6 +34,14 @@ function entities.entity_id_string(v)
     return string.format("%.0f", v)
   end
   return nil
+end
+
+-- The entity.id of a lookup's answer { entity = { id } } as a string, or nil
+-- when it is missing or no id (untrusted.id: NaN, 1e999, "7\27[2J" are not).
+function entities.answer_entity_id(obj)
+  local entity = type(obj) == "table" and obj.entity
+  local id = type(entity) == "table" and untrusted.id(entity.id)
+  return id and entities.entity_id_string(id) or nil
 end
 
 -- kind, id of a target table with exactly one known key | nil, err (bad_input).
@@ -85,10 +94,10 @@ function entities.resolve(client, kind, id)
   if obj == nil or obj == cjson.null then
     return nil, errors.new("not_found", kind .. " " .. tostring(id) .. " not found")
   end
-  local entity = type(obj) == "table" and obj.entity
-  local eid = type(entity) == "table" and entities.entity_id_string(entity.id)
+  local eid = entities.answer_entity_id(obj)
   if not eid then
-    return nil, errors.new("protocol", kind .. " " .. tostring(id) .. ": answer without entity { id }")
+    return nil, errors.new("protocol", kind .. " " .. tostring(id) .. ": answer without entity { id }"
+      .. " (a whole number or a string of digits)")
   end
   client._entity_cache[key] = eid
   return eid

@@ -1,6 +1,9 @@
 -- Error objects of ion.upload: { code, message, hint, retryable, status }.
 -- tostring(err) reads "code: message (hint)". Messages are scrubbed: no token,
 -- no client secret, no presigned URL query string ever reaches a caller.
+local scrub = require("ion.upload.scrub")
+local untrusted = require("ion.upload.untrusted")
+
 local errors = {}
 
 local Error = { __name = "ion.upload.error" }
@@ -50,47 +53,32 @@ errors.max_message = 1000
 errors.codes = {}
 for code in pairs(errors.hints) do errors.codes[code] = true end
 
-local function replace_plain(s, needle, by)
-  local out, i = {}, 1
-  while true do
-    local a, b = string.find(s, needle, i, true)
-    if not a then break end
-    out[#out + 1] = string.sub(s, i, a - 1)
-    out[#out + 1] = by
-    i = b + 1
-  end
-  out[#out + 1] = string.sub(s, i)
-  return table.concat(out)
-end
+-- Removes what must never be shown (ion.upload.scrub): query strings and
+-- userinfo of URLs, bearer tokens, JWTs, client secrets, X-Amz-* values, and
+-- the exact secrets given. Reads the first few KiB of s only.
+errors.scrub = scrub.text
 
--- Removes what must never be shown: query strings of URLs (presigned URLs are
--- credentials), bearer tokens, JWTs, client secrets, and the exact secrets given.
-function errors.scrub(s, secrets)
-  if type(s) ~= "string" then s = tostring(s) end
-  if secrets then
-    for _, secret in ipairs(secrets) do
-      if type(secret) == "string" and #secret >= 4 then s = replace_plain(s, secret, "…") end
-    end
-  end
-  s = s:gsub("(%a[%w+.%-]*://[^%s?#\"'<>]*)%?[^%s\"'<>]*", "%1?…")
-  s = s:gsub("[Bb]earer%s+[^%s\"',;]+", "Bearer …")
-  s = s:gsub("eyJ[%w_%-]+%.[%w_%-]+%.?[%w_%-]*", "…")
-  s = s:gsub("(client_secret[\"']?%s*[=:]%s*[\"']?)[^&%s\"']+", "%1…")
-  s = s:gsub("(access_token[\"']?%s*[=:]%s*[\"']?)[^&%s\"']+", "%1…")
-  s = s:gsub("(X%-Amz%-[%a]+=)[^&%s\"']+", "%1…")
-  return s
+-- s cut to at most n bytes, not inside a UTF-8 character.
+local function cut(s, n)
+  if #s <= n then return s end
+  while n > 0 and s:find("^[\128-\191]", n + 1) do n = n - 1 end
+  return s:sub(1, n)
 end
 
 -- errors.new(code, message [, fields]): fields may set hint, retryable, status
--- and any extra field (retry_after, curl_code, in_doubt, errors, ...).
+-- and any extra field (retry_after, curl_code, in_doubt, errors, ...). The
+-- message is read up to a few KiB (it may be a server's 8 MiB), scrubbed, then
+-- cut to max_message bytes.
 function errors.new(code, message, fields)
   assert(errors.codes[code], "unknown error code " .. tostring(code))
   local e = {}
   if fields then for k, v in pairs(fields) do e[k] = v end end
   e.code = code
-  e.message = errors.scrub(message or code)
-  if #e.message > errors.max_message then
-    e.message = e.message:sub(1, errors.max_message) .. "… (" .. #e.message .. " bytes)"
+  local text = message or code
+  if type(text) ~= "string" then text = tostring(text) end
+  e.message = errors.scrub(text)
+  if #e.message > errors.max_message or #text > untrusted.max_text then
+    e.message = cut(e.message, errors.max_message) .. "… (" .. #text .. " bytes)"
   end
   if e.hint == nil then e.hint = errors.hints[code] end
   if e.retryable == nil then e.retryable = retryable_codes[code] or false end
@@ -116,11 +104,16 @@ function errors.from_core(cerr, prefix)
   return errors.new(code, (prefix or "") .. tostring(cerr.message or code), fields)
 end
 
--- The same error with its message and hint scrubbed of the given secrets.
+-- The same error with every string in it scrubbed of the given secrets:
+-- message, hint, s3_code, ..., and the server's raw errors[] and data (which
+-- may hold a signed downloadUrl), copied deep with a bound.
 function errors.scrubbed(e, secrets)
   if not errors.is(e) then return e end
-  e.message = errors.scrub(e.message, secrets)
-  if e.hint then e.hint = errors.scrub(e.hint, secrets) end
+  for k, v in pairs(e) do
+    if k ~= "code" and (type(v) == "string" or type(v) == "table") then
+      e[k] = scrub.value(v, secrets)
+    end
+  end
   return e
 end
 

@@ -5,27 +5,39 @@ local errors = require("ion.upload.errors")
 local messages = require("ion.upload.messages")
 local operation = require("ion.upload.graphql_operation")
 local retry = require("ion.upload.retry")
+local untrusted = require("ion.upload.untrusted")
 
 local graphql = {}
 
+-- Server text is read from a bounded prefix (ion.upload.untrusted).
 local function is_html(res)
-  local ct = res.headers and res.headers["content-type"] or ""
-  local body = res.body or ""
-  return ct:find("html", 1, true) ~= nil or body:match("^%s*<") ~= nil
+  local ct = untrusted.prefix(tostring(res.headers and res.headers["content-type"] or ""), untrusted.max_text)
+  local body = untrusted.prefix(res.body or "", untrusted.max_text)
+  local first = body:find("%S")
+  return ct:find("html", 1, true) ~= nil or (first ~= nil and body:byte(first) == 60) -- "<"
 end
 
 local function first_message(payload)
   if type(payload) == "table" and type(payload.errors) == "table" then
     local e = payload.errors[1]
-    if type(e) == "table" and type(e.message) == "string" then return e.message end
+    if type(e) == "table" and type(e.message) == "string" then
+      return untrusted.prefix(e.message, untrusted.max_text)
+    end
   end
   return nil
 end
 
+-- The messages of errors[], joined, until max_text bytes are read.
 local function all_messages(list)
-  local out = {}
-  for _, e in ipairs(list) do
-    out[#out + 1] = type(e) == "table" and tostring(e.message) or tostring(e)
+  local out, n = {}, 0
+  for i, e in ipairs(list) do
+    if n >= untrusted.max_text then
+      out[#out + 1] = "(" .. (#list - i + 1) .. " more)"
+      break
+    end
+    local m = untrusted.prefix(type(e) == "table" and tostring(e.message) or tostring(e), untrusted.max_text)
+    out[#out + 1] = m
+    n = n + #m + 2
   end
   return table.concat(out, "; ")
 end

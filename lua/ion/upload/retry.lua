@@ -1,5 +1,7 @@
 -- Retry policy: exponential backoff with jitter, Retry-After honoured, and the
 -- rule that a request which may already have taken effect is never sent again.
+local untrusted = require("ion.upload.untrusted")
+
 local retry = {}
 
 retry.base = 0.25         -- seconds before the first retry (before jitter)
@@ -32,10 +34,13 @@ function retry.delay(attempt, random, retry_after)
 end
 
 -- Retry-After in seconds (the delta-seconds form; an HTTP date is ignored).
+-- A value longer than a few dozen bytes is no delay: it is not read at all,
+-- and the rest is read with anchored single-class patterns (linear).
 function retry.parse_retry_after(value)
-  if type(value) ~= "string" then return nil end
-  local n = tonumber(value:match("^%s*(%d+%.?%d*)%s*$"))
-  return n
+  if type(value) ~= "string" or #value > untrusted.max_header then return nil end
+  local s = untrusted.trim(value)
+  if not (s:find("^%d+$") or s:find("^%d+%.%d*$")) then return nil end
+  return tonumber(s)
 end
 
 -- libcurl codes that mean nothing was sent: the server cannot have acted.

@@ -2,14 +2,18 @@
 -- (status + the XML Code element) mapped onto ion.upload's error codes.
 local errors = require("ion.upload.errors")
 local retry = require("ion.upload.retry")
+local untrusted = require("ion.upload.untrusted")
 
 local storage = {}
 
--- Code and Message of an S3 XML error body (nil when there is none).
+-- Code and Message of an S3 XML error body (nil when there is none), read
+-- from its first few KiB in linear time; a Code longer than a header value
+-- is no S3 code and is cut.
 function storage.s3_error(body)
   if type(body) ~= "string" then return nil end
-  local code = body:match("<Code>%s*([^<]-)%s*</Code>")
-  local message = body:match("<Message>%s*([^<]-)%s*</Message>")
+  local code = untrusted.element(body, "Code")
+  local message = untrusted.element(body, "Message")
+  if code then code = untrusted.prefix(code, untrusted.max_header) end
   return code, message
 end
 
@@ -116,7 +120,8 @@ function storage.upload_ticket(client, t)
     why = "requestFileUploadUrl without uploadUrl, s3Key or contentType"
   elseif not t.uploadUrl:match("^[Hh][Tt][Tt][Pp][Ss]?://") then
     -- never hand a file:// or ftp:// URL to the transfer
-    why = "an uploadUrl that is not http(s): " .. (t.uploadUrl:match("^(%a[%w+.%-]*):") or "?") .. ":…"
+    why = "an uploadUrl that is not http(s): "
+      .. (untrusted.prefix(t.uploadUrl, untrusted.max_header):match("^(%a[%w+.%-]*):") or "?") .. ":…"
   elseif storage.downgrade(client, t.uploadUrl) then
     why = "an http uploadUrl for an https endpoint (a downgrade)"
   elseif t.contentType:find("[%c]") then
