@@ -46,7 +46,8 @@ describe("cli profiles", function()
 
   describe("config_path", function()
     it("is $XDG_CONFIG_HOME/ion-upload/config.lua, else ~/.config/ion-upload/config.lua", function()
-      assert.equal("/x/ion-upload/config.lua", profiles.config_path(getenv_of({ XDG_CONFIG_HOME = "/x/", HOME = "/h" })))
+      assert.equal("/x/ion-upload/config.lua",
+        profiles.config_path(getenv_of({ XDG_CONFIG_HOME = "/x/", HOME = "/h" })))
       assert.equal("/h/.config/ion-upload/config.lua", profiles.config_path(getenv_of({ HOME = "/h" })))
       -- a relative XDG_CONFIG_HOME is ignored, as the XDG spec says
       assert.equal("/h/.config/ion-upload/config.lua",
@@ -238,6 +239,48 @@ describe("cli profiles", function()
       "prod  endpoint https://…@api.example.com/graphql; token from file " .. tf,
       "stage  environment staging; client client-7, secret from file /h/s",
     }, lines)
+  end)
+
+  describe("precedence (cli_args.client_config): flags, then the profile, then the environment", function()
+    local cli_args = require("ion.upload.cli_args")
+    local env = getenv_of({ ION_API_URL = "https://env.example/graphql", ION_TOKEN = "env-token",
+      ION_CLIENT_ID = "env-id", ION_CLIENT_SECRET = "env-secret", ION_AUTH_URL = "https://env.example/token" })
+
+    it("the profile wins over the environment", function()
+      local cfg = assert(cli_args.client_config({}, env, { endpoint = "https://p.example/graphql", token = "p-tok" }))
+      assert.equal("https://p.example/graphql", cfg.endpoint)
+      assert.equal("p-tok", cfg.token)
+      assert.is_nil(cfg.client_id)
+      cfg = assert(cli_args.client_config({}, env, { environment = "staging", client_id = "p-id",
+        client_secret = "p-secret" }))
+      assert.equal("staging", cfg.environment)
+      assert.is_nil(cfg.endpoint)
+      assert.is_nil(cfg.token)
+      assert.equal("p-id", cfg.client_id)
+      assert.equal("p-secret", cfg.client_secret)
+    end)
+
+    it("flags win over the profile", function()
+      local cfg = assert(cli_args.client_config({ endpoint = "https://flag.example/graphql" }, env,
+        { environment = "staging", token = "p-tok" }))
+      assert.equal("https://flag.example/graphql", cfg.endpoint)
+      assert.is_nil(cfg.environment)
+      cfg = assert(cli_args.client_config({ environment = "production" }, env,
+        { endpoint = "https://p.example/graphql", token = "p-tok" }))
+      assert.equal("production", cfg.environment)
+      assert.is_nil(cfg.endpoint)
+    end)
+
+    it("what the profile leaves out comes from the environment", function()
+      local cfg = assert(cli_args.client_config({}, env, { token = "p-tok" }))
+      assert.equal("https://env.example/graphql", cfg.endpoint)
+      assert.equal("p-tok", cfg.token)
+      cfg = assert(cli_args.client_config({}, env, { endpoint = "https://p.example/graphql" }))
+      assert.equal("env-token", cfg.token)
+      cfg = assert(cli_args.client_config({}, env, nil))
+      assert.equal("https://env.example/graphql", cfg.endpoint)
+      assert.equal("env-token", cfg.token)
+    end)
   end)
 
   describe("bin/ion-upload as a child with XDG_CONFIG_HOME", function()
