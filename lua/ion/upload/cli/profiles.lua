@@ -181,6 +181,7 @@ local function run_command(name, p, core)
   end
   if r.status ~= 0 then
     local how = r.signal and ("was killed by signal " .. r.signal) or ("exited with status " .. tostring(r.status))
+      .. (r.status == 127 and " (not found?)" or "")
     return nil, what .. " " .. how
   end
   local token = trim_newline(r.stdout)
