@@ -65,7 +65,7 @@ function cli_args.parser(version)
   }, "\n"))
   p:add_help(false)
   p:epilog(EPILOG)
-  p:argument("files", "Files to upload."):args("*")
+  p:argument("files", "Files to upload (and folders, with -r)."):args("*")
   p:group("Target (exactly one, or --manifest)",
     p:option("--run-step", "Attach to this run step."):argname("ID"),
     p:option("--run", "Attach to this run."):argname("ID"),
