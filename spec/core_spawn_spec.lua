@@ -13,7 +13,9 @@ local function fds()
   local p = io.popen("cd /proc/" .. self_pid() .. "/fd && for f in *; do echo \"$f $(readlink $f)\"; done")
   local list = {}
   for line in p:read("*a"):gmatch("[^\n]+") do
-    list[#list + 1] = (line:gsub("pipe:%[%d+%]", "pipe")) -- (one of them is this listing's own)
+    -- (one pipe is this listing's own; a descriptor gone before readlink, of
+    -- some other part of the process, is not counted)
+    if line:find("^%d+ .") then list[#list + 1] = (line:gsub("pipe:%[%d+%]", "pipe")) end
   end
   p:close()
   return table.concat(list, "\n")
@@ -122,7 +124,23 @@ describe("core.run_capture", function()
       core.run_capture({ "false" })
       core.run_capture({ "no-such-program-ion-upload" })
     end
-    assert.equal(before_fds, fds())
+    -- Descriptors now open that were not before: a leak shows up to 150 of
+    -- them; a few tries absorb one another thread opens for a moment.
+    local function extra()
+      local was, out = {}, {}
+      for line in before_fds:gmatch("[^\n]+") do was[line] = true end
+      for line in fds():gmatch("[^\n]+") do
+        if not was[line] then out[#out + 1] = line end
+      end
+      return out
+    end
+    local more = extra()
+    for _ = 1, 5 do
+      if #more == 0 then break end
+      core.sleep(0.05)
+      more = extra()
+    end
+    assert.same({}, more)
     assert.same({}, new_children(before))
   end)
 
