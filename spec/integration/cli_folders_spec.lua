@@ -154,6 +154,8 @@ describe("integration: ion-upload -r", function()
       refused({ "--part", "50", "--include", "*.pdf", root .. "/a.pdf" },
         "^ion%-upload: %-%-include applies to folders: add %-r")
       refused({ "--part", "50", "--hidden", root .. "/a.pdf" }, "^ion%-upload: %-%-hidden applies to folders: add %-r")
+      local m = files.write(dir, "m.csv", "path,target,id,filename\n" .. root .. "/a.pdf,part,50,\n")
+      refused({ "--manifest", m, "-r" }, "^ion%-upload: %-%-manifest lists the files itself: drop %-r")
     end)
   end)
 end)

@@ -139,6 +139,7 @@ function cli_args.parse(argv, version)
     if #a.files > 0 then
       return nil, "--manifest lists the files: drop the FILE arguments (" .. a.files[1] .. ")"
     end
+    if a.recursive then return nil, "--manifest lists the files itself: drop -r (it walks FILE arguments)" end
     out.manifest = a.manifest
   else
     if #named == 0 then

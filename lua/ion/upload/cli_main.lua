@@ -20,7 +20,9 @@ local function list_profiles(argv, env)
   local config, err = profiles.load(path, env.core)
   if not config then return env.usage_error(err) end
   env.stdout:write("profiles in ", path, ":\n")
-  for _, line in ipairs(profiles.describe(config, env.getenv)) do env.stdout:write("  ", line, "\n") end
+  for _, line in ipairs(profiles.describe(config, env.getenv)) do
+    env.stdout:write("  ", output.printable(line), "\n")
+  end
   return OK
 end
 
