@@ -34,7 +34,7 @@ build = {
       sources = {
         "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
         "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
-        "csrc/sys.c", "csrc/watch.c",
+        "csrc/sys.c", "csrc/watch.c", "csrc/fs.c", "csrc/spawn.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },
@@ -47,6 +47,9 @@ build = {
     ["ion.upload.batch"] = "lua/ion/upload/batch.lua",
     ["ion.upload.batch_documents"] = "lua/ion/upload/batch_documents.lua",
     ["ion.upload.batch_items"] = "lua/ion/upload/batch_items.lua",
+    ["ion.upload.cli.glob"] = "lua/ion/upload/cli/glob.lua",
+    ["ion.upload.cli.profiles"] = "lua/ion/upload/cli/profiles.lua",
+    ["ion.upload.cli.walk"] = "lua/ion/upload/cli/walk.lua",
     ["ion.upload.cli_args"] = "lua/ion/upload/cli_args.lua",
     ["ion.upload.cli_main"] = "lua/ion/upload/cli_main.lua",
     ["ion.upload.cli_output"] = "lua/ion/upload/cli_output.lua",

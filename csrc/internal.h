@@ -154,6 +154,10 @@ ION_HIDDEN double ion_now(void);
 ION_HIDDEN int ion_interrupted(void);
 ION_HIDDEN void ion_sys_open_lib(lua_State *L);
 
+/* fs.c: core.list_dir; spawn.c: core.run_capture */
+ION_HIDDEN void ion_fs_open_lib(lua_State *L);
+ION_HIDDEN void ion_spawn_open_lib(lua_State *L);
+
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is
  * returned to Lua as nil, err (bad_input). Needs `L` and `x` in scope. */
 #define SETOPT(opt, val)                                                                           \

@@ -76,6 +76,9 @@ static int sys_stat(lua_State *L)
     lua_setfield(L, -2, "mtime");
     lua_pushboolean(L, !S_ISLNK(st.st_mode) && access(path, R_OK) == 0);
     lua_setfield(L, -2, "readable");
+    /* the permission bits: the CLI refuses a secret file others can read */
+    lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+    lua_setfield(L, -2, "mode");
     return 1;
 }
 

@@ -18,7 +18,9 @@ cli_args.targets = {
 }
 
 local EPILOG = [[
-Credentials and endpoint come from the environment:
+Credentials and endpoint come from a profile (--profile NAME or ION_PROFILE,
+in $XDG_CONFIG_HOME/ion-upload/config.lua; `ion-upload profiles` lists them)
+or from the environment; flags win over the profile, the profile over these:
   ION_API_URL        the GraphQL endpoint (or give --endpoint / --environment)
   ION_TOKEN          an API token (sent as a bearer token), or else
   ION_CLIENT_ID, ION_CLIENT_SECRET (+ ION_AUTH_URL)  OAuth2 client credentials
@@ -35,6 +37,12 @@ With --journal, a run that stopped (a crash, Ctrl-C) can be run again with the
 same journal: files already attached are skipped, files already in storage
 are only registered, the rest are uploaded.
 
+Folders (-r): files are taken in sorted order, depth first. A glob without
+a / matches a name at any depth (*.tmp); one with a / matches the path
+relative to the folder (drafts/**); ** crosses folders. A file is uploaded
+when it matches no --exclude and, if any --include is given, an --include:
+exclusion wins. Hidden names (.x) are skipped unless --hidden.
+
 Exit status: 0 every file attached (or already attached per the journal),
 1 any file failed (or the run was interrupted), 2 usage or configuration error.
 
@@ -43,7 +51,9 @@ Examples:
   ion-upload --run-step 123 inspection-photo.jpg
   ion-upload --part 42 --journal parts.journal --concurrency 8 scans/*.pdf
   ion-upload --manifest shift-photos.csv --journal shift.journal --json > results.jsonl
-  ion-upload --environment staging --entity-id 9876 --no-validate log.txt]]
+  ion-upload --environment staging --entity-id 9876 --no-validate log.txt
+  ion-upload --profile prod --run 7 -r --include '*.pdf' --exclude 'drafts/' scans/
+  ion-upload profiles]]
 
 function cli_args.parser(version)
   local p = argparse("ion-upload", "Upload files to ION as attachments: signed URL, PUT to storage, registration.")
@@ -51,10 +61,11 @@ function cli_args.parser(version)
     "Usage: ion-upload [options] (--run-step ID | --run ID | --procedure ID | --step ID |",
     "                             --part ID | --run-step-field ID | --entity-id ID) FILE...",
     "       ion-upload [options] --manifest FILE",
+    "       ion-upload profiles",
   }, "\n"))
   p:add_help(false)
   p:epilog(EPILOG)
-  p:argument("files", "Files to upload."):args("*")
+  p:argument("files", "Files to upload (and folders, with -r)."):args("*")
   p:group("Target (exactly one, or --manifest)",
     p:option("--run-step", "Attach to this run step."):argname("ID"),
     p:option("--run", "Attach to this run."):argname("ID"),
@@ -66,11 +77,22 @@ function cli_args.parser(version)
     p:option("--manifest", "CSV mapping each file to its own target."):argname("FILE")
   )
   p:group("Where",
+    p:option("--profile", "A profile of the config file (default: $ION_PROFILE); see below."):argname("NAME"),
     p:option("--endpoint", "GraphQL endpoint URL (default: $ION_API_URL)."):argname("URL"),
     p:option("--environment", "A named ION environment: " .. table.concat(environments.names(), ", ") .. ".")
       :argname("NAME"),
     p:option("--proxy", "Proxy for every request, e.g. http://proxy:3128 ('' for none; default: "
       .. "from https_proxy etc., see below)."):argname("URL")
+  )
+  p:group("Folders",
+    p:flag("-r --recursive", "Upload the files in the folders given, and in their subfolders."),
+    p:option("--include", "Only files matching GLOB (repeatable; see below)."):argname("GLOB"):count("*"),
+    p:option("--exclude", "Leave out files and folders matching GLOB (repeatable)."):argname("GLOB"):count("*"),
+    p:option("--exclude-from", "Leave out what matches a glob of FILE (one a line; # comments)."):argname("FILE")
+      :count("*"),
+    p:flag("--hidden", "Also take names starting with a dot."),
+    p:flag("--follow", "Enter symlinks to folders (loops are detected)."),
+    p:flag("--relative-names", "Name each file by its path relative to the folder, not its basename.")
   )
   p:group("How",
     p:option("--concurrency", "Files uploaded at once (default 4)."):argname("N"),
@@ -117,6 +139,7 @@ function cli_args.parse(argv, version)
     if #a.files > 0 then
       return nil, "--manifest lists the files: drop the FILE arguments (" .. a.files[1] .. ")"
     end
+    if a.recursive then return nil, "--manifest lists the files itself: drop -r (it walks FILE arguments)" end
     out.manifest = a.manifest
   else
     if #named == 0 then
@@ -149,6 +172,18 @@ function cli_args.parse(argv, version)
       .. ")"
   end
   out.endpoint, out.environment = a.endpoint, a.environment
+  out.profile = a.profile
+  out.recursive, out.hidden, out.follow, out.relative_names = a.recursive, a.hidden, a.follow, a.relative_names
+  out.include, out.exclude, out.exclude_from = a.include, a.exclude, a.exclude_from
+  if not a.recursive then
+    for _, f in ipairs({ { "include", "--include" }, { "exclude", "--exclude" }, { "exclude_from", "--exclude-from" },
+      { "hidden", "--hidden" }, { "follow", "--follow" }, { "relative_names", "--relative-names" } }) do
+      local v = a[f[1]]
+      if v == true or (type(v) == "table" and #v > 0) then
+        return nil, f[2] .. " applies to folders: add -r (--recursive) and name a folder"
+      end
+    end
+  end
   out.proxy = a.proxy
   if a.concurrency then
     out.concurrency = whole(a.concurrency, 1, 1000)
@@ -180,9 +215,12 @@ local function with_scheme(proxy)
   return "http://" .. proxy
 end
 
---- The upload.new configuration from the parsed flags and the environment
--- (getenv: a function like os.getenv): cfg | nil, message.
-function cli_args.client_config(args, getenv)
+--- The upload.new configuration from the parsed flags, the profile (if any:
+-- profiles.resolve's result) and the environment (getenv: a function like
+-- os.getenv): cfg | nil, message. Flags win over the profile, the profile
+-- over the environment.
+function cli_args.client_config(args, getenv, profile)
+  profile = profile or {}
   local function env(name)
     local v = getenv(name)
     if v == "" then return nil end
@@ -194,12 +232,19 @@ function cli_args.client_config(args, getenv)
     cfg.endpoint = args.endpoint
   elseif args.environment then
     cfg.environment = args.environment
+  elseif profile.endpoint then
+    cfg.endpoint = profile.endpoint
+  elseif profile.environment then
+    cfg.environment = profile.environment
   elseif env("ION_API_URL") then
     cfg.endpoint = env("ION_API_URL")
   else
     return nil, "no endpoint: set ION_API_URL to the GraphQL URL, or pass --endpoint URL or --environment NAME"
   end
   local token, id, secret = env("ION_TOKEN"), env("ION_CLIENT_ID"), env("ION_CLIENT_SECRET")
+  if profile.token or profile.client_secret then
+    token, id, secret = profile.token, profile.client_id, profile.client_secret
+  end
   if token then
     cfg.token = token
   elseif id or secret then
@@ -207,7 +252,7 @@ function cli_args.client_config(args, getenv)
       return nil, "incomplete client credentials: set both ION_CLIENT_ID and ION_CLIENT_SECRET"
     end
     cfg.client_id, cfg.client_secret = id, secret
-    cfg.auth_url = env("ION_AUTH_URL")
+    cfg.auth_url = profile.client_secret and profile.auth_url or env("ION_AUTH_URL")
     if not cfg.auth_url and not cfg.environment then
       return nil, "client credentials need the token endpoint: set ION_AUTH_URL or pass --environment NAME"
     end

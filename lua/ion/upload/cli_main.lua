@@ -5,10 +5,83 @@ local cli_args = require("ion.upload.cli_args")
 local output = require("ion.upload.cli_output")
 local progress = require("ion.upload.cli_progress")
 local manifest = require("ion.upload.manifest")
+local profiles = require("ion.upload.cli.profiles")
+local walk = require("ion.upload.cli.walk")
 
 local cli = {}
 
 local USAGE_ERROR, FAILED, OK = 2, 1, 0
+
+-- `ion-upload profiles`: each profile of the config file, without secrets.
+local function list_profiles(argv, env)
+  if #argv > 1 then return env.usage_error("profiles takes no arguments") end
+  local path, perr = profiles.config_path(env.getenv)
+  if not path then return env.usage_error(perr) end
+  local config, err = profiles.load(path, env.core)
+  if not config then return env.usage_error(err) end
+  env.stdout:write("profiles in ", path, ":\n")
+  for _, line in ipairs(profiles.describe(config, env.getenv)) do
+    env.stdout:write("  ", output.printable(line), "\n")
+  end
+  return OK
+end
+
+-- The profile named by --profile or ION_PROFILE, secrets read: profile |
+-- nil (none named) | false, message.
+local function chosen_profile(args, getenv, core)
+  local name = args.profile
+  if name == nil or name == "" then name = getenv("ION_PROFILE") end
+  if name == nil or name == "" then return nil end
+  local path, perr = profiles.config_path(getenv)
+  if not path then return false, perr end
+  local config, err = profiles.load(path, core)
+  if not config then return false, "profile '" .. name .. "': " .. err end
+  local profile, rerr = profiles.resolve(config, name, { core = core, getenv = getenv })
+  if not profile then return false, rerr end
+  return profile
+end
+
+-- The files of the FILE arguments, a folder (with -r) walked into its files:
+-- entries | nil, usage message. notes: function(path, message).
+local function expand_files(args, core, notes)
+  local entries, filter = {}, nil
+  for _, path in ipairs(args.files) do
+    local st = core.stat(path)
+    if st and st.type == "directory" then
+      if not args.recursive then
+        return nil, path .. " is a folder: add -r (--recursive) to upload the files in it"
+      end
+      if not filter then
+        local ferr
+        filter, ferr = walk.filter({ include = args.include, exclude = args.exclude,
+          exclude_from = args.exclude_from })
+        if not filter then return nil, ferr end
+      end
+      local found = 0
+      for rec in walk.files(path, { hidden = args.hidden, follow = args.follow, filter = filter,
+        list_dir = core.list_dir }) do
+        if rec.kind == "file" then
+          found = found + 1
+          entries[#entries + 1] = { path = rec.path, item = { path = rec.path, target = args.target,
+            filename = args.relative_names and rec.rel or nil } }
+        elseif rec.kind == "error" then
+          entries[#entries + 1] = { path = rec.path, err = rec.err }
+        else
+          notes(rec.path, rec.message)
+        end
+      end
+      if found == 0 then notes(path, "no file to upload in this folder") end
+    else
+      entries[#entries + 1] = { path = path, item = { path = path, target = args.target } }
+    end
+  end
+  if args.recursive and not filter then
+    -- -r without a folder: still check the globs (a typo should not pass silently)
+    local _, ferr = walk.filter({ include = args.include, exclude = args.exclude, exclude_from = args.exclude_from })
+    if ferr then return nil, ferr end
+  end
+  return entries
+end
 
 -- env: { getenv =, stdout =, stderr =, core = } (the real ones by default).
 function cli.run(argv, env)
@@ -23,6 +96,10 @@ function cli.run(argv, env)
     return USAGE_ERROR
   end
 
+  if argv[1] == "profiles" then
+    return list_profiles(argv, { getenv = getenv, core = core, stdout = stdout, usage_error = usage_error })
+  end
+
   local args, perr = cli_args.parse(argv, upload.VERSION)
   if not args then return usage_error(perr) end
   if args.help then
@@ -34,7 +111,9 @@ function cli.run(argv, env)
     return OK
   end
 
-  local cfg, cerr = cli_args.client_config(args, getenv)
+  local profile, prerr = chosen_profile(args, getenv, core)
+  if profile == false then return usage_error(prerr) end
+  local cfg, cerr = cli_args.client_config(args, getenv, profile)
   if not cfg then return usage_error(cerr) end
   local client, nerr = upload.new(cfg)
   if not client then return usage_error(tostring(nerr)) end
@@ -51,8 +130,13 @@ function cli.run(argv, env)
         item = not row.err and { path = row.path, target = row.target, filename = row.filename } or nil }
     end
   else
-    for _, path in ipairs(args.files) do
-      entries[#entries + 1] = { path = path, item = { path = path, target = args.target } }
+    local eerr
+    entries, eerr = expand_files(args, core, function(path, message)
+      if not args.quiet then stderr:write("note  ", output.printable(path), ": ", message, "\n") end
+    end)
+    if not entries then
+      client:close()
+      return usage_error(eerr)
     end
   end
   local items, where = {}, {}

@@ -1,0 +1,174 @@
+-- The files under a folder, for `ion-upload -r`: a depth-first walk in
+-- sorted order (bytewise by name) over core.list_dir, as an iterator with an
+-- explicit stack, so that a consumer can pull files while the walk goes on.
+--
+-- Filters (README, "Whole folders"): paths are relative to the folder given,
+-- with / between folders. A glob with no / (a trailing one aside) is matched
+-- against the last part of the path (any depth); one with a / against the
+-- whole relative path (a leading / only anchors it). A glob ending in / only
+-- matches folders. Precedence: exclusion wins. A file is taken when it
+-- matches no --exclude and, if any --include is given, at least one
+-- --include. A folder that matches an --exclude is not entered; --include
+-- never stops a walk into a folder.
+local glob = require("ion.upload.cli.glob")
+local errors = require("ion.upload.errors")
+
+local walk = {}
+
+local function rule(pattern)
+  local ok, err = glob.compile(pattern) -- checked as given, so that a message quotes it as given
+  if not ok then return nil, err end
+  local body = pattern:gsub("^/+", "")
+  local anchored = #body < #pattern or body:gsub("/+$", ""):find("/", 1, true) ~= nil
+  return glob.compile(anchored and body or "**/" .. body)
+end
+
+--- A filter from { include = { glob... }, exclude = { glob... },
+-- exclude_from = { path... } }: filter | nil, message (a usage error: the
+-- message names the bad glob or the unreadable file).
+function walk.filter(opts)
+  local f = { include = {}, exclude = {} }
+  local excludes = {}
+  for _, g in ipairs(opts.exclude or {}) do excludes[#excludes + 1] = { glob = g, from = "--exclude" } end
+  for _, path in ipairs(opts.exclude_from or {}) do
+    local file, err = io.open(path, "r")
+    if not file then
+      return nil, "--exclude-from: cannot read " .. path .. ": " .. tostring(err):gsub("^.*: ", "")
+    end
+    local text = file:read("*a")
+    file:close()
+    if not text then return nil, "--exclude-from: cannot read " .. path end
+    local n = 0
+    for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+      n = n + 1
+      line = line:gsub("\r$", "")
+      if line:find("%S") and not line:find("^%s*#") then
+        excludes[#excludes + 1] = { glob = line, from = path .. ":" .. n }
+      end
+    end
+  end
+  for _, e in ipairs(excludes) do
+    local m, err = rule(e.glob)
+    if not m then return nil, e.from .. ": " .. err end
+    f.exclude[#f.exclude + 1] = m
+  end
+  for _, g in ipairs(opts.include or {}) do
+    local m, err = rule(g)
+    if not m then return nil, "--include: " .. err end
+    f.include[#f.include + 1] = m
+  end
+  return f
+end
+
+local function any(list, path)
+  for _, m in ipairs(list) do
+    if m:match(path) then return true end
+  end
+  return false
+end
+
+local function skip_folder(f, rel)
+  return f and (any(f.exclude, rel) or any(f.exclude, rel .. "/"))
+end
+
+local function take_file(f, rel)
+  if not f then return true end
+  if any(f.exclude, rel) then return false end
+  return #f.include == 0 or any(f.include, rel)
+end
+
+local function join(a, b)
+  if a:sub(-1) == "/" then return a .. b end
+  return a .. "/" .. b
+end
+
+--- An iterator over the files under root. opts: hidden (take names starting
+-- with "."), follow (enter symlinks to folders), filter (walk.filter),
+-- list_dir (core.list_dir unless given). Each call returns a record:
+--   { kind = "file", path =, rel =, name =, size =, mtime = }
+--   { kind = "note", path =, message = }    a link not followed, a loop, a
+--                                           dangling link, a special file
+--   { kind = "error", path =, err = }       a folder that cannot be read
+-- and nil at the end.
+function walk.files(root, opts)
+  opts = opts or {}
+  local list_dir = opts.list_dir or require("ion.upload.core").list_dir
+  local f = opts.filter
+  if root ~= "/" then root = root:gsub("/+$", "") end
+  local stack, on_path, reported = {}, {}, {}
+  local pending = {} -- records to hand out before walking on
+
+  local function open(path, rel)
+    local entries, id_or_err = list_dir(path)
+    if not entries then
+      local e = id_or_err
+      pending[#pending + 1] = { kind = "error", path = path, err = errors.new("bad_input",
+        "cannot read folder " .. tostring(type(e) == "table" and e.message or e),
+        { hint = "Check the folder's permissions, or leave it out with --exclude" }) }
+      return
+    end
+    if on_path[id_or_err] then return end
+    on_path[id_or_err] = true
+    stack[#stack + 1] = { path = path, rel = rel, entries = entries, i = 0, id = id_or_err }
+  end
+
+  local function loop(path, id)
+    if reported[id] then return end
+    reported[id] = true
+    pending[#pending + 1] = { kind = "note", path = path,
+      message = "not followed: it leads back to a folder above it (a loop)" }
+  end
+
+  local started = false
+  return function()
+    if not started then
+      started = true
+      open(root, "")
+    end
+    while true do
+      if #pending > 0 then return table.remove(pending, 1) end
+      local top = stack[#stack]
+      if not top then return nil end
+      top.i = top.i + 1
+      local e = top.entries[top.i]
+      if not e then
+        on_path[top.id] = nil
+        stack[#stack] = nil
+      elseif opts.hidden or e.name:sub(1, 1) ~= "." then
+        local path, rel = join(top.path, e.name), top.rel == "" and e.name or top.rel .. "/" .. e.name
+        local kind, id, size, mtime = e.type, e.id, e.size, e.mtime
+        if kind == "link" then
+          kind, id, size, mtime = e.target_type, e.target_id, e.target_size, e.target_mtime
+          if kind == "dir" and not opts.follow then
+            if not skip_folder(f, rel) then
+              pending[#pending + 1] = { kind = "note", path = path,
+                message = "not followed: a symlink to a folder (--follow follows it)" }
+            end
+            kind = nil
+          elseif kind == "missing" then
+            if take_file(f, rel) then
+              pending[#pending + 1] = { kind = "note", path = path, message = "skipped: a symlink to nothing" }
+            end
+            kind = nil
+          end
+        end
+        if kind == "dir" then
+          if skip_folder(f, rel) then -- luacheck: ignore 542
+          elseif on_path[id] then
+            loop(path, id)
+          else
+            open(path, rel)
+          end
+        elseif kind == "file" then
+          if take_file(f, rel) then
+            return { kind = "file", path = path, rel = rel, name = e.name, size = size, mtime = mtime }
+          end
+        elseif kind == "other" and take_file(f, rel) then
+          pending[#pending + 1] = { kind = "note", path = path, message = "skipped: not a regular file" }
+        end
+      end
+    end
+  end
+end
+
+return walk
