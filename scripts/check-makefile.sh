@@ -53,7 +53,8 @@ for t in $targets; do
   if [ -n "$others" ] || ! grep -q '^: ' "$tmp/out"; then
     echo "check-makefile: FAIL $t: runs commands in the make that ran deps (flags read before deps installed pkg-config):"
     if [ -n "$others" ]; then
-      sed 's/^/    /' <<<"$others" | head -n 3 | cut -c1-150
+      # sed alone (no head): under pipefail an early reader's exit is SIGPIPE
+      sed -n '1,3{s/^/    /;p}' <<<"$others" | cut -c1-150
       n=$(wc -l <<<"$others")
       ((n <= 3)) || echo "    ... ($((n - 3)) more lines)"
     else
