@@ -5,20 +5,13 @@
 local core = require("ion.upload.core")
 local fixture = require("support.fixture")
 local cjson = require("cjson")
+local read = require("support.files").read
 
 local srv
 
 local function count()
   local res = assert(core.request{ url = srv.url("/count") })
   return cjson.decode(res.body).requests
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
 end
 
 local function write(path, s)

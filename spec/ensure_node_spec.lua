@@ -3,15 +3,8 @@
 -- and `npm` are stubs first on PATH (no network, nothing installed); the npm
 -- stub records its arguments and "installs" by switching what the node stub
 -- reports.
+local read = require("support.files").read
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function write(path, text, mode)
   local f = assert(io.open(path, "wb"))
