@@ -295,6 +295,10 @@ describe("cli profiles", function()
       for _, a in ipairs(args) do words[#words + 1] = q(a) end
       local vars = {}
       for k, v in pairs(env) do vars[#vars + 1] = k .. "=" .. q(v) end
+      -- kept through env -i: where the core is built (make sanitize: build-asan/, with its runtime preloaded)
+      for _, k in ipairs({ "LUA_PATH", "LUA_CPATH", "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS" }) do
+        if os.getenv(k) then vars[#vars + 1] = k .. "=" .. q(os.getenv(k)) end
+      end
       local p = io.popen(string.format("env -i PATH=\"$PATH\" %s %s %s %s >%s 2>%s; echo $?", table.concat(vars, " "),
         interpreter, q(root .. "/bin/ion-upload"), table.concat(words, " "), q(out), q(err)))
       local code = tonumber(p:read("*l"))
