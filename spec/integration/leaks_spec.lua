@@ -45,6 +45,9 @@ local client_many -- the batch under test (set by soak_batch)
 -- the second batch of 2,000 (+4 MiB once, then flat over three more), so 8 MiB.
 local HEAP_SLACK_KIB = 64
 local RSS_SLACK_KIB = 8 * 1024
+-- 800 PUTs that each fill a 2 MiB ring: a ring left in the heap would be
+-- 2 MiB on its own.
+local BIG_RSS_SLACK_KIB = 1024
 
 local function heap_kib()
   collectgarbage("collect")
@@ -120,6 +123,31 @@ local function soak_batch(n, dir)
     rss2 = rss2, heap1 = heap1, heap2 = heap2 }
 end
 
+-- Files bigger than one slot of the PUT's read-ahead ring (512 KiB), so
+-- that every PUT starts an MD5 reader thread and fills its ring: `rounds`
+-- times the same n files through upload_many, RSS counted after the first
+-- (the warm-up) and after the last. Rings malloc'd per PUT left 8-10 MiB of
+-- freed rings in the heap after 1,200 such PUTs (measured with mallinfo2).
+local function soak_big(n, rounds, dir)
+  local paths = {}
+  local body = string.rep("r", 600 * 1024)
+  for i = 1, n do paths[i] = files.write(dir, "big-" .. i .. ".bin", body .. i) end
+  local client = sandbox.client({ concurrency = 4 })
+  local function batch(first)
+    local items = {}
+    for i = 1, n do items[i] = { path = paths[i], target = { run = first + i % 5 } } end
+    local _, summary = client:upload_many(items, { window = 50 })
+    return summary.failed
+  end
+  local failed = batch(1)
+  local rss1 = rss_kib()
+  for r = 2, rounds do failed = failed + batch(r) end
+  local rss2 = rss_kib()
+  client:close()
+  for i = 1, n do os.remove(paths[i]) end
+  return { failed = failed, rss1 = rss1, rss2 = rss2 }
+end
+
 local function check(r, label, concurrency, heap_slack)
   report(string.format("leaks %s: %d uploads, %d failed; fds %d at start, %d after warm-up, %d at the end, "
     .. "%d after close; RSS %d KiB after warm-up, %d KiB at the end (%+d KiB); Lua heap %+.1f KiB", label, r.n,
@@ -159,6 +187,15 @@ describe("integration: no descriptor or memory growth", function()
   it("2,000 files through upload_many, twice #slow", function()
     if not only_54() then return end
     check(soak_batch(2000, dir), "upload_many", 4)
+  end)
+
+  it("files over one ring slot through upload_many: no RSS growth #slow", function()
+    if not only_54() then return end
+    local r = soak_big(200, 5, dir)
+    report(string.format("leaks big files: 5 x 200 files of 600 KiB, %d failed; RSS %d KiB after warm-up, "
+      .. "%d KiB at the end (%+d KiB)", r.failed, r.rss1, r.rss2, r.rss2 - r.rss1))
+    assert.equal(0, r.failed)
+    assert.is_true(r.rss2 - r.rss1 <= BIG_RSS_SLACK_KIB, "RSS grew by " .. (r.rss2 - r.rss1) .. " KiB")
   end)
 
   it("10,000 uploads through one client, 10,000 through upload_many #soak", function()
