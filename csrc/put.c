@@ -34,6 +34,7 @@
 #ifndef ION_UPLOAD_BUFFER
 #define ION_UPLOAD_BUFFER ((size_t)512 * 1024)
 #endif
+#define ION_MIN_UPLOAD_BUFFER ((size_t)16 * 1024) /* libcurl's floor */
 
 enum { RF_NONE, RF_CHANGED, RF_READ, RF_HASH };
 
@@ -333,6 +334,19 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+/* No bigger than the file: libcurl mallocs this buffer for every PUT, and
+ * once glibc has raised its mmap threshold a 512 KiB one comes from the heap
+ * even for a file of 7 bytes (2.2 MiB of heap for 4 small PUTs at a time,
+ * 0.7 MiB with buffers to size). */
+static size_t upload_buffer_for(curl_off_t size)
+{
+    if (size >= (curl_off_t)ION_UPLOAD_BUFFER)
+        return ION_UPLOAD_BUFFER;
+    if (size < (curl_off_t)ION_MIN_UPLOAD_BUFFER)
+        return ION_MIN_UPLOAD_BUFFER;
+    return (size_t)size;
+}
+
 static const char *file_kind(mode_t m)
 {
     if (S_ISDIR(m))
@@ -432,7 +446,7 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
     SETOPT(CURLOPT_READDATA, x);
     SETOPT(CURLOPT_SEEKFUNCTION, seek_cb);
     SETOPT(CURLOPT_SEEKDATA, x);
-    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, (long)ION_UPLOAD_BUFFER);
+    SETOPT(CURLOPT_UPLOAD_BUFFERSIZE, (long)upload_buffer_for(p->size));
     SETOPT(CURLOPT_WRITEFUNCTION, ion_body_cb);
     SETOPT(CURLOPT_WRITEDATA, x);
     /* Storage speaks HTTP/1.1; libcurl's HTTP/2 uploads are slower. */
