@@ -4,6 +4,7 @@
 # at CONCURRENCY 4, through upload_many against the sandbox (events timed
 # in the client: bench/linger.lua). Prints p50, p99 and the longest.
 #   bash bench/linger.sh            # FILES=20 CONCURRENCY=4 MAX_MIB=200
+#   LUA_DIR=/other/checkout/lua bash bench/linger.sh   # the same bench, another version of the client
 # Target: p99 <= 0.25 s plus one registration round trip (the engine's
 # linger is 250 ms), where waiting for the window's slowest PUT took seconds.
 set -euo pipefail
@@ -41,7 +42,7 @@ for i in "${!sizes[@]}"; do
 done
 
 t0=$(date +%s.%N)
-LUA_PATH="$here/lua/?.lua;;" LUA_CPATH="$here/build/?.so;;" lua5.4 bench/linger.lua "$concurrency" "${paths[@]}" \
+LUA_PATH="${LUA_DIR:-$here/lua}/?.lua;;" LUA_CPATH="$here/build/?.so;;" lua5.4 bench/linger.lua "$concurrency" "${paths[@]}" \
   >"$out/linger.txt"
 t1=$(date +%s.%N)
 python3 - "$out/linger.txt" "$files" "$concurrency" "$t0" "$t1" <<'PY'

@@ -4,6 +4,7 @@
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local retry = require("ion.upload.retry")
+local transport = require("ion.upload.transport")
 
 local auth = {}
 
@@ -43,8 +44,7 @@ end
 
 -- The core request of one POST to the token endpoint at url.
 local function token_request(p, ctx, url)
-  local cfg = ctx.cfg
-  return {
+  return transport.with_options(ctx.cfg, {
     url = url,
     method = "POST",
     body = form({
@@ -58,12 +58,7 @@ local function token_request(p, ctx, url)
       ["Accept"] = "application/json",
       ["User-Agent"] = ctx.user_agent,
     },
-    timeout = cfg.timeout,
-    connect_timeout = math.min(10, cfg.timeout),
-    ca_file = cfg.ca_file,
-    proxy = cfg.proxy,
-    no_proxy = cfg.no_proxy,
-  }
+  })
 end
 
 -- What the token endpoint answered: { token =, expires_in = } | nil, err.

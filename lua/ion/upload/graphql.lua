@@ -5,6 +5,7 @@ local errors = require("ion.upload.errors")
 local messages = require("ion.upload.messages")
 local operation = require("ion.upload.graphql_operation")
 local retry = require("ion.upload.retry")
+local transport = require("ion.upload.transport")
 local untrusted = require("ion.upload.untrusted")
 
 local graphql = {}
@@ -107,9 +108,8 @@ end
 -- registration, so the core fails it instead ("may have processed it"), and
 -- the in-doubt rule takes over.
 function graphql.http_request(ctx, body, token, mutation)
-  local cfg = ctx.cfg
-  return {
-    url = cfg.endpoint,
+  return transport.with_options(ctx.cfg, {
+    url = ctx.cfg.endpoint,
     method = "POST",
     body = body,
     no_resend = mutation or nil,
@@ -119,12 +119,7 @@ function graphql.http_request(ctx, body, token, mutation)
       ["Authorization"] = "Bearer " .. token,
       ["User-Agent"] = ctx.user_agent,
     },
-    timeout = cfg.timeout,
-    connect_timeout = math.min(10, cfg.timeout),
-    ca_file = cfg.ca_file,
-    proxy = cfg.proxy,
-    no_proxy = cfg.no_proxy,
-  }
+  })
 end
 
 -- What the endpoint answered (or the transport's failure): data | nil, err.

@@ -9,6 +9,15 @@ local transport = {}
 local Transport = {}
 Transport.__index = Transport
 
+--- req with the connection options of the configuration that every
+-- request of a client carries (timeouts, CA file, proxy), set in place.
+function transport.with_options(cfg, req)
+  req.timeout = cfg.timeout
+  req.connect_timeout = math.min(10, cfg.timeout)
+  req.ca_file, req.proxy, req.no_proxy = cfg.ca_file, cfg.proxy, cfg.no_proxy
+  return req
+end
+
 -- core(): the C core module (loaded on first use; unit specs stub it).
 function transport.new(core)
   return setmetatable({ core = core, waiting = {}, n = 0 }, Transport)

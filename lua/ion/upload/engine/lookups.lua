@@ -2,7 +2,6 @@
 -- the entity ids that registrations want, many per aliased document, and
 -- kept in the client's entity cache (ion.upload.targets).
 local errors = require("ion.upload.errors")
-local documents = require("ion.upload.documents")
 local targets = require("ion.upload.targets")
 
 local FINAL = { done = true, failed = true, skipped = true }
@@ -50,14 +49,9 @@ function M.send_lookups(self)
       chunk[#chunk + 1] = t
       entries[#entries + 1] = { field = targets.by_key[t.kind].field, value = t.id }
     end
-    local ask = self:ask_nullability(entries)
-    local doc = self:new_doc("entity", "query", "ResolveTargets", entries)
-    doc.on_done = function(data, err)
-      local outs = documents.outcomes(doc, data, err)
+    self:send_query("entity", "ResolveTargets", entries, function(outs)
       for i, t in ipairs(chunk) do self:resolve_answer(t, outs[i]) end
-      if ask then self:learn_nullability(outs[#entries]) end
-    end
-    self:send(doc)
+    end)
   end
 end
 

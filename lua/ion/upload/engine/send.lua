@@ -87,4 +87,17 @@ function M.learn_nullability(self, out)
   end
 end
 
+-- Sends an aliased query document of `entries` (asking the schema along,
+-- the first time); on_outcomes(outs) gets one outcome per entry, in order.
+function M.send_query(self, kind, name, entries, on_outcomes)
+  local ask = self:ask_nullability(entries)
+  local doc = self:new_doc(kind, "query", name, entries)
+  doc.on_done = function(data, err)
+    local outs = documents.outcomes(doc, data, err)
+    on_outcomes(outs)
+    if ask then self:learn_nullability(outs[#entries]) end
+  end
+  self:send(doc)
+end
+
 return M

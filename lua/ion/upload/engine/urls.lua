@@ -3,7 +3,6 @@
 local errors = require("ion.upload.errors")
 local storage = require("ion.upload.storage")
 local queries = require("ion.upload.queries")
-local documents = require("ion.upload.documents")
 
 local M = {}
 
@@ -79,15 +78,10 @@ function M.send_urls(self)
       self:start_item(item)
     end
     self.url_out = self.url_out + #chunk
-    local ask = self:ask_nullability(entries)
-    local doc = self:new_doc("url", "query", "RequestUploads", entries)
-    doc.on_done = function(data, err)
+    self:send_query("url", "RequestUploads", entries, function(outs)
       self.url_out = self.url_out - #chunk
-      local outs = documents.outcomes(doc, data, err)
       for i, item in ipairs(chunk) do self:url_answer(item, outs[i]) end
-      if ask then self:learn_nullability(outs[#entries]) end
-    end
-    self:send(doc)
+    end)
   end
 end
 
