@@ -47,7 +47,7 @@ check_tree() { # lua version, tree, label
     eval "$(luarocks --lua-version="$v" path --tree "$tree")"
     cd /
     TREE="$tree" "lua$v" -e '
-      for _, m in ipairs({ "ion.upload", "ion.upload.core", "ion.upload.pending", "ion.upload.batch" }) do
+      for _, m in ipairs({ "ion.upload", "ion.upload.core", "ion.upload.job", "ion.upload.engine.run" }) do
         require(m)
         local path = package.path .. ";" .. package.cpath
         local found

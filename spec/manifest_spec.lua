@@ -1,7 +1,7 @@
 -- Unit spec: the manifest parser, on strings (no files, no network).
-local manifest = require("ion.upload.manifest")
+local manifest = require("ion.upload.cli.manifest")
 
-describe("ion.upload.manifest", function()
+describe("ion.upload.cli.manifest", function()
   it("maps each row to its own target, ids as integers", function()
     local items = assert(manifest.parse(
       "path,target,id,filename\na.jpg,run_step,12,\nb.csv,run,7,b-renamed.csv\nc.pdf,entity_id,9876,\n"))

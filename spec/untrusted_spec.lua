@@ -123,7 +123,7 @@ describe("server text is read in bounded, linear time", function()
   end)
 
   it("the CLI's lines: escapes and errors", function()
-    each_shape([[local output = require("ion.upload.cli_output")
+    each_shape([[local output = require("ion.upload.cli.cli_output")
       local errors = require("ion.upload.errors")]], [[function(s)
       local line = output.plain_line(s, { ok = true, attachment = { id = s, entityId = s, size = 1 } })
       assert(not line:find("\27", 1, true))

@@ -11,6 +11,7 @@ const KNOBS = {
   seed: { default: 1, type: 'int' },
   graphql_latency_ms: { default: 0, type: 'nonneg' },
   storage_latency_ms: { default: 0, type: 'nonneg' },
+  token_latency_ms: { default: 0, type: 'nonneg' },
   graphql_5xx_rate: { default: 0, type: 'rate' },
   graphql_429_rate: { default: 0, type: 'rate' },
   graphql_drop_rate: { default: 0, type: 'rate' },

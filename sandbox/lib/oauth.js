@@ -63,6 +63,9 @@ function createTokenHandler({ client, tokens, faults, counters }) {
       return sendJson(res, 401, { error: 'invalid_client', error_description: 'Invalid client credentials' });
     }
     const lifetime = faults.get('token_lifetime_s');
+    // A slow identity provider: the token is answered this much later.
+    const latency = faults.get('token_latency_ms');
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     return sendJson(res, 200, {
       access_token: tokens.issue(id, lifetime),
       token_type: 'Bearer',

@@ -67,9 +67,15 @@ function stub.core(handler, opts)
     end
     function s.step(_, timeout)
       core.t = core.t + math.min(timeout or 0, 0.01)
-      local done, n = {}, core.per_step or #queue
+      -- core.hold(t): a transfer the spec keeps in flight for now (a slow PUT)
+      local done, n, held = {}, core.per_step or #queue, {}
       while n > 0 and #queue > 0 do
         local t = table.remove(queue, 1)
+        while t and core.hold and not t.cancelled and core.hold(t) do
+          held[#held + 1] = t
+          t = table.remove(queue, 1)
+        end
+        if not t then break end
         n = n - 1
         local res, err
         if t.cancelled then
@@ -85,6 +91,7 @@ function stub.core(handler, opts)
         core.log[#core.log + 1] = "done " .. t.id
         done[#done + 1] = { id = t.id, res = res, err = err }
       end
+      for i = #held, 1, -1 do table.insert(queue, 1, held[i]) end
       return done
     end
     function s.cancel(_, id)

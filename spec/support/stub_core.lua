@@ -1,6 +1,8 @@
 -- A stand-in for ion.upload.core in unit specs ("unit spec: core stubbed"):
 -- a fake clock whose sleep only advances time, and a session whose transfers
 -- are answered by a handler the spec provides. Every transfer is recorded.
+-- The session runs blocking calls at once, and added transfers (the engine's)
+-- at the next step, in the order they were added.
 local cjson = require("cjson")
 
 local stub = {}
@@ -22,7 +24,33 @@ function stub.new(handler)
   function session.request(_, req) return run("request", req) end
   function session.put(_, req) return run("put", req) end
   function session.download(_, req) return run("download", req) end
-  function session.close() end
+  local queue, next_id = {}, 0
+  function session.add(_, kind, req)
+    next_id = next_id + 1
+    queue[#queue + 1] = { id = next_id, kind = kind, req = req }
+    return next_id
+  end
+  function session.step()
+    local done, batch = {}, queue
+    queue = {}
+    for _, t in ipairs(batch) do
+      local res, err
+      if t.cancelled then
+        err = { code = "aborted", message = "cancelled" }
+      else
+        res, err = run(t.kind, t.req)
+      end
+      done[#done + 1] = { id = t.id, res = res, err = err }
+    end
+    return done
+  end
+  function session.cancel(_, id)
+    for _, t in ipairs(queue) do if t.id == id then t.cancelled = true end end
+  end
+  function session.pending() return #queue end
+  function session.timeout() return #queue > 0 and 0 or nil end
+  function session.fds() return {}, {} end
+  function session.close() queue = {} end
   function core.session() return session end
   return core
 end
@@ -40,9 +68,18 @@ function stub.client(handler, cfg)
   return client, core
 end
 
--- The root field a GraphQL request asks for, its variables and headers.
+-- The root field a GraphQL request asks for, its variables and headers. A
+-- document of the engine asks for one aliased field ("f1: runStep(id: $v1)"):
+-- its root field and that field's variable are given, as for a plain one.
 function stub.decode(req)
   local body = cjson.decode(req.body)
+  local alias, root, var = body.query:match("{%s*([%a_][%w_]*)%s*:%s*([%a_][%w_]*)%s*%(%s*[%a_]+%s*:%s*%$([%w_]+)")
+  if alias then
+    assert(select(2, body.query:gsub("%$v%d+", "")) == 2, "stub: one aliased field per document")
+    local field_of = { runStep = "id", run = "id", part = "id", procedure = "id", step = "id", runStepField = "id",
+      requestFileUploadUrl = "filename", createFileAttachment = "input" }
+    return root, { [field_of[root] or "id"] = body.variables[var] }, body, alias
+  end
   local field = body.query:match("{%s*([%a_][%w_]*)")
   return field, body.variables, body
 end
@@ -60,12 +97,13 @@ function stub.router(routes, put, download)
     if kind == "put" then return put(req) end
     if kind == "download" then return download(req) end
     if req.url:find("/token", 1, true) and routes.token then return routes.token(req) end
-    local field, vars = stub.decode(req)
+    local field, vars, _, alias = stub.decode(req)
     local route = routes[field]
     assert(route, "stub: no route for " .. tostring(field))
     local out, err = route(vars, req)
     if out == nil then return nil, err end
     if out.status then return out end
+    if alias then out = { [alias] = out[field] == nil and cjson.null or out[field] } end
     return stub.json(200, { data = out })
   end
 end

@@ -4,6 +4,7 @@
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local retry = require("ion.upload.retry")
+local transport = require("ion.upload.transport")
 
 local auth = {}
 
@@ -41,30 +42,27 @@ local function form(fields)
   return table.concat(parts, "&")
 end
 
--- One POST to the token endpoint: { token =, expires_in = } | nil, err.
-local function fetch_once(p, client, url)
-  local body = form({
-    { "grant_type", "client_credentials" },
-    { "client_id", p.client_id },
-    { "client_secret", p.client_secret },
-    { "audience", p.audience },
-  })
-  local timeout = client.cfg.timeout
-  local res, cerr = client:_session():request({
+-- The core request of one POST to the token endpoint at url.
+local function token_request(p, ctx, url)
+  return transport.with_options(ctx.cfg, {
     url = url,
     method = "POST",
-    body = body,
+    body = form({
+      { "grant_type", "client_credentials" },
+      { "client_id", p.client_id },
+      { "client_secret", p.client_secret },
+      { "audience", p.audience },
+    }),
     headers = {
       ["Content-Type"] = "application/x-www-form-urlencoded",
       ["Accept"] = "application/json",
-      ["User-Agent"] = client.user_agent,
+      ["User-Agent"] = ctx.user_agent,
     },
-    timeout = timeout,
-    connect_timeout = math.min(10, timeout),
-    ca_file = client.cfg.ca_file,
-    proxy = client.cfg.proxy,
-    no_proxy = client.cfg.no_proxy,
   })
+end
+
+-- What the token endpoint answered: { token =, expires_in = } | nil, err.
+local function token_answer(res, cerr)
   if not res then return nil, errors.from_core(cerr, "token endpoint: ") end
   local status = res.status
   local payload = cjson.decode(res.body or "")
@@ -95,40 +93,63 @@ local function fetch_once(p, client, url)
   return { token = payload.access_token, expires_in = tonumber(payload.expires_in) }
 end
 
--- A 404 from a named environment's token URL: try its other published form,
--- once per client, and keep it if it exists (answers anything but 404).
-local function fetch_other_form(p, client, err)
-  local other = p.auth_url_other
-  p.auth_url_other = nil
-  local t, oerr = fetch_once(p, client, other)
-  if t or (oerr.status and oerr.status ~= 404) then
-    p.auth_url = other
-    return t, oerr
-  end
-  if oerr.status == 404 then
-    return nil, errors.new("auth", "token endpoint not found (HTTP 404) at either published form of the "
-      .. "environment's token URL", { status = 404,
-        hint = "Give auth_url (ION_AUTH_URL) with the token URL your ION administrator gives" })
-  end
-  return nil, err
-end
+local NOT_FOUND_HINT = "Give auth_url (ION_AUTH_URL) with the token URL your ION administrator gives"
 
-local function fetch(p, client)
+-- One fetch of a token, written once for both ways of waiting: `send(req,
+-- on_answer)` moves one POST (blocking, or as a transfer of a job), `later
+-- (delay, fn)` waits before a retry (a sleep, or a timer of the job).
+-- A 404 from a named environment's token URL tries its other published form,
+-- once per client, and keeps it if it exists (answers anything but 404).
+-- Transient failures are retried up to cfg.retries. done(t | nil, err).
+local function fetch(p, ctx, send, later, done)
   local attempt = 0
-  while true do
-    local t, err = fetch_once(p, client, p.auth_url)
-    if not t and err.status == 404 and p.auth_url_other then
-      t, err = fetch_other_form(p, client, err)
-    end
-    if t then return t end
-    if attempt >= client.cfg.retries or not retry.may_resend(err, true) then return nil, err end
+  local try
+  local function after(t, err)
+    if t then return done(t) end
+    if attempt >= ctx.cfg.retries or not retry.may_resend(err, true) then return done(nil, err) end
     attempt = attempt + 1
-    retry.wait(client:_clock(), attempt, client._random, err)
+    later(retry.delay(attempt, ctx.random, err.retry_after), try)
+  end
+  local function other_form(err)
+    local other = p.auth_url_other
+    p.auth_url_other = nil
+    send(token_request(p, ctx, other), function(res, cerr)
+      local t, oerr = token_answer(res, cerr)
+      if t or (oerr.status and oerr.status ~= 404) then
+        p.auth_url = other
+        return after(t, oerr)
+      end
+      if oerr.status == 404 then
+        return after(nil, errors.new("auth", "token endpoint not found (HTTP 404) at either published form of the "
+          .. "environment's token URL", { status = 404, hint = NOT_FOUND_HINT }))
+      end
+      return after(nil, err)
+    end)
+  end
+  try = function()
+    send(token_request(p, ctx, p.auth_url), function(res, cerr)
+      local t, err = token_answer(res, cerr)
+      if not t and err.status == 404 and p.auth_url_other then return other_form(err) end
+      return after(t, err)
+    end)
+  end
+  try()
+end
+
+-- Keeps a fetched token until its expiry (less the margin).
+local function keep(p, ctx, t)
+  p.cached = t.token
+  p:_remember(t.token)
+  if t.expires_in and t.expires_in > 0 then
+    p.expires_at = ctx.clock().now() + t.expires_in - auth.refresh_margin(t.expires_in)
+  else
+    p.expires_at = nil -- no lifetime given: kept until a 401
   end
 end
 
--- The token to send now: token | nil, err.
-function Provider:token(client)
+-- The token to send now, when it needs no request: token | nil, err | nil
+-- (a fetch is needed). A token function is called here.
+function Provider:ready(ctx)
   if self.kind == "static" then return self.static end
   if self.kind == "function" then
     local ok, token, why = pcall(self.fn)
@@ -142,21 +163,55 @@ function Provider:token(client)
     self:_remember(token)
     return token
   end
-  local now = client:_clock().now()
-  if self.cached and (not self.expires_at or now < self.expires_at) then
+  if self.cached and (not self.expires_at or ctx.clock().now() < self.expires_at) then
     return self.cached
   end
   self.cached = nil
-  local t, err = fetch(self, client)
-  if not t then return nil, err end
-  self.cached = t.token
-  self:_remember(t.token)
-  if t.expires_in and t.expires_in > 0 then
-    self.expires_at = client:_clock().now() + t.expires_in - auth.refresh_margin(t.expires_in)
-  else
-    self.expires_at = nil -- no lifetime given: kept until a 401
+  return nil
+end
+
+-- The token to send now, blocking on the token endpoint when one is needed
+-- (the blocking calls): token | nil, err.
+function Provider:token(ctx)
+  local token, err = self:ready(ctx)
+  if token or err then return token, err end
+  local out, oerr
+  fetch(self, ctx, function(req, on_answer) on_answer(ctx.transport:request(req)) end,
+    function(delay, fn)
+      ctx.clock().sleep(delay)
+      fn()
+    end,
+    function(t, ferr) out, oerr = t, ferr end)
+  if not out then return nil, oerr end
+  keep(self, ctx, out)
+  return out.token
+end
+
+-- The token without blocking (a job): on_token(token | nil, err) is called
+-- at once when no request is needed, else when the fetch ends. The fetch is
+-- the job's transfers: `add(req, on_answer)` starts one, `later(delay, fn)`
+-- waits; one fetch at a time, whoever asks meanwhile waits for the same one.
+function Provider:token_async(ctx, add, later, on_token)
+  local token, err = self:ready(ctx)
+  if token or err then return on_token(token, err) end
+  if self.waiting then
+    self.waiting[#self.waiting + 1] = on_token
+    return
   end
-  return t.token
+  self.waiting = { on_token }
+  fetch(self, ctx, add, later, function(t, ferr)
+    local waiting = self.waiting
+    self.waiting = nil
+    if t then keep(self, ctx, t) end
+    for _, cb in ipairs(waiting) do
+      if t then cb(t.token) else cb(nil, errors.copy(ferr)) end
+    end
+  end)
+end
+
+-- A fetch in flight (a job that waits for it is not idle).
+function Provider:fetching()
+  return self.waiting ~= nil
 end
 
 -- Can a 401 be cured by asking again? Not with a static token.

@@ -117,6 +117,30 @@ function errors.scrubbed(e, secrets)
   return e
 end
 
+-- A copy of err (a new table: one failure told to many files), with extra
+-- fields set.
+function errors.copy(err, extra)
+  local fields = {}
+  for k, v in pairs(err) do fields[k] = v end
+  for k, v in pairs(extra or {}) do fields[k] = v end
+  return errors.new(err.code, err.message, fields)
+end
+
+-- The failure of a request that may have taken effect, its answer lost (a
+-- registration): never retried by this run, with the hint to check first.
+-- The one place this error is built.
+function errors.in_doubt(code, message, fields)
+  local f = { in_doubt = true, retryable = false, hint = errors.in_doubt_hint }
+  for k, v in pairs(fields or {}) do f[k] = v end
+  return errors.new(code, message, f)
+end
+
+-- Marks err (a failed mutation that may have run) in doubt, in place.
+function errors.mark_in_doubt(err)
+  err.retryable, err.in_doubt, err.hint = false, true, errors.in_doubt_hint
+  return err
+end
+
 -- Lets a caller test a code without caring whether err is nil.
 function errors.code(e)
   return type(e) == "table" and e.code or nil

@@ -5,6 +5,7 @@ local errors = require("ion.upload.errors")
 local messages = require("ion.upload.messages")
 local operation = require("ion.upload.graphql_operation")
 local retry = require("ion.upload.retry")
+local transport = require("ion.upload.transport")
 local untrusted = require("ion.upload.untrusted")
 
 local graphql = {}
@@ -100,16 +101,15 @@ function graphql.map_response(res)
   return payload.data
 end
 
--- The core request of one GraphQL POST (the batch adds it to its own session).
--- A mutation is `no_resend`: libcurl silently sends a request again when the
--- reused connection it went out on dies before any answer (it takes that for
--- a connection the server closed while idle); for a mutation that second copy
--- would be a second registration, so the core fails it instead ("may have
--- processed it"), and the in-doubt rule takes over.
-function graphql.http_request(client, body, token, mutation)
-  local timeout = client.cfg.timeout
-  return {
-    url = client.cfg.endpoint,
+-- The core request of one GraphQL POST. A mutation is `no_resend`: libcurl
+-- silently sends a request again when the reused connection it went out on
+-- dies before any answer (it takes that for a connection the server closed
+-- while idle); for a mutation that second copy would be a second
+-- registration, so the core fails it instead ("may have processed it"), and
+-- the in-doubt rule takes over.
+function graphql.http_request(ctx, body, token, mutation)
+  return transport.with_options(ctx.cfg, {
+    url = ctx.cfg.endpoint,
     method = "POST",
     body = body,
     no_resend = mutation or nil,
@@ -117,23 +117,15 @@ function graphql.http_request(client, body, token, mutation)
       ["Content-Type"] = "application/json",
       ["Accept"] = "application/json",
       ["Authorization"] = "Bearer " .. token,
-      ["User-Agent"] = client.user_agent,
+      ["User-Agent"] = ctx.user_agent,
     },
-    timeout = timeout,
-    connect_timeout = math.min(10, timeout),
-    ca_file = client.cfg.ca_file,
-    proxy = client.cfg.proxy,
-    no_proxy = client.cfg.no_proxy,
-  }
+  })
 end
 
-local function attempt(client, body, idempotent)
-  local token, terr = client._auth:token(client)
-  if not token then return nil, terr, "token" end
-  local res, cerr = client:_session():request(graphql.http_request(client, body, token, not idempotent))
-  if not res then return nil, errors.from_core(cerr, "GraphQL request: "), "graphql" end
-  local data, err = graphql.map_response(res)
-  return data, err, "graphql"
+-- What the endpoint answered (or the transport's failure): data | nil, err.
+function graphql.answer(res, cerr)
+  if not res then return nil, errors.from_core(cerr, "GraphQL request: ") end
+  return graphql.map_response(res)
 end
 
 -- Did the server maybe act on a request whose answer we lost?
@@ -143,35 +135,46 @@ function graphql.maybe_processed(err)
   return err.code == "http" and (err.status or 0) >= 500
 end
 
--- graphql.call(client, query, variables, { idempotent = bool }): data | nil, err.
--- A non-idempotent call (a mutation) is sent again only when the failure proves
--- it was not processed (401, 429, no connection); otherwise it fails with
--- retryable = false, in_doubt = true.
-function graphql.call(client, query, variables, opts)
-  local idempotent = not (opts and opts.idempotent == false)
+--- The rule after a failed document, for every sender (the blocking call
+-- below and the engine's documents): "refresh" (a 401 with a token that can
+-- be renewed: once, at once), "resend", delay (when the failure is
+-- transient and the document may be sent again: a query, or a mutation the
+-- server provably did not process: no connection, 429, 401), or nil: give
+-- up, with a mutation that may have run marked in doubt. `state` is the
+-- document's { mutation =, attempts =, refreshed = }, updated here.
+function graphql.after_failure(ctx, err, state)
+  if err.code == "auth" and err.status == 401 and not state.refreshed and ctx.auth:can_refresh() then
+    state.refreshed = true
+    ctx.auth:invalidate()
+    return "refresh"
+  end
+  if retry.may_resend(err, not state.mutation) and state.attempts < ctx.cfg.retries then
+    state.attempts = state.attempts + 1
+    return "resend", retry.delay(state.attempts, ctx.random, err.retry_after)
+  end
+  if state.mutation and graphql.maybe_processed(err) then errors.mark_in_doubt(err) end
+  return nil
+end
+
+-- graphql.call(ctx, query, variables, { idempotent = bool }): data | nil, err,
+-- blocking. A non-idempotent call (a mutation) is sent again only when the
+-- failure proves it was not processed (401, 429, no connection); otherwise
+-- it fails with retryable = false, in_doubt = true.
+function graphql.call(ctx, query, variables, opts)
+  local mutation = opts ~= nil and opts.idempotent == false
   local body, jerr = cjson.encode({ query = query, variables = variables or {} })
   if not body then
     return nil, errors.new("bad_input", "variables cannot be encoded as JSON: " .. tostring(jerr))
   end
-  local retries, attempts, refreshed = client.cfg.retries, 0, false
+  local state = { mutation = mutation, attempts = 0 }
   while true do
-    local data, err, stage = attempt(client, body, idempotent)
+    local token, terr = ctx.auth:token(ctx)
+    if not token then return nil, terr end
+    local data, err = graphql.answer(ctx.transport:request(graphql.http_request(ctx, body, token, mutation)))
     if data then return data end
-    if stage == "graphql" and err.code == "auth" and err.status == 401
-      and not refreshed and client._auth:can_refresh() then
-      refreshed = true
-      client._auth:invalidate()
-    elseif stage == "graphql" and attempts < retries and retry.may_resend(err, idempotent) then
-      attempts = attempts + 1
-      retry.wait(client:_clock(), attempts, client._random, err)
-    else
-      if stage == "graphql" and not idempotent and graphql.maybe_processed(err) then
-        err.retryable = false
-        err.in_doubt = true
-        err.hint = errors.in_doubt_hint
-      end
-      return nil, err
-    end
+    local move, delay = graphql.after_failure(ctx, err, state)
+    if not move then return nil, err end
+    if delay then ctx.clock().sleep(delay) end
   end
 end
 

@@ -1,5 +1,7 @@
 -- Every GraphQL document the client sends. Values always travel as variables;
 -- nothing is ever spliced into these strings.
+local targets = require("ion.upload.targets")
+
 local queries = {
   request_upload_url = [[
 query RequestUpload($filename: String!) {
@@ -18,29 +20,7 @@ query VerifyUpload($id: Int!) {
   fileAttachment(id: $id) { id filename downloadUrl entityId s3Key contentType }
 }]],
 
-  -- entity { id } of each attachment target, by target key of the Lua API.
-  entity = {
-    run_step = [[
-query RunStepEntity($id: Int!) { runStep(id: $id) { id entity { id } } }]],
-    run = [[
-query RunEntity($id: Int!) { run(id: $id) { id entity { id } } }]],
-    procedure = [[
-query ProcedureEntity($id: Int!) { procedure(id: $id) { id entity { id } } }]],
-    step = [[
-query StepEntity($id: Int!) { step(id: $id) { id entity { id } } }]],
-    part = [[
-query PartEntity($id: Int!) { part(id: $id) { id entity { id } } }]],
-    run_step_field = [[
-query RunStepFieldEntity($id: Int!) { runStepField(id: $id) { id entity { id } } }]],
-  },
-
-  -- The field of the answer's data that each entity query fills.
-  entity_field = {
-    run_step = "runStep", run = "run", procedure = "procedure",
-    step = "step", part = "part", run_step_field = "runStepField",
-  },
-
-  -- One root field each, for the batch's aliased documents (batch_documents.lua
+  -- One root field each, for the engine's aliased documents (documents.lua
   -- builds "f1: root(arg: $v1) selection ..." from these): the same selections
   -- as the single documents above.
   fields = {
@@ -51,15 +31,19 @@ query RunStepFieldEntity($id: Int!) { runStepField(id: $id) { id entity { id } }
     -- Whether createFileAttachment is NON_NULL: if so, one failing alias nulls
     -- the whole answer (GraphQL's null propagation); if not, aliases fail alone.
     mutation_fields = { root = "__schema", selection = "{ mutationType { fields { name type { kind } } } }" },
-    entity = {
-      run_step = { root = "runStep", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
-      run = { root = "run", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
-      procedure = { root = "procedure", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
-      step = { root = "step", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
-      part = { root = "part", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
-      run_step_field = { root = "runStepField", arg = "id", type = "Int!", selection = "{ id entity { id } }" },
-    },
   },
 }
+
+-- One lookup of entity { id } per target kind with a root field (from
+-- ion.upload.targets): the document and the field of the answer's data.
+queries.entity, queries.entity_field, queries.fields.entity = {}, {}, {}
+for _, t in ipairs(targets.list) do
+  if t.root then
+    queries.entity[t.key] = string.format("query %sEntity($id: Int!) { %s(id: $id) %s }",
+      (t.root:gsub("^%l", string.upper)), t.root, t.field.selection)
+    queries.entity_field[t.key] = t.root
+    queries.fields.entity[t.key] = t.field
+  end
+end
 
 return queries

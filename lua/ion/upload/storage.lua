@@ -92,8 +92,8 @@ end
 
 -- Would following url downgrade an https endpoint to plain http? The bytes,
 -- and the URL's signature, would then cross the network in clear.
-function storage.downgrade(client, url)
-  return client.cfg.endpoint:match("^[Hh][Tt][Tt][Pp][Ss]://") ~= nil
+function storage.downgrade(ctx, url)
+  return ctx.cfg.endpoint:match("^[Hh][Tt][Tt][Pp][Ss]://") ~= nil
     and url:match("^[Hh][Tt][Tt][Pp]://") ~= nil
 end
 
@@ -111,7 +111,7 @@ end
 -- Checks what requestFileUploadUrl answered before anything is sent with it:
 -- { uploadUrl, s3Key, contentType } | nil, err (protocol). The single upload
 -- and the batch both take their tickets from here.
-function storage.upload_ticket(client, t)
+function storage.upload_ticket(ctx, t)
   local why
   if type(t) ~= "table" then
     why = "no requestFileUploadUrl"
@@ -122,7 +122,7 @@ function storage.upload_ticket(client, t)
     -- never hand a file:// or ftp:// URL to the transfer
     why = "an uploadUrl that is not http(s): "
       .. (untrusted.prefix(t.uploadUrl, untrusted.max_header):match("^(%a[%w+.%-]*):") or "?") .. ":…"
-  elseif storage.downgrade(client, t.uploadUrl) then
+  elseif storage.downgrade(ctx, t.uploadUrl) then
     why = "an http uploadUrl for an https endpoint (a downgrade)"
   elseif t.contentType:find("[%c]") then
     -- a CR/LF here would inject headers into the PUT
@@ -134,41 +134,41 @@ end
 
 -- The core request of a transfer between a file and a signed URL: hashed as it
 -- moves, aborted when it stalls, no total cap (big files take long).
-local function file_transfer(client, url, path, on_progress)
+local function file_transfer(ctx, url, path, on_progress)
   return {
     url = url,
     path = path,
     md5 = true,
-    stall_timeout = client.cfg.stall_timeout,
-    connect_timeout = math.min(10, client.cfg.stall_timeout),
-    ca_file = client.cfg.ca_file,
-    proxy = client.cfg.proxy,
-    no_proxy = client.cfg.no_proxy,
+    stall_timeout = ctx.cfg.stall_timeout,
+    connect_timeout = math.min(10, ctx.cfg.stall_timeout),
+    ca_file = ctx.cfg.ca_file,
+    proxy = ctx.cfg.proxy,
+    no_proxy = ctx.cfg.no_proxy,
     on_progress = on_progress,
   }
 end
 
 -- The core request of one PUT (the batch adds it to its own session).
-function storage.put_request(client, url, path, content_type, on_progress)
-  local req = file_transfer(client, url, path, on_progress)
+function storage.put_request(ctx, url, path, content_type, on_progress)
+  local req = file_transfer(ctx, url, path, on_progress)
   req.content_type = content_type
   return req
 end
 
 -- One PUT attempt: { etag, md5, size } | nil, err.
-function storage.put_once(client, url, path, content_type, on_progress)
-  local res, cerr = client:_session():put(storage.put_request(client, url, path, content_type, on_progress))
+function storage.put_once(ctx, url, path, content_type, on_progress)
+  local res, cerr = ctx.transport:put(storage.put_request(ctx, url, path, content_type, on_progress))
   if not res then return nil, errors.from_core(cerr, "PUT to storage: ") end
-  return storage.map_put(res, client.cfg.verify_md5)
+  return storage.map_put(res, ctx.cfg.verify_md5)
 end
 
 -- One download attempt to path: { md5, size } | nil, err. With expect_md5 the
 -- core compares before it renames the file onto path, so a mismatch leaves
 -- whatever was at path before.
-function storage.download_once(client, url, path, on_progress, expect_md5)
-  local req = file_transfer(client, url, path, on_progress)
+function storage.download_once(ctx, url, path, on_progress, expect_md5)
+  local req = file_transfer(ctx, url, path, on_progress)
   req.expect_md5 = expect_md5
-  local res, cerr = client:_session():download(req)
+  local res, cerr = ctx.transport:download(req)
   if not res then
     if type(cerr) == "table" and cerr.code == "etag_mismatch" then
       return nil, errors.new("etag_mismatch", "download: " .. tostring(cerr.message), {

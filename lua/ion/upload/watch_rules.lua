@@ -12,7 +12,7 @@
 -- loading the rules reads nothing else and changes nothing. Every failure is
 -- a bad_input error naming the rule by its index; nothing here raises.
 local errors = require("ion.upload.errors")
-local entities = require("ion.upload.entities")
+local targets = require("ion.upload.targets")
 
 local watch_rules = {}
 
@@ -22,8 +22,8 @@ watch_rules.max_file_size = 1024 * 1024
 local RULE_KEYS = { match = true, target = true, filename = true }
 
 local is_kind = {}
-for _, k in ipairs(entities.kinds) do is_kind[k] = true end
-local KINDS = table.concat(entities.kinds, ", ")
+for _, k in ipairs(targets.keys) do is_kind[k] = true end
+local KINDS = table.concat(targets.keys, ", ")
 
 local function bad(source, index, message)
   local where = "rules " .. source .. ": "
@@ -108,7 +108,7 @@ end
 local function check_value(kind, v)
   -- "%1", or a template such as "1%1": checked once the captures are known
   if type(v) == "function" or (type(v) == "string" and v:find("%%%d")) then return true end
-  local ok, err = entities.check_id(kind, v)
+  local ok, err = targets.check_id(kind, v)
   if ok then return true end
   return nil, err.message:gsub("^target: ", "") .. ', or "%1" (a capture), or a function'
 end
@@ -248,7 +248,7 @@ local function resolve_value(rule, kind, v, cap, path, info, whole)
     v, err = substitute(rule, v, cap, whole)
     if not v then return nil, "target " .. kind .. " " .. err end
   end
-  local k, id = entities.check_id(kind, v)
+  local k, id = targets.check_id(kind, v)
   if not k then return nil, (id.message:gsub("^target: ", "target ")) end
   return id
 end

@@ -1,4 +1,4 @@
--- Unit spec: ion.upload.pending (client:start_many, client:start and the job
+-- Unit spec: ion.upload.job (client:start_many, client:start and the job
 -- a host loop steps), core stubbed (spec/support/batch_stub.lua). No network.
 local cjson = require("cjson")
 local stub = require("support.batch_stub")
@@ -22,6 +22,64 @@ describe("client:start_many (core stubbed)", function()
   local dir, paths
   before_each(function() dir, paths = stub.files(5) end)
   after_each(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  it("takes items over time: open, add, finish_input; journal and summary as for a list", function()
+    local srv = stub.server()
+    local client = stub.client(srv)
+    local journal = dir .. "/open.journal"
+    local job = assert(client:start_many({}, { open = true, journal = journal }))
+    for _ = 1, 5 do assert.is_false(job:step(0)) end -- nothing to do, but more may come
+    assert.equal(0.2, job:timeout())
+    assert.equal(1, job:add({ path = paths[1], target = { run_step = 1 } }))
+    for _ = 1, 50 do job:step(0) end
+    assert.equal(1, #srv.registered) -- done while the input stays open
+    assert.is_false(job:done())
+    assert.equal(2, job:add({ path = paths[2], target = { run_step = 1 } }))
+    assert.equal(3, job:add({ path = dir .. "/missing.txt", target = { run_step = 2 } }))
+    job:finish_input()
+    assert.has_error(function() job:add({ path = paths[3], target = { run = 1 } }) end,
+      "job:add: the input is finished (finish_input was called)")
+    local results, summary = job:wait()
+    assert.equal(3, #results)
+    assert.is_true(results[1].ok and results[2].ok)
+    assert.equal("bad_input", results[3].err.code)
+    assert.same({ 2, 1 }, { summary.ok, summary.failed })
+    assert.equal(2, #srv.registered)
+    local attached = 0
+    for _, rec in ipairs(read_lines(journal)) do
+      if rec.e == "attached" then attached = attached + 1 end
+    end
+    assert.equal(2, attached)
+    -- start_many(items) without open: its input is finished at once
+    local again = assert(client:start_many({ { path = paths[1], target = { run_step = 1 } } }, { journal = journal }))
+    local r = again:wait()
+    assert.is_true(r[1].skipped)
+    assert.has_error(function() again:add({ path = paths[2], target = { run = 1 } }) end)
+  end)
+
+  it("registers a finished file within the linger while a slower PUT goes on", function()
+    local srv = stub.server()
+    local client, core = stub.client(srv)
+    local held = true
+    core.hold = function(t) return held and t.kind == "put" and t.req.path == paths[2] end
+    local put_end, attached = {}, {}
+    local job = assert(client:start_many(items_for({ paths[1], paths[2] }, { run_step = 1 }), {
+      on_event = function(ev)
+        if ev.type == "progress" and ev.bytes == ev.total then put_end[ev.index] = core.t end
+        if ev.type == "done" then attached[ev.index] = core.t end
+      end,
+    }))
+    for _ = 1, 500 do
+      job:step(0.05)
+      if attached[1] then break end
+    end
+    assert.is_number(attached[1]) -- attached while the other PUT of its window still moves
+    assert.is_nil(attached[2])
+    assert.is_true(attached[1] - put_end[1] <= 0.25 + 0.02, tostring(attached[1] - put_end[1]))
+    held = false
+    local results = job:wait()
+    assert.is_true(results[2].ok)
+  end)
 
   it("steps to the same results as upload_many, one transfer per step", function()
     local srv = stub.server()

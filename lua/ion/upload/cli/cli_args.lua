@@ -3,19 +3,13 @@
 -- back as a message that says what to fix (the CLI exits 2 with it).
 local argparse = require("argparse")
 local environments = require("ion.upload.environments")
+local targets = require("ion.upload.targets")
 
 local cli_args = {}
 
--- Target flags in the order the usage lists them, with their target key.
-cli_args.targets = {
-  { flag = "--run-step", key = "run_step" },
-  { flag = "--run", key = "run" },
-  { flag = "--procedure", key = "procedure" },
-  { flag = "--step", key = "step" },
-  { flag = "--part", key = "part" },
-  { flag = "--run-step-field", key = "run_step_field" },
-  { flag = "--entity-id", key = "entity_id" },
-}
+-- Target flags in the order the usage lists them, with their target key
+-- (ion.upload.targets).
+cli_args.targets = targets.list
 
 local EPILOG = [[
 Credentials and endpoint come from a profile (--profile NAME or ION_PROFILE,

@@ -1,85 +1,135 @@
--- ion.upload.pending: uploads that a host's own event loop drives a step at a
--- time (client:start_many, client:start). A job is the batch of
--- ion.upload.batch, stepped from outside instead of looping until done:
+-- ion.upload.job: the jobs of the engine (ion.upload.engine.run), as every
+-- entry point sees them. client:upload is a job of one file, waited on;
+-- upload_many a job over a list, waited on; start and start_many hand the
+-- same jobs to the host's own loop, a step at a time:
 --
 --   local job = assert(client:start_many(items, opts))
 --   while not job:step(0) do host_loop_turn(job:timeout()) end
 --   local results, summary = job:results()
 --
+-- A job takes items over time: start_many(items, { open = true }), then
+-- job:add(item) as they come and job:finish_input() when no more will come;
+-- it is done once its input is finished and every item has its result.
+-- start_many(items) without `open` finishes its input at once.
+--
 -- A step never waits longer than its timeout; the work it does without
 -- waiting is bounded (one pass of libcurl over its sockets, our callbacks).
 -- See docs/api.md, "Non-blocking use", for what may still block.
-local batch = require("ion.upload.batch")
+local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
+local run_mod = require("ion.upload.engine.run")
+local items_mod = require("ion.upload.engine.items")
 
-local pending = {}
+local job = {}
 
 -- The longest job:timeout() recommends while transfers are running: a step
 -- is also what checks stall timers and the interrupt flag.
-pending.max_wait = 0.2
+job.max_wait = 0.2
 
 local Job = { __name = "ion.upload.job" }
 Job.__index = Job
 
--- level: as error()'s, seen from the function that calls argcheck.
-local function argcheck(cond, n, fname, expected, got, level)
-  if not cond then
-    error(string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, expected, type(got)),
-      (level or 2) + 1)
-  end
+local function new_job(run, ctx, single)
+  return setmetatable({ _run = run, _ctx = ctx, _single = single }, Job)
 end
 
-local function new_job(run, single)
-  return setmetatable({ _run = run, _single = single }, Job)
+-- A run with its first items planned: run | nil, err. Raises for a misuse
+-- as error(msg, level) would in the function that calls it.
+local function open_run(ctx, list, opts, may_open, fname, level)
+  check.arg(type(list) == "table", 1, fname, "table", list, level)
+  check.arg(opts == nil or type(opts) == "table", 2, fname, "table or nil", opts, level)
+  local o, oerr = items_mod.options(ctx.cfg, opts or {}, may_open)
+  if not o then return nil, oerr end
+  local run, rerr = run_mod.open(ctx, o)
+  if not run then return nil, rerr end
+  local ok, perr = pcall(run.add_items, run, list)
+  if not ok then
+    run:close()
+    error(perr, 0)
+  end
+  if not o.open then run:finish_input() end
+  return run
 end
 
 --- client:start_many(items, opts) -> job | nil, err. The items and options
--- of upload_many; nothing moves until the first step.
-function pending.start_many(client, items, opts)
-  local run, err = batch.start(client, items, opts, "start_many", 3) -- 3: the caller of client:start_many
+-- of upload_many, and `open` (keep taking items until job:finish_input());
+-- nothing moves until the first step.
+function job.start_many(ctx, items, opts, fname, level)
+  local run, err = open_run(ctx, items, opts, fname == "start_many", fname, level + 1)
   if not run then return nil, err end
-  return new_job(run, false)
+  return new_job(run, ctx, false)
 end
 
 local single_opts = { filename = true, validate = true, on_progress = true }
 
 --- client:start(path, target, opts) -> job | nil, err. One file, the options
 -- of client:upload; a bad option, target or file is reported at once.
-function pending.start(client, path, target, opts)
-  -- level 3: the caller of client:start
-  argcheck(type(path) == "string", 1, "start", "string", path, 3)
-  argcheck(type(target) == "table", 2, "start", "table", target, 3)
-  argcheck(opts == nil or type(opts) == "table", 3, "start", "table or nil", opts, 3)
+function job.start(ctx, path, target, opts, fname, level)
+  check.arg(type(path) == "string", 1, fname, "string", path, level)
+  check.arg(type(target) == "table", 2, fname, "table", target, level)
+  check.arg(opts == nil or type(opts) == "table", 3, fname, "table or nil", opts, level)
   opts = opts or {}
-  for k in pairs(opts) do
-    if not single_opts[k] then
-      return nil, errors.new("bad_input", "unknown option " .. tostring(k), { field = tostring(k) })
-    end
-  end
+  local ok, oerr = check.options(opts, single_opts)
+  if not ok then return nil, oerr end
   local on_progress = opts.on_progress
-  if on_progress ~= nil and type(on_progress) ~= "function" then
-    return nil, errors.new("bad_input", "on_progress: expected a function", { field = "on_progress" })
-  end
   local run
   local on_event = on_progress and function(ev)
     if ev.type ~= "progress" then return end
-    local ok, more = pcall(on_progress, ev.bytes, ev.total)
-    if not ok then
+    local pok, more = pcall(on_progress, ev.bytes, ev.total)
+    if not pok then
       run:abort(errors.new("aborted", "on_progress raised an error: " .. tostring(more)))
     elseif more == false then
       run:abort(errors.new("aborted", "on_progress asked to stop"))
     end
   end
   local err
-  run, err = batch.start(client, { { path = path, target = target, filename = opts.filename } },
-    { concurrency = 1, window = 1, validate = opts.validate, on_event = on_event }, "start", 4)
+  run, err = open_run(ctx, { { path = path, target = target, filename = opts.filename } },
+    { concurrency = 1, window = 1, validate = opts.validate, on_event = on_event }, false, fname, level + 1)
   if not run then return nil, err end
   local first = run.results[1]
   if first and not first.ok then -- refused before any traffic (file, target, filename)
     run:finish()
     return nil, first.err
   end
-  return new_job(run, true)
+  return new_job(run, ctx, true)
+end
+
+--- client:upload_many(items, opts) -> results, summary | nil, err (bad
+-- option, journal unusable): start_many's job, waited on. Never raises once
+-- started: an internal error (never expected) fails every unfinished file.
+function job.upload_many(ctx, items, opts, level)
+  local j, err = job.start_many(ctx, items, opts, "upload_many", level + 1)
+  if not j then return nil, err end
+  local run = j._run
+  local ok, perr = pcall(function()
+    while not run:step(math.huge) do end
+  end)
+  if not ok then
+    local e = errors.new("aborted", "the batch stopped on an internal error: " .. tostring(perr),
+      { hint = "Run again with the same journal to finish the rest; please report this error" })
+    run:abort(e)
+    pcall(run.doubt_in_flight, run, e)
+  end
+  j:_finish()
+  return j:results()
+end
+
+---------------------------------------------------------------------------
+-- Input over time
+
+--- job:add(item) -> its index (its place in job:results()). The item is
+-- checked at once (a bad one fails alone, as in upload_many). Raises once
+-- the input is finished.
+function Job:add(item)
+  if self._run.input_done then error("job:add: the input is finished (finish_input was called)", 2) end
+  self._run:add_items({ item })
+  return #self._run.items
+end
+
+--- job:finish_input(): no more items will come; the job ends once those it
+-- has are done. Idempotent.
+function Job:finish_input()
+  self._run:finish_input()
 end
 
 ---------------------------------------------------------------------------
@@ -101,7 +151,7 @@ function Job:_finish()
     local r = self._results[1]
     local att = r and r.ok and r.attachment
     if att and att.id ~= nil and att.md5 then
-      self._run.client:_remember_md5(att.id, att.md5) -- client:download checks against it
+      self._ctx.md5.remember(att.id, att.md5) -- client:download checks against it
     end
   end
 end
@@ -111,7 +161,7 @@ end
 -- has its result. A raise from inside (never expected) ends the job before
 -- it propagates: every unfinished file fails with `aborted`.
 function Job:step(timeout)
-  argcheck(timeout == nil or (type(timeout) == "number" and timeout >= 0), 1, "step",
+  check.arg(timeout == nil or (type(timeout) == "number" and timeout >= 0), 1, "step",
     "non-negative number or nil", timeout)
   if self._results then return true end
   if self._stepping then
@@ -141,10 +191,12 @@ function Job:timeout()
   local run = self._run
   local wait = run:next_due()
   if run:busy() then
-    local t = run.sess:timeout()
-    wait = math.min(wait or pending.max_wait, t or pending.max_wait, pending.max_wait)
+    local t = run.transport:timeout()
+    wait = math.min(wait or job.max_wait, t or job.max_wait, job.max_wait)
   elseif wait == nil then
-    wait = 0 -- nothing in flight and nothing due: the next step finishes
+    -- nothing in flight and nothing due: the next step finishes, unless
+    -- more items may come
+    wait = run.input_done and 0 or job.max_wait
   end
   return wait
 end
@@ -155,7 +207,7 @@ end
 -- descriptor (readable when a paused PUT can go on). Both empty once done.
 function Job:fds()
   if self._results then return {}, {} end
-  return self._run.sess:fds()
+  return self._run.transport:fds()
 end
 
 --- job:cancel([reason]) — stop: no new transfer starts, PUTs and queries in
@@ -178,7 +230,7 @@ function Job:close()
   self:_stop(errors.new("aborted", "the job was closed",
     { hint = "Run again (with the same journal) to finish the rest" }))
 end
-Job.__close = function(job) job:close() end
+Job.__close = function(j) j:close() end
 Job.__gc = Job.__close
 
 --- job:results() -> results, summary once done (nil before): as upload_many.
@@ -194,15 +246,15 @@ function Job:result()
   return nil, r.err
 end
 
-local function outcome(job)
-  if job._single then return job:result() end
-  return job:results()
+local function outcome(j)
+  if j._single then return j:result() end
+  return j:results()
 end
 
 --- job:wait() -> the job's outcome (job:result() or job:results()): steps
 -- until done, blocking, as client:upload and upload_many do.
 function Job:wait()
-  while not self:step(pending.max_wait) do end
+  while not self:step(math.huge) do end
   return outcome(self)
 end
 
@@ -211,7 +263,7 @@ end
 -- coroutine.yield; a scheduler passes its own (copas: function(t)
 -- copas.pause(math.min(t, 0.01)) end). Callbacks must not yield.
 function Job:run_in_coroutine(yield)
-  argcheck(yield == nil or type(yield) == "function", 1, "run_in_coroutine", "function or nil", yield)
+  check.arg(yield == nil or type(yield) == "function", 1, "run_in_coroutine", "function or nil", yield)
   if yield == nil then
     local co, main = coroutine.running()
     if co == nil or main then error("run_in_coroutine: not inside a coroutine (give a yield function)", 2) end
@@ -221,4 +273,4 @@ function Job:run_in_coroutine(yield)
   return outcome(self)
 end
 
-return pending
+return job

@@ -1,8 +1,9 @@
--- The batch's input: options checked, each item checked on its own (a bad
--- item fails alone, before any traffic), and what the journal says about it.
+-- A job's input: options checked, each item checked on its own (a bad item
+-- fails alone, before any traffic), and its journal key.
+local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
-local entities = require("ion.upload.entities")
 local files = require("ion.upload.files")
+local targets = require("ion.upload.targets")
 
 local items = {}
 
@@ -13,43 +14,42 @@ local items = {}
 items.default_window = 50
 items.max_window = 1000
 
+-- The options of upload_many; start_many also takes `open`.
 local known_options = { concurrency = true, window = true, journal = true, on_event = true, validate = true }
+local open_options = { open = true }
+for k in pairs(known_options) do open_options[k] = true end
 
 local function bad(field, message)
-  return nil, errors.new("bad_input", field .. ": " .. message,
-    { field = field, hint = "Fix the option " .. field .. " given to upload_many" })
-end
-
-local function whole(v, min, max)
-  return type(v) == "number" and v == math.floor(v) and v >= min and v <= max
+  return nil, check.bad(field, message, "Fix the option " .. field .. " given to upload_many")
 end
 
 --- The options of upload_many with defaults: { concurrency, window, journal,
--- on_event, validate } | nil, err (bad_input naming the option).
-function items.options(client, opts)
+-- on_event, validate, open } | nil, err (bad_input naming the option).
+-- `defaults` is the client's configuration; `may_open`: start_many's call.
+function items.options(defaults, opts, may_open)
   local out = {
-    concurrency = client.cfg.concurrency,
+    concurrency = defaults.concurrency,
     window = items.default_window,
     validate = true,
   }
-  local names = {}
-  for k in pairs(opts) do names[#names + 1] = tostring(k) end
-  table.sort(names)
-  for _, k in ipairs(names) do
-    if not known_options[k] then return bad(k, "unknown option") end
-  end
+  local ok, err = check.options(opts, may_open and open_options or known_options, function(k)
+    return k .. ": unknown option"
+  end)
+  if not ok then return bad(err.field, "unknown option") end
   if opts.concurrency ~= nil then
-    if not whole(opts.concurrency, 1, 1000) then return bad("concurrency", "expected a whole number from 1 to 1000") end
+    if not check.whole(opts.concurrency, 1, 1000) then
+      return bad("concurrency", "expected a whole number from 1 to 1000")
+    end
     out.concurrency = opts.concurrency
   end
   if opts.window ~= nil then
-    if not whole(opts.window, 1, items.max_window) then
+    if not check.whole(opts.window, 1, items.max_window) then
       return bad("window", "expected a whole number from 1 to " .. items.max_window)
     end
     out.window = opts.window
   end
   if opts.journal ~= nil then
-    if type(opts.journal) ~= "string" or opts.journal == "" then return bad("journal", "expected a file path") end
+    if not check.nonempty(opts.journal) then return bad("journal", "expected a file path") end
     out.journal = opts.journal
   end
   if opts.on_event ~= nil then
@@ -59,6 +59,10 @@ function items.options(client, opts)
   if opts.validate ~= nil then
     if type(opts.validate) ~= "boolean" then return bad("validate", "expected a boolean") end
     out.validate = opts.validate
+  end
+  if opts.open ~= nil then
+    if type(opts.open) ~= "boolean" then return bad("open", "expected a boolean") end
+    out.open = opts.open
   end
   return out
 end
@@ -90,14 +94,14 @@ function items.check(core, index, input)
     rec.err = item_error(input.path .. ": target must be a table such as { run_step = 123 }", "target")
     return rec
   end
-  local kind, id = entities.parse_target(input.target)
+  local kind, id = targets.parse(input.target)
   if not kind then
     id.message = input.path .. ": " .. id.message
     rec.err = id
     return rec
   end
   rec.kind, rec.id = kind, id
-  rec.target_key = kind .. "=" .. tostring(id)
+  rec.target_key = targets.cache_key(kind, id)
   local filename = input.filename
   if filename == nil then filename = files.basename(input.path) end
   if type(filename) ~= "string" or filename == "" then

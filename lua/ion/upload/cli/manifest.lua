@@ -2,14 +2,13 @@
 -- that maps each file to its own target. A bad row does not spoil the others:
 -- it comes back as that file's error.
 local errors = require("ion.upload.errors")
+local targets = require("ion.upload.targets")
 
 local manifest = {}
 
--- The target keys of the Lua API; every kind but entity_id takes an integer.
-manifest.target_kinds = {
-  run_step = "integer", run = "integer", procedure = "integer", step = "integer",
-  part = "integer", run_step_field = "integer", entity_id = "string",
-}
+-- The manifest's target words and the type of their ids (ion.upload.targets).
+manifest.target_kinds = {}
+for _, t in ipairs(targets.list) do manifest.target_kinds[t.word] = t.id end
 
 local REQUIRED = { "path", "target", "id" }
 
@@ -78,8 +77,8 @@ end
 
 local function row_error(line, message)
   return errors.new("bad_input", string.format("manifest line %d: %s", line, message),
-    { hint = "Fix that row: target is one of run_step, run, procedure, step, part, "
-      .. "run_step_field, entity_id, and id is that object's id" })
+    { hint = "Fix that row: target is one of " .. table.concat(targets.keys, ", ")
+      .. ", and id is that object's id" })
 end
 
 -- Turns one record into { path=, target=, filename= } or an error.

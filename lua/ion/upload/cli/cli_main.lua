@@ -1,10 +1,10 @@
 -- ion-upload: the command line on top of client:upload_many. run() returns
 -- the exit status (0 all attached, 1 any failed or interrupted, 2 usage or
 -- configuration); bin/ion-upload passes it to os.exit.
-local cli_args = require("ion.upload.cli_args")
-local output = require("ion.upload.cli_output")
-local progress = require("ion.upload.cli_progress")
-local manifest = require("ion.upload.manifest")
+local cli_args = require("ion.upload.cli.cli_args")
+local output = require("ion.upload.cli.cli_output")
+local progress = require("ion.upload.cli.cli_progress")
+local manifest = require("ion.upload.cli.manifest")
 local profiles = require("ion.upload.cli.profiles")
 local walk = require("ion.upload.cli.walk")
 

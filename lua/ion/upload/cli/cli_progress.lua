@@ -2,7 +2,7 @@
 -- batch (bytes, files, rate, ETA) and one line per file moving, redrawn in
 -- place at most ten times a second. Messages (a failed file) are printed
 -- above the bars. Off a terminal the CLI prints plain lines instead.
-local output = require("ion.upload.cli_output")
+local output = require("ion.upload.cli.cli_output")
 
 local progress = {}
 

@@ -1,6 +1,6 @@
--- Aliased GraphQL documents for the batch: many root fields in one request,
--- built from the per-field text of queries.fields, and the answer split back
--- into one outcome per alias.
+-- Aliased GraphQL documents of the engine: many root fields in one request,
+-- built from the per-field text of queries.fields (and targets.list), and
+-- the answer split back into one outcome per alias.
 --
 -- Aliases are f1, f2, ... and variables $v1, $v2, ...: generated names only,
 -- so every value travels as a variable and nothing is spliced into the text.
@@ -65,21 +65,8 @@ local function field_error(e)
   return errors.new(graphql.classify(message), message, { errors = { e } })
 end
 
-local function copy_error(err, extra)
-  local fields = {}
-  for k, v in pairs(err) do fields[k] = v end
-  for k, v in pairs(extra or {}) do fields[k] = v end
-  return errors.new(err.code, err.message, fields)
-end
-documents.copy_error = copy_error
-
--- An in-doubt failure: the field may have taken effect, its answer is lost.
-local function in_doubt(code, message, fields)
-  local f = { in_doubt = true, retryable = false, hint = errors.in_doubt_hint }
-  for k, v in pairs(fields or {}) do f[k] = v end
-  return errors.new(code, message, f)
-end
-documents.in_doubt = in_doubt
+local copy_error = errors.copy
+local in_doubt = errors.in_doubt
 
 --- Splits an answer into one outcome per alias, in alias order:
 --   { value = v }      the field answered (v may be cjson.null for a nullable field)

@@ -1,0 +1,91 @@
+-- How an item ends and who hears of it: its result, the summary, the
+-- events (on_event), the journal's records, and the abort that stops a job.
+local errors = require("ion.upload.errors")
+
+local M = {}
+
+-- Terminal states of an item.
+local FINAL = { done = true, failed = true, skipped = true }
+M.FINAL = FINAL
+
+function M.emit(self, ev)
+  if not self.on_event or self.event_failed then return end
+  local ok, e = pcall(self.on_event, ev)
+  if not ok then
+    self.event_failed = true
+    self:abort(errors.new("aborted", "on_event raised an error: " .. tostring(e),
+      { hint = "Fix the on_event callback; run again with the same journal to finish" }))
+  end
+end
+
+function M.fail(self, item, err)
+  if FINAL[item.state] then return end
+  item.state = "failed"
+  local e = errors.scrubbed(err, self.ctx.auth:secrets())
+  self.results[item.index] = { ok = false, err = e, was_in_doubt = item.was_in_doubt }
+  self.summary.failed = self.summary.failed + 1
+  self:leave_window(item)
+  self:emit({ type = "error", index = item.index, path = item.path, err = e, was_in_doubt = item.was_in_doubt })
+end
+
+function M.succeed(self, item, att, skipped)
+  item.state = skipped and "skipped" or "done"
+  self.results[item.index] = { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt }
+  if skipped then
+    self.summary.skipped = self.summary.skipped + 1
+  else
+    self.summary.ok = self.summary.ok + 1
+  end
+  self:emit({ type = "done", index = item.index, path = item.path, attachment = att, skipped = skipped or nil,
+    bytes = item.size, total = item.size, was_in_doubt = item.was_in_doubt })
+end
+
+function M.start_item(self, item)
+  if item.started then return end
+  item.started = true
+  self:emit({ type = "start", index = item.index, path = item.path, bytes = 0, total = item.size })
+end
+
+-- Stops starting work: PUTs and queries in flight are cancelled (nothing of
+-- theirs is recorded yet); registrations in flight are let finish so that the
+-- journal records what they did. (The cancelling waits for schedule(): abort
+-- may be called from a callback that runs inside the session's step.)
+function M.abort(self, err)
+  if self.abort_err then return end
+  self.abort_err = err
+end
+
+function M.abort_error(self)
+  return errors.copy(self.abort_err)
+end
+
+-- Ends the registrations in flight without their answers (the job is being
+-- dropped): they may have been recorded, so each fails in doubt and the
+-- journal says so (the next run registers it again).
+function M.doubt_in_flight(self, err)
+  for _, item in ipairs(self.items) do
+    if item.state == "reg" then
+      self:record("record_in_doubt", item)
+      self:fail(item, errors.in_doubt("aborted", item.path .. ": " .. err.message
+        .. " while its registration was in flight"))
+    end
+  end
+end
+
+function M.cancel_for_abort(self)
+  if not self.abort_err or self.cancelled then return end
+  self.cancelled = true
+  for id, t in pairs(self.transfers) do
+    if t.kind ~= "reg" then self.transport:cancel(id) end
+  end
+end
+
+-- Journal writes: a failure stops the job (a rerun would repeat the step).
+function M.record(self, method, item, ...)
+  if not self.journal or not item.key then return true end
+  local ok, err = self.journal[method](self.journal, item.key, ...)
+  if not ok then self:abort(err) end
+  return ok
+end
+
+return M

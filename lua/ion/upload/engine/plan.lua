@@ -1,0 +1,77 @@
+-- Where each item starts: the journal's word on it (attached: skipped; in
+-- storage: registered only), else its target is looked up first (once per
+-- target and client: the entity cache).
+local errors = require("ion.upload.errors")
+local items_mod = require("ion.upload.engine.items")
+local journal_mod = require("ion.upload.journal")
+
+local M = {}
+
+-- The journal's state of a checked item (nil without a journal); false, err
+-- when its key cannot be made.
+local function journal_state(self, item)
+  if not self.journal then return nil end
+  local key, kerr = items_mod.journal_key(self.clock, journal_mod, item)
+  if not key then return false, kerr end
+  item.key = key
+  return self.journal:lookup(key)
+end
+
+-- An attachment as the journal wrote it (JSON gave 4242.0 for 4242).
+local function attachment_from_journal(attached)
+  local att = {}
+  for k, v in pairs(attached) do
+    att[k] = math.type and math.type(v) == "float" and math.tointeger(v) or v
+  end
+  return att
+end
+
+-- The item waits for its target: known (cache, entity_id), asked, or failed.
+function M.join_target(self, item)
+  item.state = "resolving"
+  local t = self.targets[item.target_key]
+  if not t then
+    t = { key = item.target_key, kind = item.kind, id = item.id, items = {} }
+    self.targets[item.target_key] = t
+    local cached = self.ctx.entities.get(item.kind, item.id)
+    if cached then
+      t.state, t.entity_id = "ok", cached
+    else
+      t.state = "pending"
+      self.target_queue[#self.target_queue + 1] = t
+    end
+  end
+  t.items[#t.items + 1] = item
+  if t.state == "ok" then
+    self:queue_item(item)
+  elseif t.state == "failed" then -- an item added after its target failed
+    local e = errors.copy(t.err)
+    e.message = item.path .. ": " .. e.message
+    self:fail(item, e)
+  end
+end
+
+-- Sorts the checked items by what the journal says.
+function M.plan(self, records)
+  for _, item in ipairs(records) do
+    item.attempts = 0
+    item.state = "new"
+    self.items[#self.items + 1] = item
+    local state, serr
+    if not item.err then state, serr = journal_state(self, item) end
+    if item.err or state == false then
+      self:fail(item, item.err or serr)
+    elseif state and state.attached then
+      self:succeed(item, attachment_from_journal(state.attached), true)
+    else
+      if state and state.put then
+        item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size }
+        item.from_journal = true
+        item.in_doubt_before = (state.in_doubt or state.registering) or nil
+      end
+      self:join_target(item)
+    end
+  end
+end
+
+return M

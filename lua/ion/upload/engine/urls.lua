@@ -1,0 +1,88 @@
+-- The engine's second stage: upload URLs, asked a window at a time, just
+-- before the PUTs that use them (one window ahead, never more).
+local errors = require("ion.upload.errors")
+local storage = require("ion.upload.storage")
+local queries = require("ion.upload.queries")
+
+local M = {}
+
+-- An item whose target is known goes to the URL queue, or straight to the
+-- registration queue when the journal shows its bytes are in storage.
+function M.queue_item(self, item)
+  if item.put then
+    self:ready_to_register(item)
+  else
+    item.state = "url_wait"
+    self.url_queue[#self.url_queue + 1] = item
+  end
+end
+
+-- Back to the URL queue (a retry), ahead of the items never tried.
+function M.requeue_url(self, item, delay)
+  item.state, item.ticket = "url_wait", nil
+  item.not_before = delay and (self.clock.now() + delay) or nil
+  table.insert(self.url_queue, 1, item)
+end
+
+-- An item no longer holds up its window's registrations (PUT done, or failed).
+function M.leave_window(self, item)
+  if item.window and not item.left_window then
+    item.left_window = true
+    self.window_pending[item.window] = self.window_pending[item.window] - 1
+  end
+end
+
+function M.url_answer(self, item, out)
+  if item.state ~= "url" then return end
+  if self.abort_err then return self:fail(item, self:abort_error()) end
+  if out.resend then
+    item.resends = (item.resends or 0) + 1
+    if item.resends > self.ctx.cfg.retries + 1 then
+      return self:fail(item, errors.new("protocol", "requestFileUploadUrl never ran for " .. item.path))
+    end
+    return self:requeue_url(item)
+  end
+  if out.err then return self:fail(item, out.err) end
+  local ticket, terr = storage.upload_ticket(self.ctx, out.value)
+  if not ticket then return self:fail(item, terr) end
+  item.state = "ready"
+  ticket.at = self.clock.now()
+  item.ticket = ticket
+  self.ready[#self.ready + 1] = item
+end
+
+-- The next URL document goes out while the URLs already held (or asked for)
+-- are fewer than a window: one window ahead of the PUTs, never more.
+function M.send_urls(self)
+  local now = self.clock.now()
+  while not self.abort_err and self.gql_out < self.C and #self.url_queue > 0
+    and #self.ready + self.url_out < self.lookahead do
+    local chunk, entries, keep = {}, {}, {}
+    for _, item in ipairs(self.url_queue) do
+      if #chunk < self.W and (not item.not_before or item.not_before <= now) then
+        chunk[#chunk + 1] = item
+        entries[#entries + 1] = { field = queries.fields.request_upload_url, value = item.url_name or item.filename }
+      else
+        keep[#keep + 1] = item
+      end
+    end
+    if #chunk == 0 then return end
+    self.url_queue = keep
+    self.windows = self.windows + 1
+    for _, item in ipairs(chunk) do
+      item.state = "url"
+      if not item.window then
+        item.window = self.windows
+        self.window_pending[item.window] = (self.window_pending[item.window] or 0) + 1
+      end
+      self:start_item(item)
+    end
+    self.url_out = self.url_out + #chunk
+    self:send_query("url", "RequestUploads", entries, function(outs)
+      self.url_out = self.url_out - #chunk
+      for i, item in ipairs(chunk) do self:url_answer(item, outs[i]) end
+    end)
+  end
+end
+
+return M
