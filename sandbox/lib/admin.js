@@ -6,8 +6,25 @@ const dataset = require('./dataset');
 const { readBody, sendJson } = require('./http-util');
 
 function createAdminHandler({ attachments, storage, counters, faults, hostile, outage, log }) {
+  // At most HEAD_PARALLEL HEADs at a time: a list of thousands would
+  // otherwise open as many connections to storage at once.
+  const HEAD_PARALLEL = 16;
+
+  async function mapLimited(list, fn) {
+    const out = new Array(list.length);
+    let next = 0;
+    async function worker() {
+      while (next < list.length) {
+        const i = next++;
+        out[i] = await fn(list[i]);
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(HEAD_PARALLEL, list.length) }, worker));
+    return out;
+  }
+
   async function listAttachments() {
-    return Promise.all(attachments.list().map(async (a) => {
+    return mapLimited(attachments.list(), async (a) => {
       const head = await storage.head(a.s3Key);
       return {
         id: a.id,
@@ -21,7 +38,7 @@ function createAdminHandler({ attachments, storage, counters, faults, hostile, o
         // As registered by the client.
         etag: a.etag,
       };
-    }));
+    });
   }
 
   async function readJson(req) {

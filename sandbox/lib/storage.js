@@ -77,7 +77,7 @@ class Storage {
   // { size, etag (unquoted), contentType } or null when the object is missing.
   async head(key) {
     try {
-      const r = await this.internal.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+      const r = await this.headOnce(key);
       return {
         size: Number(r.ContentLength),
         etag: String(r.ETag || '').replace(/"/g, ''),
@@ -87,6 +87,20 @@ class Storage {
       const status = err.$metadata && err.$metadata.httpStatusCode;
       if (status === 404 || err.name === 'NotFound' || err.name === 'NoSuchKey') return null;
       throw err;
+    }
+  }
+
+  // A HEAD is safe to repeat: a pooled keep-alive connection that s3rver
+  // closed as idle just as it was reused fails with ECONNRESET (seen when a
+  // slow client, under valgrind, left the pool idle for seconds).
+  async headOnce(key) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.internal.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+      } catch (err) {
+        const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE' || /socket hang up|ECONNRESET/.test(err.message);
+        if (!reset || attempt >= 3) throw err;
+      }
     }
   }
 
