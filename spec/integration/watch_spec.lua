@@ -1,0 +1,129 @@
+-- integration: client:watch against the sandbox (real core, real inotify,
+-- real storage). Readiness is the watch's own events, stepped to a deadline
+-- that only bounds a failure: no sleeps decide an outcome.
+local sandbox = require("support.sandbox")
+local files = require("support.files")
+local core = require("ion.upload.core")
+
+local function count_filename(name)
+  local n = 0
+  for _, a in ipairs(sandbox.attachments()) do
+    if a.filename == name then n = n + 1 end
+  end
+  return n
+end
+
+-- Steps w until pred() or the deadline (a failure bound, not a timing).
+local function step_until(w, pred, limit)
+  local deadline = core.now() + (limit or 20)
+  while not pred() do
+    if core.now() > deadline then error("timed out waiting", 2) end
+    if w:step(0.2) then break end
+  end
+end
+
+describe("integration: client:watch", function()
+  local dir, dataset
+  setup(function()
+    sandbox.get()
+    dataset = sandbox.dataset()
+  end)
+  before_each(function()
+    sandbox.reset()
+    dir = files.tmpdir()
+  end)
+  after_each(function() files.rmdir(dir) end)
+
+  local function watch(opts, cfg)
+    local events = {}
+    opts.on_event = function(ev) events[#events + 1] = ev end
+    local w = assert(sandbox.client(cfg):watch(dir, opts))
+    return w, events
+  end
+  local function count(events, t, rel)
+    local n = 0
+    for _, ev in ipairs(events) do
+      if ev.type == t and (rel == nil or ev.rel == rel) then n = n + 1 end
+    end
+    return n
+  end
+
+  it("takes a file present at start, one written later and one renamed in; skips temporary names", function()
+    files.write(dir, "early.txt", "early")
+    local w, events = watch({ target = { run_step = 12 }, settle = 0.2 })
+    step_until(w, function() return count(events, "done", "early.txt") == 1 end)
+    files.write(dir, "late.txt", "late")
+    files.write(dir, "x.part", "partial")
+    step_until(w, function() return count(events, "done", "late.txt") == 1 end)
+    assert(os.rename(dir .. "/x.part", dir .. "/renamed.txt"))
+    step_until(w, function() return count(events, "done", "renamed.txt") == 1 end)
+    assert.equal(0, count(events, "taken", "x.part"))
+    assert.equal(1, count_filename("early.txt"))
+    assert.equal(dataset.runStep["12"], sandbox.attachments()[1].entityId)
+    w:cancel()
+    w:run()
+  end)
+
+  it("takes files in a subfolder created later, with rules and captures; reports unmatched once", function()
+    local rules = files.write(dir .. "/..", "rules-" .. tostring(os.time()) .. ".lua",
+      'return { { match = "^st7/RS(%d+)_.*%.csv$", target = { run_step = "%1" } } }')
+    local w, events = watch({ rules = rules, settle = 0.2 })
+    assert(os.execute("mkdir -p '" .. dir .. "/st7'"))
+    files.write(dir .. "/st7", "RS12_a.csv", "a,b")
+    files.write(dir .. "/st7", "other.csv", "c,d")
+    step_until(w, function() return count(events, "done", "st7/RS12_a.csv") == 1 end)
+    step_until(w, function() return count(events, "unmatched", "st7/other.csv") == 1 end)
+    assert.equal(dataset.runStep["12"], sandbox.attachments()[1].entityId)
+    w:cancel()
+    w:run()
+    os.remove(rules)
+    assert.equal(1, count(events, "unmatched", "st7/other.csv"))
+  end)
+
+  it("uploads a rewritten file again and says so; polling mode", function()
+    local w, events = watch({ target = { run_step = 12 }, settle = 0.1, poll = 0.1 })
+    files.write(dir, "a.txt", "one")
+    step_until(w, function() return count(events, "done", "a.txt") == 1 end)
+    files.write(dir, "a.txt", "two, longer")
+    step_until(w, function() return count(events, "done", "a.txt") == 2 end)
+    local rewritten = 0
+    for _, ev in ipairs(events) do
+      if ev.type == "taken" and ev.rewritten then rewritten = rewritten + 1 end
+    end
+    assert.equal(1, rewritten)
+    assert.equal(2, count_filename("a.txt"))
+    w:cancel()
+    w:run()
+  end)
+
+  it("once: takes what is there, moves the done, leaves the failed, and finishes", function()
+    local moved = files.tmpdir()
+    files.write(dir, "ok.txt", "ok")
+    local w, events = watch({ rules = (function()
+      local p = files.write(moved, "rules.lua",
+        'return { { match = "^ok", target = { run_step = 12 } }, { match = "^bad", target = { run_step = 99999 } } }')
+      return p
+    end)(), settle = 0, once = true, after = "move:" .. moved })
+    files.write(dir, "bad.txt", "bad") -- written after start: picked up by the watcher before the first step
+    local results = w:run()
+    assert.is_table(results)
+    assert.equal(1, count(events, "moved", "ok.txt"))
+    assert.is_nil(io.open(dir .. "/ok.txt"))
+    assert.is_not_nil(io.open(moved .. "/ok.txt"))
+    assert.is_not_nil(io.open(dir .. "/bad.txt"))
+    assert.equal(0, count(events, "moved", "bad.txt"))
+    files.rmdir(moved)
+  end)
+
+  it("store and forward: files arriving while ION is down are attached once when it is back", function()
+    sandbox.admin("POST", "/outage", { target = "both", mode = "refuse", seconds = 3 })
+    local w, events = watch({ target = { run_step = 12 }, settle = 0.1, retry_cap = 1 }, { retries = 0 })
+    for i = 1, 5 do files.write(dir, "f" .. i .. ".txt", "file " .. i) end
+    step_until(w, function() return count(events, "waiting") >= 1 end)
+    step_until(w, function() return count(events, "done") == 5 end, 30)
+    for i = 1, 5 do assert.equal(1, count_filename("f" .. i .. ".txt")) end
+    assert.is_true(count(events, "back") >= 1)
+    w:cancel()
+    w:run()
+  end)
+end)
