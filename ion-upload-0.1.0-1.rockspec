@@ -82,6 +82,7 @@ build = {
     ["ion.upload.targets"] = "lua/ion/upload/targets.lua",
     ["ion.upload.transport"] = "lua/ion/upload/transport.lua",
     ["ion.upload.untrusted"] = "lua/ion/upload/untrusted.lua",
+    ["ion.upload.watch"] = "lua/ion/upload/watch.lua",
     ["ion.upload.watch_rules"] = "lua/ion/upload/watch_rules.lua",
   },
   install = {

@@ -68,7 +68,9 @@ local function check_options(opts)
     return bad("poll must be a number > 0 (seconds)", "poll")
   end
   o.retry_cap = o.retry_cap or watch.default_retry_cap
-  if type(o.retry_cap) ~= "number" or o.retry_cap <= 0 then return bad("retry_cap must be a number > 0", "retry_cap") end
+  if type(o.retry_cap) ~= "number" or o.retry_cap <= 0 then
+    return bad("retry_cap must be a number > 0", "retry_cap")
+  end
   o.after = o.after or "keep"
   if o.after ~= "keep" and o.after ~= "delete" then
     local d = type(o.after) == "string" and o.after:match("^move:(.+)$")
