@@ -130,7 +130,7 @@ function watch.start(client, dir, opts, level)
     cand = {},     -- rel -> { key, since }: seen, not yet settled
     inflight = {}, -- rel -> { key, index, rewritten }
     by_index = {}, -- engine index -> rel
-    done = {},     -- rel -> key uploaded (or shown done by the journal)
+    uploaded = {}, -- rel -> key uploaded (or shown done by the journal)
     held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed
     waiting = {},  -- rel -> { key, due, attempt }: transient failure, to retry
     outcomes = {}, -- engine events to act on after the step
@@ -192,7 +192,7 @@ function Watch:saw(rel, info)
     return
   end
   local key = key_of(info)
-  if self.done[rel] == key or self.held[rel] == key .. "#" .. self.gen then return end
+  if self.uploaded[rel] == key or self.held[rel] == key .. "#" .. self.gen then return end
   local f = self.inflight[rel]
   if f and f.key == key then return end
   local wt = self.waiting[rel]
@@ -239,7 +239,7 @@ function Watch:take(rel, c)
     end
     return
   end
-  local rewritten = self.done[rel] ~= nil
+  local rewritten = self.uploaded[rel] ~= nil
   self.adding = rel -- an item refused at once has its event inside add
   local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
   self.adding = nil
@@ -291,7 +291,7 @@ function Watch:handle_outcomes(now)
       self.inflight[rel] = nil
       self.by_index[ev.index] = nil
       if ev.type == "done" then
-        self.done[rel] = f.key
+        self.uploaded[rel] = f.key
         self.waiting[rel] = nil
         if self.down_since then
           self.emit({ type = "back", since = self.down_since })
