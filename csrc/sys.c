@@ -181,6 +181,19 @@ static int sys_interrupted(lua_State *L)
     return 1;
 }
 
+/* core.mkdir(path) -> true | nil, err: one folder (mode 0777 less the
+ * umask); one that exists already is fine. For --after move:DIR, which keeps
+ * the relative path. */
+static int sys_mkdir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (mkdir(path, 0777) != 0 && !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return sys_error(L, "bad_input", path, errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* SIGHUP asks a long-running watcher to reload its rules: a flag, as for
  * SIGINT, that core.hangup() reads and clears. */
 static volatile sig_atomic_t hangup_flag = 0;
@@ -226,6 +239,7 @@ void ion_sys_open_lib(lua_State *L)
         {"terminal_width", sys_terminal_width},
         {"catch_interrupt", sys_catch_interrupt},
         {"interrupted", sys_interrupted},
+        {"mkdir", sys_mkdir},
         {"catch_hangup", sys_catch_hangup},
         {"hangup", sys_hangup},
         {NULL, NULL},

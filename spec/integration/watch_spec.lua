@@ -115,6 +115,19 @@ describe("integration: client:watch", function()
     files.rmdir(moved)
   end)
 
+  it("a permanent failure is reported once and moved to the failed folder, keeping its relative path", function()
+    local failed = files.tmpdir()
+    assert(os.execute("mkdir -p '" .. dir .. "/sub'"))
+    files.write(dir .. "/sub", "x.txt", "x")
+    local w, events = watch({ target = { run_step = 99999 }, settle = 0, once = true, failed = failed })
+    w:run()
+    assert.equal(1, count(events, "error", "sub/x.txt"))
+    assert.equal(1, count(events, "moved", "sub/x.txt"))
+    assert.is_nil(io.open(dir .. "/sub/x.txt"))
+    assert.is_not_nil(io.open(failed .. "/sub/x.txt"))
+    files.rmdir(failed)
+  end)
+
   it("store and forward: files arriving while ION is down are attached once when it is back", function()
     sandbox.admin("POST", "/outage", { target = "both", mode = "refuse", seconds = 3 })
     local w, events = watch({ target = { run_step = 12 }, settle = 0.1, retry_cap = 1 }, { retries = 0 })
@@ -234,7 +247,7 @@ describe("integration: ion-upload watch", function()
 
   it("--once takes what is there, uploads it, moves it and exits 0", function()
     local inbox, done = dir .. "/in", dir .. "/done"
-    assert(os.execute("mkdir -p '" .. inbox .. "/sub' '" .. done .. "/sub'"))
+    assert(os.execute("mkdir -p '" .. inbox .. "/sub' '" .. done .. "'")) -- done/sub is made by the move
     files.write(inbox, "a.csv", "a")
     files.write(inbox .. "/sub", "b.csv", "b")
     files.write(inbox, "c.tmp", "temporary")

@@ -267,6 +267,17 @@ function Watch:settle_candidates(now)
   end
 end
 
+-- The folders of rel under base (base itself must exist): true | nil, why.
+function Watch:make_parents(base, rel)
+  local path = base
+  for part in rel:gmatch("([^/]+)/") do
+    path = path .. "/" .. part
+    local ok, err = self.core.mkdir(path)
+    if not ok then return nil, err.message end
+  end
+  return true
+end
+
 function Watch:after_success(rel)
   local o, abs = self.o, self.root .. "/" .. rel
   if o.after == "delete" then
@@ -274,7 +285,8 @@ function Watch:after_success(rel)
     self.emit({ type = ok and "deleted" or "after_error", rel = rel, path = abs, message = (not ok) and why or nil })
   elseif o.move_to then
     local dest = o.move_to .. "/" .. rel
-    local ok, why = os.rename(abs, dest)
+    local ok, why = self:make_parents(o.move_to, rel)
+    if ok then ok, why = os.rename(abs, dest) end
     self.emit({ type = ok and "moved" or "after_error", rel = rel, path = abs, to = dest,
       message = (not ok) and why or nil })
   end
@@ -317,9 +329,11 @@ function Watch:handle_outcomes(now)
           self.held[rel] = f.key .. "#" .. self.gen
           if PERMANENT[e.code] and self.o.failed then
             local abs = self.root .. "/" .. rel
-            local dest = self.o.failed .. "/" .. basename(rel)
-            local ok = os.rename(abs, dest)
-            if ok then self.emit({ type = "moved", rel = rel, path = abs, to = dest, failed = true }) end
+            local dest = self.o.failed .. "/" .. rel
+            local ok, why = self:make_parents(self.o.failed, rel)
+            if ok then ok, why = os.rename(abs, dest) end
+            self.emit({ type = ok and "moved" or "after_error", rel = rel, path = abs, to = dest, failed = true,
+              message = (not ok) and why or nil })
           end
         end
       end
