@@ -282,11 +282,13 @@ function Watch:after_success(rel)
   local o, abs = self.o, self.root .. "/" .. rel
   if o.after == "delete" then
     local ok, why = os.remove(abs)
+    if ok then self.uploaded[rel] = nil end -- gone: nothing to remember it by
     self.emit({ type = ok and "deleted" or "after_error", rel = rel, path = abs, message = (not ok) and why or nil })
   elseif o.move_to then
     local dest = o.move_to .. "/" .. rel
     local ok, why = self:make_parents(o.move_to, rel)
     if ok then ok, why = os.rename(abs, dest) end
+    if ok then self.uploaded[rel] = nil end
     self.emit({ type = ok and "moved" or "after_error", rel = rel, path = abs, to = dest,
       message = (not ok) and why or nil })
   end
