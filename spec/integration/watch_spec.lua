@@ -293,4 +293,34 @@ describe("integration: ion-upload watch", function()
     assert.is_true(run.wait_exit(pid, 20))
     assert.equal(0, code())
   end)
+
+  it("SIGKILL mid-stream, then a restart with the journal: every file attached, duplicates within the bound", function()
+    local inbox = dir .. "/in"
+    assert(os.execute("mkdir -p '" .. inbox .. "'"))
+    sandbox.faults({ graphql_latency_ms = 30, storage_latency_ms = 20 })
+    local journal = dir .. "/w.journal"
+    local common = { "watch", inbox, "--run-step", "12", "--settle", "0", "--journal", journal,
+      "--concurrency", "2", "--window", "2", "--quiet" }
+    local pid = run.background(common)
+    local N = 30
+    for i = 1, N do files.write(inbox, string.format("k%02d.txt", i), "file " .. i) end
+    assert.is_true(run.wait_for(function() return #sandbox.attachments() >= 5 end, 30))
+    os.execute("kill -KILL " .. pid)
+    assert.is_true(run.wait_exit(pid, 10))
+    assert.is_true(#sandbox.attachments() < N, "killed mid-stream")
+    sandbox.faults({ graphql_latency_ms = 0, storage_latency_ms = 0 })
+    local once = {}
+    for i, a in ipairs(common) do once[i] = a end
+    once[#once + 1] = "--once"
+    local r = run.cli(once)
+    assert.equal(0, r.code, r.stderr)
+    local dups = 0
+    for i = 1, N do
+      local n = count_filename(string.format("k%02d.txt", i))
+      assert.is_true(n >= 1, i .. " not attached")
+      dups = dups + n - 1
+    end
+    -- at most the registrations in flight at the kill: 2 documents of 2
+    assert.is_true(dups <= 4, dups .. " duplicates")
+  end)
 end)
