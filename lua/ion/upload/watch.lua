@@ -445,7 +445,11 @@ function Watch:timeout()
   if self.job:done() then return 0 end
   if #self.outcomes > 0 then return 0 end
   local now = self.core.now()
-  local t = math.min(self.job:timeout(), watch.idle_wait)
+  -- an open job with nothing to do says 0.2 s (it waits for items); ours
+  -- come through the watcher's fd or our own timers, so idle is 1 s
+  local run = self.job._run
+  local t = watch.idle_wait
+  if run:busy() or run:next_due() or run.input_done then t = math.min(self.job:timeout(), t) end
   local due = self:next_due(now)
   if due and due < t then t = due end
   return t
