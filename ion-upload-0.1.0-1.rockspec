@@ -52,6 +52,7 @@ build = {
     ["ion.upload.cli.glob"] = "lua/ion/upload/cli/glob.lua",
     ["ion.upload.cli.profiles"] = "lua/ion/upload/cli/profiles.lua",
     ["ion.upload.cli.walk"] = "lua/ion/upload/cli/walk.lua",
+    ["ion.upload.cli.watch"] = "lua/ion/upload/cli/watch.lua",
     ["ion.upload.config"] = "lua/ion/upload/config.lua",
     ["ion.upload.context"] = "lua/ion/upload/context.lua",
     ["ion.upload.documents"] = "lua/ion/upload/documents.lua",
@@ -82,6 +83,7 @@ build = {
     ["ion.upload.targets"] = "lua/ion/upload/targets.lua",
     ["ion.upload.transport"] = "lua/ion/upload/transport.lua",
     ["ion.upload.untrusted"] = "lua/ion/upload/untrusted.lua",
+    ["ion.upload.watch"] = "lua/ion/upload/watch.lua",
     ["ion.upload.watch_rules"] = "lua/ion/upload/watch_rules.lua",
   },
   install = {

@@ -147,7 +147,8 @@ static int fs_list_dir(lua_State *L)
         listing_free(l);
         return fs_error(L, path, e);
     }
-    qsort(l->names, l->n, sizeof *l->names, by_name);
+    if (l->n > 1) /* an empty folder has no array: qsort(NULL, 0) is undefined */
+        qsort(l->names, l->n, sizeof *l->names, by_name);
 
     lua_createtable(L, (int)l->n, 0);
     int k = 0;

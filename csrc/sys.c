@@ -181,6 +181,51 @@ static int sys_interrupted(lua_State *L)
     return 1;
 }
 
+/* core.mkdir(path) -> true | nil, err: one folder (mode 0777 less the
+ * umask); one that exists already is fine. For --after move:DIR, which keeps
+ * the relative path. */
+static int sys_mkdir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct stat st;
+    if (mkdir(path, 0777) != 0 && !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return sys_error(L, "bad_input", path, errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* SIGHUP asks a long-running watcher to reload its rules: a flag, as for
+ * SIGINT, that core.hangup() reads and clears. */
+static volatile sig_atomic_t hangup_flag = 0;
+
+static void on_hangup(int sig)
+{
+    (void)sig;
+    hangup_flag = 1;
+}
+
+static int sys_catch_hangup(lua_State *L)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hangup;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART; /* a reload can wait for the next turn of the loop */
+    if (sigaction(SIGHUP, &sa, NULL) != 0)
+        return sys_error(L, "bad_input", "sigaction", errno);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* true once per SIGHUP received (several before a call count as one) */
+static int sys_hangup(lua_State *L)
+{
+    int was = hangup_flag != 0;
+    hangup_flag = 0;
+    lua_pushboolean(L, was);
+    return 1;
+}
+
 void ion_sys_open_lib(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
@@ -194,6 +239,9 @@ void ion_sys_open_lib(lua_State *L)
         {"terminal_width", sys_terminal_width},
         {"catch_interrupt", sys_catch_interrupt},
         {"interrupted", sys_interrupted},
+        {"mkdir", sys_mkdir},
+        {"catch_hangup", sys_catch_hangup},
+        {"hangup", sys_hangup},
         {NULL, NULL},
     };
     ion_setfuncs(L, funcs);

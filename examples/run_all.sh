@@ -43,6 +43,8 @@ for script in examples/*.lua; do
         ION_AUTH_URL="$AUTH_URL" "$LUA" "$script" ;;
     nonblocking.lua) run "$script" "$LUA" "$script" 2 examples/files/report.pdf examples/files/measurements.csv ;;
     coroutines.lua) run "$script" "$LUA" "$script" 4 examples/files/inspection-photo.jpg examples/files/report.pdf ;;
+    rules.lua) # a rules file for ion-upload watch, not a script: it must load
+      run "$script" "$LUA" -e "assert(require('ion.upload.watch_rules').load('$script'))" ;;
     *) echo "examples: FAIL $script: not known to examples/run_all.sh (add how to run it)"; failed=1 ;;
   esac
 done

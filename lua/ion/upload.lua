@@ -71,6 +71,12 @@ function Client:start_many(items, opts)
   return j, err
 end
 
+-- A hot folder (ion.upload.watch, docs/api.md "client:watch"): job | nil, err.
+function Client:watch(dir, opts)
+  local j, err = require("ion.upload.watch").start(self, dir, opts, 3)
+  return j, err
+end
+
 function Client:start(path, target, opts)
   local j, err = job.start(self._ctx, path, target, opts, "start", 3)
   if not j then return self:_fail(err) end

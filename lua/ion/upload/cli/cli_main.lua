@@ -100,6 +100,20 @@ function cli.run(argv, env)
     return list_profiles(argv, { getenv = getenv, core = core, stdout = stdout, usage_error = usage_error })
   end
 
+  if argv[1] == "watch" then
+    return require("ion.upload.cli.watch").run(argv, { core = core, stdout = stdout, stderr = stderr,
+      usage_error = usage_error,
+      make_client = function(args)
+        local profile, prerr = chosen_profile(args, getenv, core)
+        if profile == false then return nil, prerr end
+        local cfg, cerr = cli_args.client_config(args, getenv, profile)
+        if not cfg then return nil, cerr end
+        local client, nerr = upload.new(cfg)
+        if not client then return nil, tostring(nerr) end
+        return client
+      end })
+  end
+
   local args, perr = cli_args.parse(argv, upload.VERSION)
   if not args then return usage_error(perr) end
   if args.help then

@@ -30,6 +30,11 @@ end
 function M.join_target(self, item)
   item.state = "resolving"
   local t = self.targets[item.target_key]
+  if t and t.state == "failed" and t.err and t.err.retryable then
+    -- a transient failure (ION was down) is no answer about the target: an
+    -- item added later (an open job, a watched folder) asks again
+    t = nil
+  end
   if not t then
     t = { key = item.target_key, kind = item.kind, id = item.id, items = {} }
     self.targets[item.target_key] = t

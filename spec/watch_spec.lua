@@ -1,0 +1,104 @@
+-- client:watch without a network: option checks, the poll fallback when the
+-- core has no inotify (the core's watcher stubbed: says "unsupported"), the
+-- temporary-name filter, and the core's SIGHUP flag.
+local upload = require("ion.upload")
+local real_core = require("ion.upload.core")
+local files = require("support.files")
+
+local function client(watcher)
+  local c = assert(upload.new({ endpoint = "http://127.0.0.1:9/graphql", token = "t" }))
+  if watcher then c._core = setmetatable({ watcher = watcher }, { __index = real_core }) end
+  return c
+end
+
+describe("client:watch", function()
+  local dir
+  before_each(function() dir = files.tmpdir() end)
+  after_each(function() files.rmdir(dir) end)
+
+  it("refuses bad options with bad_input naming the field", function()
+    local cases = {
+      { {}, "rules" },
+      { { target = { run_step = 1 }, rules = "x.lua" }, "rules" },
+      { { target = { run_step = 1 }, settle = -1 }, "settle" },
+      { { target = { run_step = 1 }, poll = 0 }, "poll" },
+      { { target = { run_step = 1 }, after = "shred" }, "after" },
+      { { target = { run_step = 1 }, include = "[" }, "include" },
+    }
+    for _, case in ipairs(cases) do
+      local w, err = client():watch(dir, case[1])
+      assert.is_nil(w)
+      assert.equal("bad_input", err.code)
+      assert.equal(case[2], err.field)
+    end
+    local w, err = client():watch(dir, { target = { run_step = 1 }, bogus = 1 })
+    assert.is_nil(w)
+    assert.equal("bad_input", err.code)
+    assert.has_error(function() client():watch(42, {}) end)
+  end)
+
+  it("polls when the core has no inotify; sees files, skips temporary names", function()
+    local c = client(function() return nil, { code = "unsupported", message = "no inotify" } end)
+    files.write(dir, "a.txt", "a")
+    files.write(dir, "b.part", "b")
+    files.write(dir, ".hidden", "h")
+    local w = assert(c:watch(dir, { target = { run_step = 1 }, settle = 60 }))
+    assert.is_nil(w.watcher)
+    assert.equal(2, w.o.poll)
+    assert.is_table(w.cand["a.txt"])
+    assert.is_nil(w.cand["b.part"])
+    assert.is_nil(w.cand[".hidden"])
+    assert.is_true(w:timeout() <= 1) -- idle wakeups at most once a second
+    w:close()
+    assert.is_true(w:done())
+  end)
+
+  it("takes a temporary name when it is included", function()
+    files.write(dir, "b.part", "b")
+    local w = assert(client():watch(dir, { target = { run_step = 1 }, settle = 60, include = "*.part" }))
+    assert.is_table(w.cand["b.part"])
+    w:close()
+  end)
+end)
+
+describe("core.catch_hangup", function()
+  it("turns SIGHUP into a flag read once", function()
+    assert.is_true(real_core.catch_hangup())
+    assert.is_false(real_core.hangup())
+    os.execute("kill -HUP $PPID") -- the shell's parent: this process
+    assert.is_true(real_core.hangup())
+    assert.is_false(real_core.hangup())
+  end)
+end)
+
+describe("examples/rules.lua", function()
+  it("loads and maps the station's paths", function()
+    local rules = require("ion.upload.watch_rules")
+    local set = assert(rules.load("examples/rules.lua"))
+    assert.same({ run_step = 12 }, rules.match(set, "station7/RS12_torque.csv", {}).target)
+    local m = rules.match(set, "photos/50/top.jpg", {})
+    assert.same({ part = 50 }, m.target)
+    assert.equal("inspection-top.jpg", m.filename)
+    assert.same({ run = 7 }, rules.match(set, "cmm/run-7/report.pdf", {}).target)
+    assert.is_nil(rules.match(set, "notes.txt", {}))
+  end)
+end)
+
+describe("core.list_dir of an empty folder", function()
+  -- (under make sanitize: UBSan stopped on qsort(NULL, 0) before the fix)
+  it("is an empty list", function()
+    local dir = files.tmpdir()
+    assert.same({}, (real_core.list_dir(dir)))
+    files.rmdir(dir)
+  end)
+end)
+
+describe("client:watch when idle", function()
+  it("asks to be stepped at most once a second", function()
+    local dir = files.tmpdir()
+    local w = assert(client():watch(dir, { target = { run_step = 1 } }))
+    assert.equal(1, w:timeout())
+    w:close()
+    files.rmdir(dir)
+  end)
+end)
