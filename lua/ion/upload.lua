@@ -77,6 +77,13 @@ function Client:watch(dir, opts)
   return j, err
 end
 
+-- What upload_many would do with these items, with nothing sent but the
+-- target lookups (ion.upload.plan, docs/api.md "client:plan"): plan | nil, err.
+function Client:plan(items, opts)
+  local p, err = require("ion.upload.plan").make(self._ctx, items, opts, 3)
+  return p, err
+end
+
 function Client:start(path, target, opts)
   local j, err = job.start(self._ctx, path, target, opts, "start", 3)
   if not j then return self:_fail(err) end

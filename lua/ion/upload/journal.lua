@@ -103,6 +103,37 @@ function journal.open(path, opts)
   return self
 end
 
+--- What a journal holds, read without a lock and without writing a byte
+-- (client:plan): a read-only journal (lookup, close) | nil,
+-- err (bad_input). A journal that does not exist yet reads as empty.
+function journal.peek(path)
+  if type(path) ~= "string" or path == "" then
+    error("journal path must be a non-empty string", 2)
+  end
+  local entries = {}
+  local fh, oerr, errno = io.open(path, "rb")
+  if fh then
+    local ok, rerr = fh:read(0)
+    if ok == nil and rerr then
+      fh:close()
+      oerr, fh = rerr, nil
+    else
+      entries = load(fh)
+      fh:close()
+    end
+  elseif errno ~= 2 then -- ENOENT: the run would create it
+    oerr = oerr or "cannot open"
+  else
+    oerr = nil
+  end
+  if oerr then
+    return nil, errors.new("bad_input", "cannot read journal " .. path .. ": " .. tostring(oerr),
+      { hint = "Check that the journal is a file you may read and write." })
+  end
+  -- no fh: close() has nothing to do, and a write raises "journal is closed"
+  return setmetatable({ path = path, entries = entries, read_only = true }, Journal)
+end
+
 --- The key of one file and target. `target_key` is a canonical string of the
 -- target (for example "run_step=12"); `info` comes from core.stat.
 function journal.key(abs_path, info, target_key)

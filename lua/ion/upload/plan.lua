@@ -1,0 +1,121 @@
+-- ion.upload.plan: client:plan(items, opts), what upload_many would do with
+-- these items, found out without doing it (docs/api.md, "client:plan").
+--
+-- It is a run of the one engine (ion.upload.engine.run) that stops after its
+-- first stage: every item gets upload_many's own checks (engine/items.lua),
+-- the journal's word on it (read, never written or locked) and its target
+-- looked up by the engine's batched, cached lookups (engine/lookups.lua).
+-- The stages after that are switched off in this run, so no upload URL is
+-- asked, no PUT made and no mutation sent: the only GraphQL documents are
+-- the lookups, many targets to a document.
+local check = require("ion.upload.check")
+local errors = require("ion.upload.errors")
+local items_mod = require("ion.upload.engine.items")
+local journal_mod = require("ion.upload.journal")
+local run_mod = require("ion.upload.engine.run")
+local targets = require("ion.upload.targets")
+
+local plan = {}
+
+local function nothing() end
+
+-- A run of the engine that goes no further than the lookups.
+local function lookup_run(ctx, opts, jnl)
+  local r = run_mod.new(ctx, opts, jnl)
+  r.on_event = nil -- a plan has no events to tell
+  r.asked = true -- the schema question rides on lookups only for registrations to come
+  -- an item whose target is known is planned where upload_many would queue it for its URL
+  r.queue_item = function(_, item) item.state = "planned" end
+  r.send_urls, r.start_puts, r.send_registrations = nothing, nothing, nothing
+  return r
+end
+
+-- The plan entry of one item once the run is over.
+local function entry(r, item)
+  local e = { path = item.path, target_kind = item.kind, target_id = item.id, filename = item.filename,
+    size = item.size }
+  local t = item.target_key and r.targets[item.target_key]
+  if t and t.state == "ok" then e.entity_id = t.entity_id end
+  local res = r.results[item.index]
+  if item.state == "planned" then
+    e.ok = true
+    -- the journal shows the bytes in storage: registered without a second PUT
+    e.action = item.put and "register" or "upload"
+    e.in_doubt = item.in_doubt_before or nil
+  elseif res and res.ok then -- attached per the journal: its target is not even looked up
+    local att = res.attachment or {}
+    e.ok, e.action, e.attachment_id = true, "skip", att.id
+    e.entity_id = att.entityId
+  else
+    e.ok = false
+    e.err = res and res.err or (r.abort_err and r:abort_error())
+      or errors.new("aborted", item.path .. ": the plan stopped before this file was looked at")
+  end
+  return e
+end
+
+--- The totals of a list of plan entries: { files, bytes (to be PUT), targets
+-- (distinct, of the files to be attached), failing, upload, register, skip }.
+-- upload + register + skip + failing == files. (The CLI adds the files it
+-- refused itself, so this is a function of the entries alone.)
+function plan.totals(entries)
+  local t = { files = #entries, bytes = 0, targets = 0, failing = 0, upload = 0, register = 0, skip = 0 }
+  local seen = {}
+  for _, e in ipairs(entries) do
+    if not e.ok then
+      t.failing = t.failing + 1
+    else
+      t[e.action] = t[e.action] + 1
+      if e.action == "upload" then t.bytes = t.bytes + (e.size or 0) end
+      if e.action ~= "skip" then
+        local key = targets.cache_key(e.target_kind, e.target_id)
+        if not seen[key] then
+          seen[key] = true
+          t.targets = t.targets + 1
+        end
+      end
+    end
+  end
+  return t
+end
+
+--- client:plan(items, opts) -> plan | nil, err (a bad option, a journal that
+-- cannot be read). opts: those of upload_many, so one table serves both;
+-- journal (read only), window (targets per lookup document) and concurrency
+-- (lookup documents in flight) are the ones that matter. plan = { items =
+-- { entry per item, in input order }, totals = plan.totals(items) plus
+-- requests (GraphQL documents sent) }. level: as error()'s, for misuses.
+function plan.make(ctx, list, opts, level)
+  check.arg(type(list) == "table", 1, "plan", "table", list, level)
+  check.arg(opts == nil or type(opts) == "table", 2, "plan", "table or nil", opts, level)
+  local o, oerr = items_mod.options(ctx.cfg, opts or {}, false)
+  if not o then return nil, oerr end
+  local jnl
+  if o.journal then
+    local jerr
+    jnl, jerr = journal_mod.peek(o.journal)
+    if not jnl then return nil, jerr end
+  end
+  local r = lookup_run(ctx, o, jnl)
+  local added, aerr = pcall(r.add_items, r, list)
+  if not added then
+    r:close()
+    error(aerr, 0)
+  end
+  r:finish_input()
+  local ok, perr = pcall(function()
+    while not r:step(math.huge) do end
+  end)
+  if not ok then
+    r:abort(errors.new("aborted", "the plan stopped on an internal error: " .. tostring(perr),
+      { hint = "Please report this error" }))
+  end
+  r:close()
+  local entries = {}
+  for i, item in ipairs(r.items) do entries[i] = entry(r, item) end
+  local totals = plan.totals(entries)
+  totals.requests = r.counts.graphql
+  return { items = entries, totals = totals }
+end
+
+return plan
