@@ -160,6 +160,10 @@ function cli.run(argv, env)
       where[#items] = i
     end
   end
+  if args.dry_run then -- checks and lookups only, nothing sent (cli/dry_run.lua)
+    return require("ion.upload.cli.dry_run").run(client, entries, items, where, args,
+      { stdout = stdout, stderr = stderr, usage_error = usage_error })
+  end
 
   -- Output: JSON lines in input order; a progress display or plain lines.
   local results = {}
