@@ -113,17 +113,10 @@ function journal.peek(path)
   local entries = {}
   local fh, oerr, errno = io.open(path, "rb")
   if fh then
-    local ok, rerr = fh:read(0)
-    if ok == nil and rerr then
-      fh:close()
-      oerr, fh = rerr, nil
-    else
-      entries = load(fh)
-      fh:close()
-    end
-  elseif errno ~= 2 then -- ENOENT: the run would create it
-    oerr = oerr or "cannot open"
-  else
+    local ok, rerr = fh:read(0) -- a folder opens, then fails to read
+    if ok == nil and rerr then oerr = rerr else entries = load(fh) end
+    fh:close()
+  elseif errno == 2 then -- ENOENT: not yet; the run would create it
     oerr = nil
   end
   if oerr then

@@ -1,0 +1,131 @@
+-- Unit spec: ion-upload --dry-run's output (ion.upload.cli.dry_run). The
+-- client is a stub whose plan() returns a plan made here, and stdout/stderr
+-- are string buffers: no network, no process. The real thing runs in
+-- spec/integration/cli_dry_run_spec.lua.
+local cjson = require("cjson")
+local dry_run = require("ion.upload.cli.dry_run")
+local errors = require("ion.upload.errors")
+
+local function buffer()
+  local b = { text = "" }
+  function b:write(...)
+    for _, s in ipairs({ ... }) do self.text = self.text .. s end
+  end
+  function b.flush() end
+  return b
+end
+
+local function stub_client(p)
+  local c = { closed = false }
+  function c.plan(_, items, opts)
+    c.items, c.opts = items, opts
+    return p
+  end
+  function c.close() c.closed = true end
+  return c
+end
+
+local ok_entry = { path = "a.txt", target_kind = "run_step", target_id = 12, entity_id = "128", filename = "a.txt",
+  size = 2048, ok = true, action = "upload" }
+
+describe("cli dry_run", function()
+  it("prints path, target, entity, size and display name, escaping what a server or a name gave", function()
+    assert.equal('plan  a.txt -> run_step 12 (entity 128), 2.0 KiB, as "a.txt"', dry_run.plain_line(ok_entry))
+    local line = dry_run.plain_line({ path = "x\27[2J.txt", target_kind = "part", target_id = 3,
+      entity_id = "9\27]0;pwn\7", filename = "n\r\n.txt", size = 1, ok = true, action = "register", in_doubt = true })
+    assert.not_matches("[%c]", line)
+    assert.matches("x\\027[2J.txt", line, 1, true)
+    assert.matches("entity 9\\027]0;pwn\\007", line, 1, true)
+    assert.matches('as "n\\013\\010.txt"', line, 1, true)
+    assert.matches("registered without a second upload", line, 1, true)
+    assert.matches("ended in doubt", line, 1, true)
+    local skip = dry_run.plain_line({ path = "s.txt", target_kind = "run", target_id = 1, entity_id = "5", ok = true,
+      action = "skip", attachment_id = "42\27[K" })
+    assert.equal("skip  s.txt -> run 1 (entity 5): already attachment 42\\027[K, per the journal", skip)
+    local fail = dry_run.plain_line({ path = "f.txt", target_kind = "part", target_id = 999, ok = false,
+      err = errors.new("not_found", "part 999 not found") })
+    assert.equal("FAIL  f.txt -> part 999: not_found", fail)
+  end)
+
+  it("gives each file one JSON object with its keys in a fixed order, and the totals one line", function()
+    assert.equal('{"path":"a.txt","ok":true,"action":"upload","target":"run_step","targetId":12,"entityId":"128",'
+      .. '"filename":"a.txt","size":2048}', dry_run.json_line(ok_entry))
+    local f = cjson.decode(dry_run.json_line({ path = "d/f.txt", target_kind = "part", target_id = 999, ok = false,
+      err = errors.new("not_found", "part 999 not found") }))
+    assert.same({ path = "d/f.txt", ok = false, target = "part", targetId = 999, error = { code = "not_found",
+      message = "part 999 not found", hint = errors.hints.not_found } }, f)
+    local line = dry_run.json_line({ path = "e\27.txt", ok = true, action = "skip", target_kind = "run",
+      target_id = 1, entity_id = "5", attachment_id = 4242 })
+    assert.not_matches("\27", line, 1, true) -- JSON escapes control characters itself
+    assert.equal(4242, cjson.decode(line).attachmentId)
+    assert.equal('{"totals":{"files":3,"bytes":10,"targets":1,"failing":1,"upload":1,"register":0,"skip":1,'
+      .. '"requests":2}}', dry_run.json_totals({ files = 3, bytes = 10, targets = 1, failing = 1, upload = 1,
+        register = 0, skip = 1, requests = 2 }))
+  end)
+
+  local function entries_and_items()
+    local entries = {
+      { path = "a.txt", item = { path = "a.txt", target = { run_step = 12 } } },
+      { path = "bad-row", err = errors.new("bad_input", "manifest line 3: no id") },
+      { path = "f.txt", item = { path = "f.txt", target = { part = 999 } } },
+    }
+    local items, where = { entries[1].item, entries[3].item }, { 1, 3 }
+    local p = { items = { ok_entry, { path = "f.txt", target_kind = "part", target_id = 999, ok = false,
+      err = errors.new("not_found", "f.txt: part 999 not found") } },
+      totals = { requests = 1 } }
+    return entries, items, where, p
+  end
+
+  it("puts the CLI's own refusals in their place, prints totals and why each fails, and exits 1", function()
+    local entries, items, where, p = entries_and_items()
+    local client, out, err = stub_client(p), buffer(), buffer()
+    local code = dry_run.run(client, entries, items, where, { journal = "j", window = 7 },
+      { stdout = out, stderr = err })
+    assert.equal(1, code)
+    assert.is_true(client.closed)
+    assert.same({ journal = "j", window = 7 }, client.opts)
+    assert.equal("", err.text)
+    local lines = {}
+    for l in out.text:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.same({
+      'plan  a.txt -> run_step 12 (entity 128), 2.0 KiB, as "a.txt"',
+      "FAIL  bad-row: bad_input",
+      "FAIL  f.txt -> part 999: not_found",
+      "ion-upload: dry run: 3 files to 1 target: 1 to upload (2.0 KiB), 0 to register only, 0 already attached, "
+        .. "2 would fail; 1 lookup request, nothing uploaded or attached",
+      "would fail:",
+      "  FAIL  bad-row: bad_input: manifest line 3: no id (" .. errors.hints.bad_input .. ")",
+      "  FAIL  f.txt: not_found: f.txt: part 999 not found (" .. errors.hints.not_found .. ")",
+    }, lines)
+  end)
+
+  it("--json: JSON on stdout only; --quiet keeps the words off stderr unless something fails", function()
+    local entries, items, where, p = entries_and_items()
+    local out, err = buffer(), buffer()
+    assert.equal(1, dry_run.run(stub_client(p), entries, items, where, { json = true, quiet = true },
+      { stdout = out, stderr = err }))
+    local n = 0
+    for l in out.text:gmatch("[^\n]+") do
+      n = n + 1
+      assert.is_table(cjson.decode(l))
+    end
+    assert.equal(4, n)
+    assert.matches("would fail:", err.text, 1, true)
+
+    out, err = buffer(), buffer()
+    assert.equal(0, dry_run.run(stub_client({ items = { ok_entry }, totals = { requests = 1 } }),
+      { entries[1] }, { items[1] }, { 1 }, { json = true, quiet = true }, { stdout = out, stderr = err }))
+    assert.equal("", err.text)
+    assert.equal(2, select(2, out.text:gsub("\n", "")))
+  end)
+
+  it("a plan refused as a whole (an unreadable journal) is a usage error", function()
+    local client = stub_client(nil)
+    client.plan = function() return nil, errors.new("bad_input", "cannot read journal j\27: Is a directory") end
+    local said
+    local code = dry_run.run(client, {}, {}, {}, { journal = "j" }, { stdout = buffer(), stderr = buffer(),
+      usage_error = function(m) said = m return 2 end })
+    assert.equal(2, code)
+    assert.matches("cannot read journal j\\027", said, 1, true)
+  end)
+end)
