@@ -116,8 +116,10 @@ function journal.peek(path)
     local ok, rerr = fh:read(0) -- a folder opens, then fails to read
     if ok == nil and rerr then oerr = rerr else entries = load(fh) end
     fh:close()
-  elseif errno == 2 then -- ENOENT: not yet; the run would create it
-    oerr = nil
+  elseif errno == 2 then -- ENOENT: not yet; the run would create it, in its folder
+    local folder = path:match("^(.*)/[^/]*$") or "."
+    local dh = io.open(folder == "" and "/" or folder, "rb")
+    if dh then dh:close() oerr = nil else oerr = "its folder does not exist" end
   end
   if oerr then
     return nil, errors.new("bad_input", "cannot read journal " .. path .. ": " .. tostring(oerr),
