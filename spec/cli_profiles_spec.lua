@@ -345,8 +345,8 @@ describe("cli profiles", function()
         .. " client_secret_file = 'c.secret' } } }")
       r = cli({ "--profile", "c", "--part", "1", "x" }, env)
       assert.equal(2, r.code)
-      assert.equal("ion-upload: client secret file " .. sf .. " is readable by group or others (mode 644): run chmod 600 "
-        .. sf .. "\n", r.stderr)
+      assert.equal("ion-upload: client secret file " .. sf
+        .. " is readable by group or others (mode 644): run chmod 600 " .. sf .. "\n", r.stderr)
       assert.not_matches("sekrit", r.stdout .. r.stderr)
       config("return { profiles = ")
       r = cli({ "profiles" }, env)

@@ -43,7 +43,9 @@ describe("ion.upload.cli.tally", function()
     assert.same({ "f3.bin:moving", "f5.bin:moving", "f6.bin:moving", "f1.bin:moving" }, paths(t:moving(4)))
     -- f3 stops moving for longer than 2 s: the moving ones go first.
     clock = 2.8
-    for _, i in ipairs({ 5, 6, 1 }) do t:event({ type = "progress", index = i, bytes = 50 * MiB, total = 100 * MiB }, i) end
+    for _, i in ipairs({ 5, 6, 1 }) do
+      t:event({ type = "progress", index = i, bytes = 50 * MiB, total = 100 * MiB }, i)
+    end
     local list = t:moving(4)
     assert.same({ "f5.bin:moving", "f6.bin:moving", "f1.bin:moving", "f3.bin:stalled" }, paths(list))
     assert.equal(3 * MiB, list[4].sent)
