@@ -339,6 +339,15 @@ describe("cli profiles", function()
       assert.equal(2, r.code)
       assert.matches("token file .*w.token is readable by group or others %(mode 604%): run chmod 600", r.stderr)
       assert.not_matches("sekrit", r.stdout .. r.stderr)
+      -- a client secret file of mode 0644, through the command line
+      local sf = write(dir .. "/xdg/ion-upload/c.secret", "sekrit-client\n", "644")
+      config("return { profiles = { c = { endpoint = 'http://127.0.0.1:9/graphql', client_id = 'id',"
+        .. " client_secret_file = 'c.secret' } } }")
+      r = cli({ "--profile", "c", "--part", "1", "x" }, env)
+      assert.equal(2, r.code)
+      assert.equal("ion-upload: client secret file " .. sf
+        .. " is readable by group or others (mode 644): run chmod 600 " .. sf .. "\n", r.stderr)
+      assert.not_matches("sekrit", r.stdout .. r.stderr)
       config("return { profiles = ")
       r = cli({ "profiles" }, env)
       assert.equal(2, r.code)

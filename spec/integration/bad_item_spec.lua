@@ -8,7 +8,10 @@ local cjson = require("cjson")
 
 local function json_lines(s)
   local out = {}
-  for line in s:gmatch("[^\n]+") do out[#out + 1] = cjson.decode(line) end
+  for line in s:gmatch("[^\n]+") do
+    local rec = cjson.decode(line)
+    if not rec.summary then out[#out + 1] = rec end -- the --json summary line
+  end
   return out
 end
 

@@ -12,7 +12,10 @@ local q = files.quote
 
 local function json_lines(text)
   local out = {}
-  for line in text:gmatch("[^\n]+") do out[#out + 1] = cjson.decode(line) end
+  for line in text:gmatch("[^\n]+") do
+    local rec = cjson.decode(line)
+    if not rec.summary then out[#out + 1] = rec end -- the last line sums up (spec/integration/cli_progress_spec.lua)
+  end
   return out
 end
 
@@ -137,6 +140,8 @@ describe("integration: ion-upload -r", function()
     it("a bad glob is named", function()
       refused({ "--part", "50", "-r", "--exclude", "2024/[ab", root },
         "^ion%-upload: %-%-exclude: bad glob '2024/%[ab': it has a %[ that is not closed by %]")
+      refused({ "--part", "50", "-r", "--include", "[a-", root },
+        "^ion%-upload: %-%-include: bad glob '%[a%-': it has a %[ that is not closed by %]")
       refused({ "--part", "50", "-r", "--include", "x\\", root },
         "^ion%-upload: %-%-include: bad glob 'x\\': it ends with a lone backslash")
       local ex = files.write(dir, "bad-exclude.txt", "*.tmp\n[oops\n")
@@ -148,6 +153,8 @@ describe("integration: ion-upload -r", function()
       refused({ "--part", "50", "-r", "--exclude-from", dir .. "/no-such-list.txt", root },
         "^ion%-upload: %-%-exclude%-from: cannot read " .. (dir .. "/no-such-list.txt"):gsub("%p", "%%%0")
           .. ": No such file or directory\n$")
+      refused({ "--part", "50", "-r", "--exclude-from", root, root }, -- a folder is no list of globs
+        "^ion%-upload: %-%-exclude%-from: cannot read " .. root:gsub("%p", "%%%0"))
     end)
 
     it("folder flags without -r ask for -r", function()

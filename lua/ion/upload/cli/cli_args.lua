@@ -100,6 +100,8 @@ function cli_args.parser(version)
   p:group("Output",
     p:flag("--json", "One JSON object per file on stdout, in input order."),
     p:flag("--quiet", "No progress display and no per-file lines: only failures (and then the summary)."),
+    p:option("--progress-interval", "Seconds between progress lines when stderr is not a terminal (default 10).")
+      :argname("S"),
     p:flag("--version", "Print the version and exit."),
     p:flag("-h --help", "Show this help and exit.")
   )
@@ -194,6 +196,11 @@ function cli_args.parse(argv, version)
   out.validate = not a.no_validate
   out.verify_md5 = not a.no_verify_md5
   out.json, out.quiet = a.json, a.quiet
+  if a.progress_interval then
+    local perr
+    out.progress_interval, perr = require("ion.upload.cli.log_progress").parse_interval(a.progress_interval)
+    if not out.progress_interval then return nil, perr end
+  end
   return out
 end
 

@@ -4,6 +4,8 @@
 local cli_args = require("ion.upload.cli.cli_args")
 local output = require("ion.upload.cli.cli_output")
 local progress = require("ion.upload.cli.cli_progress")
+local log_progress = require("ion.upload.cli.log_progress")
+local summary_out = require("ion.upload.cli.summary")
 local manifest = require("ion.upload.cli.manifest")
 local profiles = require("ion.upload.cli.profiles")
 local walk = require("ion.upload.cli.walk")
@@ -83,7 +85,7 @@ local function expand_files(args, core, notes)
   return entries
 end
 
--- env: { getenv =, stdout =, stderr =, core = } (the real ones by default).
+-- env: { getenv =, stdout =, stderr =, core =, now = (the progress clock) } (the real ones by default).
 function cli.run(argv, env)
   env = env or {}
   local upload = require("ion.upload")
@@ -168,17 +170,18 @@ function cli.run(argv, env)
   -- Output: JSON lines in input order; a progress display or plain lines.
   local results = {}
   local tty = not args.quiet and core.isatty(2)
-  local display
-  if tty then
-    local total, sizes = 0, {}
-    for k, item in ipairs(items) do
-      local st = core.stat(item.path)
-      sizes[where[k]] = st and st.type == "file" and st.size or 0
-      total = total + sizes[where[k]]
+  local display, ticker -- the terminal's bars, or the log's progress lines (log_progress.lua)
+  if not args.quiet then
+    local sizes, total = progress.sizes(items, where, core.stat)
+    local opts = { out = stderr, now = env.now or core.now, files = #entries, bytes = total,
+      interval = args.progress_interval }
+    if tty then
+      opts.width = core.terminal_width()
+      display = progress.new(opts)
+    else
+      ticker = log_progress.new(opts)
     end
-    display = progress.new({ out = stderr, width = core.terminal_width(), now = core.now, files = #entries,
-      bytes = total })
-    for i, size in pairs(sizes) do display:set_size(i, size) end
+    for i, size in pairs(sizes) do (display or ticker):set_size(i, size) end
   end
   local emit = output.in_order(#entries, function(i)
     if args.json then
@@ -202,6 +205,7 @@ function cli.run(argv, env)
     if e.err then
       results[i] = { ok = false, err = e.err }
       if display then display:event({ type = "error", index = i, path = e.path }, i) end
+      if ticker then ticker:event({ type = "error", index = i, path = e.path }, i) end
       finished(i)
     end
   end
@@ -212,6 +216,7 @@ function cli.run(argv, env)
     on_event = function(ev)
       local i = where[ev.index]
       if display then display:event(ev, i) end
+      if ticker then ticker:event(ev, i) end
       if ev.type == "done" then
         results[i] = { ok = true, attachment = ev.attachment, skipped = ev.skipped, was_in_doubt = ev.was_in_doubt }
         finished(i)
@@ -239,11 +244,10 @@ function cli.run(argv, env)
   local failed = summary.failed
   for _, e in ipairs(entries) do if e.err then failed = failed + 1 end end
   local total = { ok = summary.ok, skipped = summary.skipped, failed = failed, in_doubt = summary.in_doubt,
-    bytes = summary.bytes, seconds = summary.seconds }
+    bytes = summary.bytes, seconds = summary.seconds, files = #entries, doubtful = summary_out.count_doubtful(results) }
   local interrupted = core.interrupted()
-  if not args.quiet or failed > 0 then
-    stderr:write(output.summary_line(total, interrupted), "\n")
-  end
+  summary_out.print(total, interrupted, { stdout = stdout, stderr = stderr, tty = tty, quiet = args.quiet,
+    json = args.json })
   if failed > 0 or interrupted then return FAILED end
   return OK
 end

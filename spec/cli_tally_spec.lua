@@ -1,0 +1,119 @@
+-- Unit spec: what the CLI's progress counts (tally.lua) and the terminal
+-- display's per-file lines (cli_progress.lua), fed stub events in the shape
+-- upload_many gives them and a stub clock (no network, no terminal).
+local tally = require("ion.upload.cli.tally")
+local progress = require("ion.upload.cli.cli_progress")
+
+local MiB = 1024 * 1024
+
+-- Six files started at once (one URL window), as upload_many reports them.
+local function six(now)
+  local t = tally.new({ now = now, files = 6, bytes = 6 * 100 * MiB })
+  for i = 1, 6 do
+    t:set_size(i, 100 * MiB)
+    t:event({ type = "start", index = i, path = "f" .. i .. ".bin", bytes = 0, total = 100 * MiB }, i)
+  end
+  return t
+end
+
+local function paths(list)
+  local out = {}
+  for k, f in ipairs(list) do out[k] = f.path .. ":" .. f.state end
+  return out
+end
+
+describe("ion.upload.cli.tally", function()
+  it("lists the files whose bytes move, not the first ones started", function()
+    local clock = 0
+    local t = six(function() return clock end)
+    -- libcurl reports 0 of 0 before a PUT's first byte (seen with 10 files of
+    -- 30-400 MiB: that report had taken files 1-4 off the display, leaving
+    -- files 5 and 6, still waiting for a PUT slot, shown at 0 %).
+    for i = 3, 6 do t:event({ type = "progress", index = i, bytes = 0, total = 0 }, i) end
+    clock = 0.5
+    for i = 3, 6 do t:event({ type = "progress", index = i, bytes = i * MiB, total = 100 * MiB }, i) end
+    assert.same({ "f3.bin:moving", "f4.bin:moving", "f5.bin:moving", "f6.bin:moving" }, paths(t:moving(4)))
+    assert.same({ "f3.bin:moving", "f4.bin:moving", "f5.bin:moving", "f6.bin:moving", "f1.bin:waiting",
+      "f2.bin:waiting" }, paths(t:moving(10)))
+    -- f4 has sent everything (it waits for its registration): off the list;
+    -- f1 starts moving and comes after those that moved before it.
+    clock = 1
+    t:event({ type = "progress", index = 4, bytes = 100 * MiB, total = 100 * MiB }, 4)
+    t:event({ type = "progress", index = 1, bytes = MiB, total = 100 * MiB }, 1)
+    assert.same({ "f3.bin:moving", "f5.bin:moving", "f6.bin:moving", "f1.bin:moving" }, paths(t:moving(4)))
+    -- f3 stops moving for longer than 2 s: the moving ones go first.
+    clock = 2.8
+    for _, i in ipairs({ 5, 6, 1 }) do
+      t:event({ type = "progress", index = i, bytes = 50 * MiB, total = 100 * MiB }, i)
+    end
+    local list = t:moving(4)
+    assert.same({ "f5.bin:moving", "f6.bin:moving", "f1.bin:moving", "f3.bin:stalled" }, paths(list))
+    assert.equal(3 * MiB, list[4].sent)
+  end)
+
+  it("counts a file done as its registration lands, one event at a time", function()
+    local clock = 0
+    local t = six(function() return clock end)
+    local seen = {}
+    for i = 1, 6 do
+      clock = i
+      t:event({ type = "progress", index = i, bytes = 100 * MiB, total = 100 * MiB }, i)
+      t:event(i == 4 and { type = "error", index = i } or { type = "done", index = i, total = 100 * MiB }, i)
+      seen[i] = t.done_files
+    end
+    assert.same({ 1, 2, 3, 4, 5, 6 }, seen)
+    local s = t:stats()
+    assert.equal(600 * MiB, s.bytes_done)
+    assert.equal(1, s.fraction)
+    assert.equal(100 * MiB, s.rate)
+    assert.equal(0, s.eta)
+    assert.same({}, t:moving(4))
+  end)
+
+  it("takes an empty file off the list once its 0 of 0 is sent", function()
+    local t = tally.new({ now = function() return 0 end, files = 1, bytes = 0 })
+    t:set_size(1, 0)
+    t:event({ type = "start", index = 1, path = "empty", total = 0 }, 1)
+    assert.equal(1, #t:moving(4))
+    t:event({ type = "progress", index = 1, bytes = 0, total = 0 }, 1)
+    assert.equal(0, #t:moving(4))
+  end)
+
+  it("writes times as m:ss or h:mm:ss", function()
+    assert.equal("0:07", tally.clock(7.2))
+    assert.equal("2:05", tally.clock(125))
+    assert.equal("1:01:01", tally.clock(3661))
+    assert.equal("--:--", tally.clock(nil))
+    assert.equal("--:--", tally.clock(math.huge))
+  end)
+
+  it("sizes the files by stat, a missing one as 0", function()
+    local st = { a = { type = "file", size = 10 }, d = { type = "directory", size = 4096 } }
+    local sizes, total = tally.sizes({ { path = "a" }, { path = "gone" }, { path = "d" } }, { 2, 4, 5 },
+      function(p) return st[p] end)
+    assert.same({ [2] = 10, [4] = 0, [5] = 0 }, sizes)
+    assert.equal(10, total)
+  end)
+end)
+
+describe("ion.upload.cli.cli_progress: the files' lines", function()
+  it("shows the moving files with their share, and a waiting one as waiting", function()
+    local clock = 0
+    local d = progress.new({ out = { write = function() end, flush = function() end }, width = 80,
+      now = function() return clock end, files = 6, bytes = 600 * MiB })
+    for i = 1, 6 do
+      d:set_size(i, 100 * MiB)
+      d:event({ type = "start", index = i, path = "f" .. i .. ".bin", total = 100 * MiB }, i)
+    end
+    for i = 3, 5 do d:event({ type = "progress", index = i, bytes = 0, total = 0 }, i) end
+    clock = 1
+    for i = 3, 5 do d:event({ type = "progress", index = i, bytes = 25 * MiB, total = 100 * MiB }, i) end
+    local lines = d:lines()
+    assert.equal(5, #lines)
+    for k, i in ipairs({ 3, 4, 5 }) do
+      assert.matches("^  f" .. i .. "%.bin  25%% of 100%.0 MiB$", lines[k + 1])
+    end
+    assert.matches("^  f1%.bin waiting, 100%.0 MiB$", lines[5])
+    for _, l in ipairs(lines) do assert.is_true(#l <= 80, l) end
+  end)
+end)
