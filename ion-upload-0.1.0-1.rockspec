@@ -35,6 +35,7 @@ build = {
         "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
         "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
         "csrc/sys.c", "csrc/watch.c", "csrc/fs.c", "csrc/spawn.c",
+        "csrc/hash.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },

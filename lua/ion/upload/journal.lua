@@ -4,6 +4,7 @@
 -- Each line is one record about one file, keyed by the file's absolute path,
 -- size, mtime and target:
 --   {"v":1,"k":KEY,"e":"put","s3Key":…,"etag":…,"md5":…}   bytes are in storage
+--     (plus "sha256":… when the run asked for it)
 --   {"v":1,"k":KEY,"e":"attached","att":{…}}               attachment registered
 --   {"v":1,"k":KEY,"e":"registering"}  a registration is about to be sent
 --   {"v":1,"k":KEY,"e":"in_doubt"}     a registration's answer was lost
@@ -33,7 +34,7 @@ local function apply(entries, rec)
     entries[rec.k] = state
   end
   if rec.e == "put" then
-    state.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5 }
+    state.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5, sha256 = rec.sha256 }
   elseif rec.e == "attached" then
     state.attached = rec.att
     state.in_doubt, state.registering = nil, nil
@@ -157,7 +158,7 @@ function Journal:record_not_registered(key)
 end
 
 function Journal:record_put(key, put)
-  return self:append(key, "put", { s3Key = put.s3Key, etag = put.etag, md5 = put.md5 })
+  return self:append(key, "put", { s3Key = put.s3Key, etag = put.etag, md5 = put.md5, sha256 = put.sha256 })
 end
 
 function Journal:record_attached(key, att)

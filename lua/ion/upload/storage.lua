@@ -87,7 +87,7 @@ function storage.map_put(res, verify_md5)
         hint = errors.hints.etag_mismatch .. "; if the bucket uses SSE-KMS the ETag is no MD5: set verify_md5 = false",
       })
   end
-  return { etag = etag, md5 = res.md5, size = res.size, status = status }
+  return { etag = etag, md5 = res.md5, size = res.size, status = status, sha256 = res.sha256 }
 end
 
 -- Would following url downgrade an https endpoint to plain http? The bytes,
