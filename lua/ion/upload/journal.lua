@@ -110,6 +110,27 @@ function journal.key(abs_path, info, target_key)
   return string.format("%s|%d|%.6f|%s", abs_path, info.size, info.mtime, target_key)
 end
 
+--- The parts of a key: abs_path, size, mtime, target_key (as "run_step=12")
+-- | nil when it is not one of ours. (Read from the right: a path may hold "|".)
+function journal.parse_key(key)
+  if type(key) ~= "string" then return nil end
+  local abs, size, mtime, target_key = key:match("^(.*)|(%d+)|(%d+%.?%d*)|(%l[%l_]*=.*)$")
+  if not abs then return nil end
+  return abs, tonumber(size), tonumber(mtime), target_key
+end
+
+--- What a journal file holds, read without creating or locking it (for
+-- ion-upload verify): entries by key (as Journal:lookup's) | nil, err.
+function journal.read(path)
+  local fh, oerr = io.open(path, "rb")
+  if not fh then
+    return nil, errors.new("bad_input", "cannot read journal " .. path .. ": " .. tostring(oerr))
+  end
+  local entries = load(fh)
+  fh:close()
+  return entries
+end
+
 --- What earlier runs (and this one) recorded for `key`: nil, or a table with
 -- `put` = {s3Key, etag, md5}, `attached` = attachment, `in_doubt` = true,
 -- `registering` = true (sent, and no outcome recorded: in doubt too).

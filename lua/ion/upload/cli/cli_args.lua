@@ -56,6 +56,7 @@ function cli_args.parser(version)
     "                             --part ID | --run-step-field ID | --entity-id ID) FILE...",
     "       ion-upload [options] --manifest FILE",
     "       ion-upload profiles",
+    "       ion-upload verify (--journal FILE | --receipts FILE | ID...)  (see ion-upload verify --help)",
   }, "\n"))
   p:add_help(false)
   p:epilog(EPILOG)
@@ -92,6 +93,7 @@ function cli_args.parser(version)
     p:option("--concurrency", "Files uploaded at once (default 4)."):argname("N"),
     p:option("--window", "Files per GraphQL document (default 50; 1 turns aliasing off)."):argname("N"),
     p:option("--journal", "Resume journal: run again with the same file to finish a stopped batch."):argname("FILE"),
+    p:option("--receipts", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)."):argname("FILE"),
     p:flag("--no-validate", "Do not ask ION to check the stored object (validateUpload)."),
     p:flag("--no-verify-md5", "Do not compare the MD5 of the bytes sent with the ETag (SSE-KMS buckets).")
   )
@@ -188,6 +190,7 @@ function cli_args.parse(argv, version)
     if not out.window then return nil, "--window expects a whole number from 1 to 1000" end
   end
   out.journal = a.journal
+  out.receipts = a.receipts
   out.validate = not a.no_validate
   out.verify_md5 = not a.no_verify_md5
   out.json, out.quiet = a.json, a.quiet
