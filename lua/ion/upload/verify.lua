@@ -96,7 +96,7 @@ local function compare_local(core, expect, out)
   end
   out["local"] = h
   local touched = (expect.size ~= nil and h.size ~= expect.size)
-    or (expect.mtime ~= nil and math.abs(h.mtime - expect.mtime) > 1e-6)
+    or (expect.mtime ~= nil and math.abs(h.mtime - expect.mtime) > 2e-6)
   local differs = (expect.md5 ~= nil and h.md5 ~= expect.md5:lower())
     or (expect.sha256 ~= nil and h.sha256 ~= expect.sha256:lower())
   if differs then
@@ -110,9 +110,12 @@ end
 
 -- The comparisons of ION's bytes with the record and storage's ETag.
 local function compare_remote(expect, res, att, out)
+  local function shown(v)
+    if type(v) == "number" and v == math.floor(v) then return string.format("%d", v) end
+    return tostring(v)
+  end
   local function differ(what, got, want)
-    out.reasons[#out.reasons + 1] = string.format("%s of ION's bytes %s, recorded %s", what, tostring(got),
-      tostring(want))
+    out.reasons[#out.reasons + 1] = string.format("%s of ION's bytes %s, recorded %s", what, shown(got), shown(want))
   end
   local before = #out.reasons
   local want_md5 = expect.md5 and expect.md5:lower() or etag_md5(expect.etag)

@@ -12,7 +12,8 @@ local receipts = {}
 local Writer = {}
 Writer.__index = Writer
 
--- JSON object text with its keys in the order given; "/" left as is.
+-- JSON object text with its keys in the order given; "/" left as is. A
+-- value { raw = text } is put in as it is.
 local function object(fields)
   local parts = {}
   for _, kv in ipairs(fields) do
@@ -24,6 +25,7 @@ local function object(fields)
   end
   return "{" .. table.concat(parts, ",") .. "}"
 end
+receipts.object = object
 
 -- { kind, id } of an item's target table ({ run_step = 12 }).
 local function target_of(target)
@@ -36,7 +38,9 @@ end
 --- The receipt line of one attached file (no newline).
 function receipts.line(rec)
   return object({
-    { "path", rec.path }, { "size", rec.size }, { "mtime", rec.mtime }, { "md5", rec.md5 },
+    -- mtime to the microsecond, as the journal keys it (cjson keeps 14 digits)
+    { "path", rec.path }, { "size", rec.size },
+    { "mtime", rec.mtime and { raw = string.format("%.6f", rec.mtime) } or nil }, { "md5", rec.md5 },
     { "sha256", rec.sha256 or cjson.null }, { "etag", rec.etag }, { "id", rec.id }, { "entityId", rec.entityId },
     { "target", rec.kind and { raw = object({ { "kind", rec.kind }, { "id", rec.target_id } }) } or nil },
     { "filename", rec.filename }, { "s3Key", rec.s3Key }, { "time", rec.time },

@@ -9,6 +9,7 @@ local cli_args = require("ion.upload.cli.cli_args")
 local profiles = require("ion.upload.cli.profiles")
 local output = require("ion.upload.cli.cli_output")
 local inputs = require("ion.upload.cli.verify_inputs")
+local receipts = require("ion.upload.cli.receipts")
 
 local verify_cli = {}
 
@@ -144,16 +145,15 @@ local function plain_line(entry, r)
 end
 
 local function json_line(entry, r)
-  local remote = r.remote or {}
-  local t = { path = entry.expect and entry.expect.path or nil, id = entry.id, status = r.status,
-    reasons = r.reasons, notes = r.notes, md5 = remote.md5, sha256 = remote.sha256, size = remote.size,
-    download = r.download }
-  if entry.expect then
-    t.expected = { md5 = entry.expect.md5, sha256 = entry.expect.sha256, size = entry.expect.size }
-  end
-  if #t.reasons == 0 then t.reasons = cjson.empty_array end
-  if #t.notes == 0 then t.notes = cjson.empty_array end
-  return (cjson.encode(t):gsub("\\/", "/"))
+  local remote, expect = r.remote or {}, entry.expect or {}
+  local function list(t) return { raw = #t > 0 and (cjson.encode(t):gsub("\\/", "/")) or "[]" } end
+  return receipts.object({
+    { "path", expect.path }, { "id", entry.id }, { "status", r.status }, { "reasons", list(r.reasons) },
+    { "notes", list(r.notes) }, { "size", remote.size }, { "md5", remote.md5 }, { "sha256", remote.sha256 },
+    { "expected", entry.expect and { raw = receipts.object({ { "size", expect.size }, { "md5", expect.md5 },
+      { "sha256", expect.sha256 } }) } or nil },
+    { "download", r.download },
+  })
 end
 
 -- env: { core, stdout, stderr, getenv, usage_error }.

@@ -17,6 +17,13 @@ local function value(v)
   return v
 end
 
+-- A whole number as an integer where Lua has them (a JSON number decodes
+-- as a float on 5.3+); anything else as it is.
+local function whole(v)
+  if type(v) == "number" and math.tointeger then return math.tointeger(v) or v end
+  return v
+end
+
 local function by_label(a, b)
   if a.label ~= b.label then return a.label < b.label end
   return tostring(a.target) < tostring(b.target)
@@ -32,7 +39,7 @@ function inputs.from_journal(path)
     if abs then
       local a = state.attached
       if type(a) == "table" then
-        out[#out + 1] = { label = abs, target = target_key, id = a.id, expect = {
+        out[#out + 1] = { label = abs, target = target_key, id = targets.object_id(a.id) or a.id, expect = {
           path = abs, size = size, mtime = mtime, md5 = value(a.md5), sha256 = value(a.sha256),
           etag = value(a.etag), s3Key = value(a.s3Key) } }
       elseif state.put or state.registering or state.in_doubt then
@@ -59,8 +66,10 @@ function inputs.from_receipts(path)
       local kind, tid = value(t.kind), value(t.id)
       local rpath = value(r.path)
       out[#out + 1] = { label = type(rpath) == "string" and rpath or ("attachment " .. tostring(r.id)),
-        id = r.id, target = kind and targets.cache_key(tostring(kind), tid) or nil, expect = {
-          path = rpath, size = value(r.size), mtime = value(r.mtime), md5 = value(r.md5),
+        -- a JSON number comes back a float on Lua 5.3+: ids and target ids as whole numbers
+        id = targets.object_id(r.id) or r.id,
+        target = kind and targets.cache_key(tostring(kind), targets.object_id(tid) or tid) or nil, expect = {
+          path = rpath, size = whole(value(r.size)), mtime = value(r.mtime), md5 = value(r.md5),
           sha256 = value(r.sha256), etag = value(r.etag), s3Key = value(r.s3Key) } }
     end
   end
