@@ -44,7 +44,9 @@ local function check_expect(expect)
     end
   end
   for _, k in ipairs({ "size", "mtime" }) do
-    if expect[k] ~= nil and type(expect[k]) ~= "number" then return nil, check.bad("expect." .. k, "expected a number") end
+    if expect[k] ~= nil and type(expect[k]) ~= "number" then
+      return nil, check.bad("expect." .. k, "expected a number")
+    end
   end
   for _, k in ipairs({ "etag", "s3Key", "path" }) do
     if expect[k] ~= nil and not check.nonempty(expect[k]) then
