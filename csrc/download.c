@@ -1,7 +1,8 @@
 /* A download streamed to `path .. ".part"`, hashed on the way, renamed onto
  * `path` only after a complete 2xx response whose size and MD5 are the ones
  * expected: a failed or refused download leaves nothing behind, and the file
- * that was at `path` before stays. */
+ * that was at `path` before stays. With `discard = true` instead of a path
+ * the bytes are only hashed (ion-upload verify): nothing is written. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -95,7 +96,7 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
                              x->what, limit);
         return 0;
     }
-    while (done < len) {
+    while (x->out_fd >= 0 && done < len) { /* no fd: discard = true */
         ssize_t w = write(x->out_fd, ptr + done, len - done);
         if (w < 0) {
             if (errno == EINTR)
@@ -109,8 +110,21 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
         ion_xfer_set_failure(x, "aborted", "%s: MD5 computation failed", x->what);
         return 0;
     }
+    if (x->sha && EVP_DigestUpdate(x->sha, ptr, len) != 1) {
+        ion_xfer_set_failure(x, "aborted", "%s: SHA-256 computation failed", x->what);
+        return 0;
+    }
     x->written += (curl_off_t)len;
     return len;
+}
+
+static int configure_get(lua_State *L, ion_xfer *x)
+{
+    SETOPT(CURLOPT_HTTPGET, 1L);
+    SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+    SETOPT(CURLOPT_WRITEDATA, x);
+    SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    return 0;
 }
 
 int ion_download_configure(lua_State *L, ion_xfer *x, int req)
@@ -118,10 +132,14 @@ int ion_download_configure(lua_State *L, ion_xfer *x, int req)
     size_t pl = 0, el = 0;
     const char *path = ion_opt_string(L, req, "path", &pl);
     int want_md5 = ion_opt_boolean(L, req, "md5", 1);
+    int want_sha = ion_opt_boolean(L, req, "sha256", 0);
+    int discard = ion_opt_boolean(L, req, "discard", 0);
     const char *expect = ion_opt_string(L, req, "expect_md5", &el);
     double size = 0;
-    if (path == NULL)
-        return luaL_error(L, "option 'path' is required");
+    if (path == NULL && !discard)
+        return luaL_error(L, "option 'path' is required (or discard = true)");
+    if (path != NULL && discard)
+        return luaL_error(L, "options 'path' and 'discard' exclude each other");
     if (expect) {
         if (!parse_md5(expect, el, x->expected_md5))
             return ion_fail(L, "bad_input", "expect_md5 must be 32 hex digits");
@@ -135,12 +153,17 @@ int ion_download_configure(lua_State *L, ion_xfer *x, int req)
             return ion_fail(L, "bad_input", "size must be a whole number of bytes");
         x->expected_size = (curl_off_t)size;
     }
+    if (want_md5 && (x->md = ion_md5_new()) == NULL)
+        return ion_fail(L, "bad_input", "MD5 is not available in this OpenSSL; pass md5 = false");
+    if (want_sha && (x->sha = ion_sha256_new()) == NULL)
+        return ion_fail(L, "bad_input",
+                        "SHA-256 is not available in this OpenSSL; pass sha256 = false");
+    if (discard)
+        return configure_get(L, x);
     if ((x->out_path = strdup(path)) == NULL || (x->part_path = malloc(pl + 6)) == NULL)
         return luaL_error(L, "out of memory");
     memcpy(x->part_path, path, pl);
     memcpy(x->part_path + pl, ".part", 6);
-    if (want_md5 && (x->md = ion_md5_new()) == NULL)
-        return ion_fail(L, "bad_input", "MD5 is not available in this OpenSSL; pass md5 = false");
     /* Opened before any traffic, so an unwritable place fails first. */
     x->out_fd = open_part(x->part_path);
     if (x->out_fd < 0) {
@@ -149,11 +172,7 @@ int ion_download_configure(lua_State *L, ion_xfer *x, int req)
         x->part_path = NULL;
         return ion_fail(L, "bad_input", "%s.part: %s", path, strerror(e));
     }
-    SETOPT(CURLOPT_HTTPGET, 1L);
-    SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
-    SETOPT(CURLOPT_WRITEDATA, x);
-    SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    return 0;
+    return configure_get(L, x);
 }
 
 static void discard_part(ion_xfer *x)
@@ -193,6 +212,13 @@ static void check_body(ion_xfer *x)
         }
         x->have_digest = 1;
     }
+    if (x->sha) {
+        if (!ion_sha256_final(x->sha, x->sha_digest)) {
+            ion_xfer_set_failure(x, "aborted", "%s: SHA-256 computation failed", x->what);
+            return;
+        }
+        x->have_sha = 1;
+    }
     if (x->have_expected_md5 && memcmp(x->digest, x->expected_md5, 16) != 0) {
         ion_hex(x->digest, 16, got);
         ion_hex(x->expected_md5, 16, want);
@@ -208,9 +234,12 @@ void ion_download_finish(ion_xfer *x)
         check_body(x);
     if (x->result != CURLE_OK || x->fail_code || !is_2xx(x->status)) {
         x->have_digest = 0;
+        x->have_sha = 0;
         discard_part(x);
         return;
     }
+    if (x->out_path == NULL) /* discard = true: hashed, nothing to keep */
+        return;
     /* durable before it takes the final name; the fd is closed either way */
     x->out_fd = -1;
     if (fsync(fd) != 0) {
@@ -241,18 +270,25 @@ void ion_download_free(ion_xfer *x)
     x->out_path = NULL;
     EVP_MD_CTX_free(x->md);
     x->md = NULL;
+    EVP_MD_CTX_free(x->sha);
+    x->sha = NULL;
 }
 
 void ion_download_push_result(lua_State *L, ion_xfer *x)
 {
-    char hex[33];
-    lua_createtable(L, 0, 5);
+    char hex[65];
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, (lua_Integer)x->status);
     lua_setfield(L, -2, "status");
     if (x->have_digest) {
         ion_hex(x->digest, 16, hex);
         lua_pushstring(L, hex);
         lua_setfield(L, -2, "md5");
+    }
+    if (x->have_sha) {
+        ion_hex(x->sha_digest, 32, hex);
+        lua_pushstring(L, hex);
+        lua_setfield(L, -2, "sha256");
     }
     lua_pushinteger(L, (lua_Integer)x->written);
     lua_setfield(L, -2, "size");

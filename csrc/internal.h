@@ -78,6 +78,9 @@ typedef struct ion_xfer {
     unsigned char expected_md5[16];
     curl_off_t expected_size; /* the caller's, -1 when not given */
     curl_off_t written;
+    EVP_MD_CTX *sha; /* sha256 = true: beside the MD5; NULL otherwise */
+    unsigned char sha_digest[32];
+    int have_sha;
 } ion_xfer;
 
 struct ion_session {
@@ -118,6 +121,8 @@ ION_HIDDEN size_t ion_body_cb(char *p, size_t size, size_t n, void *ud);
 
 /* md5.c */
 ION_HIDDEN EVP_MD_CTX *ion_md5_new(void);
+ION_HIDDEN EVP_MD_CTX *ion_sha256_new(void);
+ION_HIDDEN int ion_sha256_final(EVP_MD_CTX *md, unsigned char out[32]);
 ION_HIDDEN void ion_hex(const unsigned char *d, size_t n, char *out);
 
 /* request.c: what every transfer shares, and the in-memory request */
@@ -157,6 +162,8 @@ ION_HIDDEN void ion_sys_open_lib(lua_State *L);
 /* fs.c: core.list_dir; spawn.c: core.run_capture */
 ION_HIDDEN void ion_fs_open_lib(lua_State *L);
 ION_HIDDEN void ion_spawn_open_lib(lua_State *L);
+/* hash.c: core.hash_file (ion-upload verify) */
+ION_HIDDEN void ion_hash_open_lib(lua_State *L);
 
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is
  * returned to Lua as nil, err (bad_input). Needs `L` and `x` in scope. */

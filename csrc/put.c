@@ -46,6 +46,9 @@ struct ion_put {
     EVP_MD_CTX *md;        /* NULL when md5 = false */
     unsigned char digest[16];
     int have_digest;
+    EVP_MD_CTX *sha; /* sha256 = true (receipts): hashed in the same pass */
+    unsigned char sha_digest[32];
+    int have_sha;
     const char *path_for_msg;
 
     /* read-ahead ring, used when `threaded` */
@@ -134,6 +137,8 @@ static void *reader_main(void *ud)
             want = (size_t)(p->size - p->rtotal);
         got = read_exact(p, buf, want, &fail, &err);
         if (got > 0 && p->md && EVP_DigestUpdate(p->md, buf, got) != 1 && !fail)
+            fail = RF_HASH;
+        if (got > 0 && p->sha && EVP_DigestUpdate(p->sha, buf, got) != 1 && !fail)
             fail = RF_HASH;
         p->rtotal += (curl_off_t)got;
         last = fail || p->rtotal == p->size;
@@ -225,7 +230,7 @@ static size_t fail_read(ion_xfer *x, int fail, int err)
         ion_xfer_set_failure(x, "bad_input", "%s: file changed while uploading",
                              x->put->path_for_msg);
     else if (fail == RF_HASH)
-        ion_xfer_set_failure(x, "aborted", "%s: MD5 computation failed", x->put->path_for_msg);
+        ion_xfer_set_failure(x, "aborted", "%s: hash computation failed", x->put->path_for_msg);
     else
         ion_xfer_set_failure(x, "bad_input", "%s: %s", x->put->path_for_msg, strerror(err));
     return CURL_READFUNC_ABORT;
@@ -244,6 +249,8 @@ static size_t read_direct(ion_xfer *x, char *buf, size_t room)
     if (fail)
         return fail_read(x, fail, err);
     if (p->md && EVP_DigestUpdate(p->md, buf, got) != 1)
+        return fail_read(x, RF_HASH, 0);
+    if (p->sha && EVP_DigestUpdate(p->sha, buf, got) != 1)
         return fail_read(x, RF_HASH, 0);
     p->handed += (curl_off_t)got;
     if (p->handed == p->size && file_changed(p))
@@ -326,6 +333,8 @@ static int seek_cb(void *ud, curl_off_t offset, int origin)
         return CURL_SEEKFUNC_FAIL;
     if (p->md && EVP_DigestInit_ex(p->md, EVP_md5(), NULL) != 1)
         return CURL_SEEKFUNC_FAIL;
+    if (p->sha && EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL) != 1)
+        return CURL_SEEKFUNC_FAIL;
     memset(p->slot_full, 0, sizeof p->slot_full);
     p->rd = p->wr = 0;
     p->rd_off = 0;
@@ -368,6 +377,7 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
     const char *path = ion_opt_string(L, req, "path", NULL);
     const char *ct = ion_opt_string(L, req, "content_type", &cl);
     int want_md5 = ion_opt_boolean(L, req, "md5", 1);
+    int want_sha = ion_opt_boolean(L, req, "sha256", 0);
     struct curl_slist *h;
     int fl;
 
@@ -412,7 +422,10 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
 
     if (want_md5 && (p->md = ion_md5_new()) == NULL)
         return ion_fail(L, "bad_input", "MD5 is not available in this OpenSSL; pass md5 = false");
-    if (p->md && p->size > (curl_off_t)ION_SLOT_SIZE) {
+    if (want_sha && (p->sha = ion_sha256_new()) == NULL)
+        return ion_fail(L, "bad_input",
+                        "SHA-256 is not available in this OpenSSL; pass sha256 = false");
+    if ((p->md || p->sha) && p->size > (curl_off_t)ION_SLOT_SIZE) {
         if (pthread_mutex_init(&p->mu, NULL) == 0) {
             if (pthread_cond_init(&p->cv_full, NULL) == 0) {
                 if (pthread_cond_init(&p->cv_free, NULL) == 0) {
@@ -471,6 +484,12 @@ void ion_put_finish(ion_xfer *x)
         else
             ion_xfer_set_failure(x, "aborted", "%s: MD5 computation failed", p->path_for_msg);
     }
+    if (p->sha && x->result == CURLE_OK && !x->fail_code) {
+        if (ion_sha256_final(p->sha, p->sha_digest))
+            p->have_sha = 1;
+        else
+            ion_xfer_set_failure(x, "aborted", "%s: SHA-256 computation failed", p->path_for_msg);
+    }
     if (p->fd >= 0) {
         close(p->fd);
         p->fd = -1;
@@ -502,6 +521,7 @@ void ion_put_free(ion_xfer *x)
         close(p->fd);
     ring_unmap(p);
     EVP_MD_CTX_free(p->md);
+    EVP_MD_CTX_free(p->sha);
     if (p->sync_ready) {
         pthread_cond_destroy(&p->cv_free);
         pthread_cond_destroy(&p->cv_full);
@@ -515,8 +535,8 @@ void ion_put_free(ion_xfer *x)
 void ion_put_push_result(lua_State *L, ion_xfer *x)
 {
     ion_put *p = x->put;
-    char etag[256], hex[33];
-    lua_createtable(L, 0, 6);
+    char etag[256], hex[65];
+    lua_createtable(L, 0, 7);
     lua_pushinteger(L, (lua_Integer)x->status);
     lua_setfield(L, -2, "status");
     if (ion_find_header(x, "etag", etag, sizeof etag)) {
@@ -530,6 +550,11 @@ void ion_put_push_result(lua_State *L, ion_xfer *x)
         ion_hex(p->digest, 16, hex);
         lua_pushstring(L, hex);
         lua_setfield(L, -2, "md5");
+    }
+    if (p->have_sha) {
+        ion_hex(p->sha_digest, 32, hex);
+        lua_pushstring(L, hex);
+        lua_setfield(L, -2, "sha256");
     }
     lua_pushinteger(L, (lua_Integer)p->handed);
     lua_setfield(L, -2, "size");

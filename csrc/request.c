@@ -134,12 +134,13 @@ static const char *const request_keys[] = {
 static const char *const put_keys[] = {
     "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
     "ca_file", "max_response", "on_progress",     "path",    "content_type",
-    "md5",     "proxy",        "no_proxy",        NULL,
+    "md5",     "proxy",        "no_proxy",        "sha256",  NULL,
 };
 static const char *const download_keys[] = {
     "url",     "headers",      "connect_timeout", "timeout", "stall_timeout",
     "ca_file", "max_response", "on_progress",     "path",    "md5",
-    "proxy",   "no_proxy",     "expect_md5",      "size",    NULL,
+    "proxy",   "no_proxy",     "expect_md5",      "size",    "sha256",
+    "discard", NULL,
 };
 
 static int scheme_ok(const char *url)

@@ -90,6 +90,14 @@ function Client:start(path, target, opts)
   return j
 end
 
+-- Reads an attachment back and compares it with the record of its upload
+-- (ion.upload.verify, docs/api.md "client:verify"): result | nil, err.
+function Client:verify(id, expect, opts)
+  local r, err = require("ion.upload.verify").run(self._ctx, id, expect, opts)
+  if not r then return self:_fail(err) end
+  return r
+end
+
 ---------------------------------------------------------------------------
 -- Single calls (ion.upload.steps): each returns its result | nil, err.
 

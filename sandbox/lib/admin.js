@@ -64,6 +64,22 @@ function createAdminHandler({ attachments, storage, counters, faults, hostile, o
     },
     'GET /admin/outage': async () => [200, outage.state()],
     'POST /admin/outage': async (req) => [200, await outage.set(await readJson(req))],
+    // Tampering, for `ion-upload verify` specs: what an auditor must catch.
+    'POST /admin/objects/put': async (req) => {
+      const { s3Key, content } = await readJson(req);
+      if (typeof s3Key !== 'string' || typeof content !== 'string') throw new Error('expected {s3Key, content}');
+      return [200, await storage.overwrite(s3Key, Buffer.from(content, 'utf8'))];
+    },
+    'POST /admin/objects/delete': async (req) => {
+      const { s3Key } = await readJson(req);
+      if (typeof s3Key !== 'string') throw new Error('expected {s3Key}');
+      await storage.remove(s3Key);
+      return [200, { ok: true }];
+    },
+    'POST /admin/attachments/delete': async (req) => {
+      const { id } = await readJson(req);
+      return [200, { deleted: attachments.remove(Number(id)) }];
+    },
     'POST /admin/reset': async () => {
       await outage.endAll();
       attachments.reset();

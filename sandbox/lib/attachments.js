@@ -19,7 +19,8 @@ class Attachments {
     else if (r.op === 'add') {
       this.byId.set(r.att.id, r.att);
       this.nextId = Math.max(this.nextId, r.att.id + 1);
-    } else if (r.op === 'reset') this.reset();
+    } else if (r.op === 'remove') this.byId.delete(r.id);
+    else if (r.op === 'reset') this.reset();
   }
 
   record(r) {
@@ -42,6 +43,13 @@ class Attachments {
     this.byId.set(att.id, att);
     this.record({ op: 'add', att });
     return att;
+  }
+
+  // An attachment deleted in ION (admin): true when there was one.
+  remove(id) {
+    const had = this.byId.delete(id);
+    if (had) this.record({ op: 'remove', id });
+    return had;
   }
 
   get(id) {

@@ -60,7 +60,7 @@ function job.start_many(ctx, items, opts, fname, level)
   return new_job(run, ctx, false)
 end
 
-local single_opts = { filename = true, validate = true, on_progress = true }
+local single_opts = { filename = true, validate = true, on_progress = true, sha256 = true }
 
 --- client:start(path, target, opts) -> job | nil, err. One file, the options
 -- of client:upload; a bad option, target or file is reported at once.
@@ -84,7 +84,8 @@ function job.start(ctx, path, target, opts, fname, level)
   end
   local err
   run, err = open_run(ctx, { { path = path, target = target, filename = opts.filename } },
-    { concurrency = 1, window = 1, validate = opts.validate, on_event = on_event }, false, fname, level + 1)
+    { concurrency = 1, window = 1, validate = opts.validate, on_event = on_event, sha256 = opts.sha256 }, false,
+    fname, level + 1)
   if not run then return nil, err end
   local first = run.results[1]
   if first and not first.ok then -- refused before any traffic (file, target, filename)

@@ -4,6 +4,7 @@
 -- Each line is one record about one file, keyed by the file's absolute path,
 -- size, mtime and target:
 --   {"v":1,"k":KEY,"e":"put","s3Key":…,"etag":…,"md5":…}   bytes are in storage
+--     (plus "sha256":… when the run asked for it)
 --   {"v":1,"k":KEY,"e":"attached","att":{…}}               attachment registered
 --   {"v":1,"k":KEY,"e":"registering"}  a registration is about to be sent
 --   {"v":1,"k":KEY,"e":"in_doubt"}     a registration's answer was lost
@@ -33,7 +34,7 @@ local function apply(entries, rec)
     entries[rec.k] = state
   end
   if rec.e == "put" then
-    state.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5 }
+    state.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5, sha256 = rec.sha256 }
   elseif rec.e == "attached" then
     state.attached = rec.att
     state.in_doubt, state.registering = nil, nil
@@ -135,6 +136,27 @@ function journal.key(abs_path, info, target_key)
   return string.format("%s|%d|%.6f|%s", abs_path, info.size, info.mtime, target_key)
 end
 
+--- The parts of a key: abs_path, size, mtime, target_key (as "run_step=12")
+-- | nil when it is not one of ours. (Read from the right: a path may hold "|".)
+function journal.parse_key(key)
+  if type(key) ~= "string" then return nil end
+  local abs, size, mtime, target_key = key:match("^(.*)|(%d+)|(%d+%.?%d*)|(%l[%l_]*=.*)$")
+  if not abs then return nil end
+  return abs, tonumber(size), tonumber(mtime), target_key
+end
+
+--- What a journal file holds, read without creating or locking it (for
+-- ion-upload verify): entries by key (as Journal:lookup's) | nil, err.
+function journal.read(path)
+  local fh, oerr = io.open(path, "rb")
+  if not fh then
+    return nil, errors.new("bad_input", "cannot read journal " .. path .. ": " .. tostring(oerr))
+  end
+  local entries = load(fh)
+  fh:close()
+  return entries
+end
+
 --- What earlier runs (and this one) recorded for `key`: nil, or a table with
 -- `put` = {s3Key, etag, md5}, `attached` = attachment, `in_doubt` = true,
 -- `registering` = true (sent, and no outcome recorded: in doubt too).
@@ -183,7 +205,7 @@ function Journal:record_not_registered(key)
 end
 
 function Journal:record_put(key, put)
-  return self:append(key, "put", { s3Key = put.s3Key, etag = put.etag, md5 = put.md5 })
+  return self:append(key, "put", { s3Key = put.s3Key, etag = put.etag, md5 = put.md5, sha256 = put.sha256 })
 end
 
 function Journal:record_attached(key, att)

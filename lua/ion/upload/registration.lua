@@ -68,6 +68,7 @@ end
 -- the PUT's etag, size and MD5, and the s3Key when the answer left it out.
 function registration.complete(att, put)
   att.etag, att.size, att.md5 = put.etag, put.size, put.md5
+  att.sha256 = put.sha256 -- only when asked for (sha256 = true)
   if att.s3Key == nil then att.s3Key = put.s3Key end
   return att
 end

@@ -87,7 +87,7 @@ function storage.map_put(res, verify_md5)
         hint = errors.hints.etag_mismatch .. "; if the bucket uses SSE-KMS the ETag is no MD5: set verify_md5 = false",
       })
   end
-  return { etag = etag, md5 = res.md5, size = res.size, status = status }
+  return { etag = etag, md5 = res.md5, size = res.size, status = status, sha256 = res.sha256 }
 end
 
 -- Would following url downgrade an https endpoint to plain http? The bytes,
@@ -164,10 +164,13 @@ end
 
 -- One download attempt to path: { md5, size } | nil, err. With expect_md5 the
 -- core compares before it renames the file onto path, so a mismatch leaves
--- whatever was at path before.
-function storage.download_once(ctx, url, path, on_progress, expect_md5)
+-- whatever was at path before. Without a path the bytes are only hashed
+-- (verify); sha256 = true adds their SHA-256; `etag` is storage's header.
+function storage.download_once(ctx, url, path, on_progress, expect_md5, sha256)
   local req = file_transfer(ctx, url, path, on_progress)
   req.expect_md5 = expect_md5
+  if path == nil then req.discard = true end
+  if sha256 then req.sha256 = true end
   local res, cerr = ctx.transport:download(req)
   if not res then
     if type(cerr) == "table" and cerr.code == "etag_mismatch" then
@@ -178,7 +181,8 @@ function storage.download_once(ctx, url, path, on_progress, expect_md5)
   end
   local status = res.status or 0
   if status < 200 or status >= 300 then return nil, storage.map_status(res) end
-  return { md5 = res.md5, size = res.size, status = status }
+  return { md5 = res.md5, size = res.size, status = status, sha256 = res.sha256,
+    etag = res.headers and res.headers.etag }
 end
 
 return storage

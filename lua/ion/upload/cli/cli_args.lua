@@ -56,6 +56,7 @@ function cli_args.parser(version)
     "                             --part ID | --run-step-field ID | --entity-id ID) FILE...",
     "       ion-upload [options] --manifest FILE",
     "       ion-upload profiles",
+    "       ion-upload verify (--journal FILE | --receipts FILE | ID...)  (see ion-upload verify --help)",
   }, "\n"))
   p:add_help(false)
   p:epilog(EPILOG)
@@ -94,6 +95,7 @@ function cli_args.parser(version)
     p:option("--journal", "Resume journal: run again with the same file to finish a stopped batch."):argname("FILE"),
     p:flag("--dry-run", "Check every file and look up every target, print the plan, send nothing (exit 1 if any "
       .. "file would fail)."),
+    p:option("--receipts", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)."):argname("FILE"),
     p:flag("--no-validate", "Do not ask ION to check the stored object (validateUpload)."),
     p:flag("--no-verify-md5", "Do not compare the MD5 of the bytes sent with the ETag (SSE-KMS buckets).")
   )
@@ -193,6 +195,7 @@ function cli_args.parse(argv, version)
   end
   out.journal = a.journal
   out.dry_run = a.dry_run
+  out.receipts = a.receipts
   out.validate = not a.no_validate
   out.verify_md5 = not a.no_verify_md5
   out.json, out.quiet = a.json, a.quiet

@@ -116,6 +116,11 @@ function cli.run(argv, env)
       end })
   end
 
+  if argv[1] == "verify" then
+    return require("ion.upload.cli.verify").run(argv, { core = core, stdout = stdout, stderr = stderr,
+      getenv = getenv, usage_error = usage_error })
+  end
+
   local args, perr = cli_args.parse(argv, upload.VERSION)
   if not args then return usage_error(perr) end
   if args.help then
@@ -133,6 +138,12 @@ function cli.run(argv, env)
   if not cfg then return usage_error(cerr) end
   local client, nerr = upload.new(cfg)
   if not client then return usage_error(tostring(nerr)) end
+  local receipts, rcerr -- --receipts: one line per file attached (cli/receipts.lua)
+  if args.receipts then receipts, rcerr = require("ion.upload.cli.receipts").open(args.receipts, core) end
+  if rcerr then
+    client:close()
+    return usage_error(rcerr)
+  end
 
   -- The list of files: from the arguments, or the manifest (whose bad rows
   -- are those files' errors, reported in their place).
@@ -213,12 +224,14 @@ function cli.run(argv, env)
   core.catch_interrupt()
   local batch_results, summary = client:upload_many(items, {
     concurrency = args.concurrency, window = args.window, journal = args.journal, validate = args.validate,
+    sha256 = receipts and true or nil,
     on_event = function(ev)
       local i = where[ev.index]
       if display then display:event(ev, i) end
       if ticker then ticker:event(ev, i) end
       if ev.type == "done" then
         results[i] = { ok = true, attachment = ev.attachment, skipped = ev.skipped, was_in_doubt = ev.was_in_doubt }
+        if receipts then receipts:done(items[ev.index], ev.attachment, ev.skipped) end
         finished(i)
       elseif ev.type == "error" then
         results[i] = { ok = false, err = ev.err }
@@ -246,9 +259,12 @@ function cli.run(argv, env)
   local total = { ok = summary.ok, skipped = summary.skipped, failed = failed, in_doubt = summary.in_doubt,
     bytes = summary.bytes, seconds = summary.seconds, files = #entries, doubtful = summary_out.count_doubtful(results) }
   local interrupted = core.interrupted()
+  local receipts_ok, receipts_err = true, nil
+  if receipts then receipts_ok, receipts_err = receipts:close() end
+  if not receipts_ok then stderr:write("ion-upload: ", output.printable(receipts_err), "\n") end
   summary_out.print(total, interrupted, { stdout = stdout, stderr = stderr, tty = tty, quiet = args.quiet,
     json = args.json })
-  if failed > 0 or interrupted then return FAILED end
+  if failed > 0 or interrupted or not receipts_ok then return FAILED end
   return OK
 end
 

@@ -15,7 +15,8 @@ items.default_window = 50
 items.max_window = 1000
 
 -- The options of upload_many; start_many also takes `open`.
-local known_options = { concurrency = true, window = true, journal = true, on_event = true, validate = true }
+local known_options = { concurrency = true, window = true, journal = true, on_event = true, validate = true,
+  sha256 = true }
 local open_options = { open = true }
 for k in pairs(known_options) do open_options[k] = true end
 
@@ -60,6 +61,10 @@ function items.options(defaults, opts, may_open)
     if type(opts.validate) ~= "boolean" then return bad("validate", "expected a boolean") end
     out.validate = opts.validate
   end
+  if opts.sha256 ~= nil then
+    if type(opts.sha256) ~= "boolean" then return bad("sha256", "expected a boolean") end
+    out.sha256 = opts.sha256
+  end
   if opts.open ~= nil then
     if type(opts.open) ~= "boolean" then return bad("open", "expected a boolean") end
     out.open = opts.open
@@ -85,7 +90,7 @@ function items.check(core, index, input)
     return rec
   end
   for k in pairs(input) do
-    if k ~= "path" and k ~= "target" and k ~= "filename" then
+    if k ~= "path" and k ~= "target" and k ~= "filename" and k ~= "sha256" then
       rec.err = item_error("item " .. index .. ": unknown field " .. tostring(k), tostring(k))
       return rec
     end
@@ -100,6 +105,11 @@ function items.check(core, index, input)
     rec.err = id
     return rec
   end
+  if input.sha256 ~= nil and type(input.sha256) ~= "boolean" then
+    rec.err = item_error(input.path .. ": sha256 must be a boolean", "sha256")
+    return rec
+  end
+  rec.sha256 = input.sha256
   rec.kind, rec.id = kind, id
   rec.target_key = targets.cache_key(kind, id)
   local filename = input.filename

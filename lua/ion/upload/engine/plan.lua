@@ -70,7 +70,8 @@ function M.plan(self, records)
       self:succeed(item, attachment_from_journal(state.attached), true)
     else
       if state and state.put then
-        item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size }
+        item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size,
+          sha256 = state.put.sha256 }
         item.from_journal = true
         item.in_doubt_before = (state.in_doubt or state.registering) or nil
       end

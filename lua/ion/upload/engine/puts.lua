@@ -33,7 +33,7 @@ function M.put_done(self, item, res, cerr)
     err = errors.from_core(cerr, "PUT to storage: ")
   end
   if not put then return self:put_failed(item, err) end
-  item.put = { s3Key = item.ticket.s3Key, etag = put.etag, md5 = put.md5, size = put.size }
+  item.put = { s3Key = item.ticket.s3Key, etag = put.etag, md5 = put.md5, size = put.size, sha256 = put.sha256 }
   item.ticket = nil
   self.summary.bytes = self.summary.bytes + (put.size or 0)
   if not self:record("record_put", item, item.put) then
@@ -58,8 +58,9 @@ function M.start_puts(self)
         return not self.abort_err
       end
       local t = item.ticket
-      self:add("put", "put", storage.put_request(self.ctx, t.uploadUrl, item.path, t.contentType, on_progress),
-        function(res, cerr) self:put_done(item, res, cerr) end)
+      local req = storage.put_request(self.ctx, t.uploadUrl, item.path, t.contentType, on_progress)
+      if item.sha256 or (item.sha256 == nil and self.sha256) then req.sha256 = true end -- receipts
+      self:add("put", "put", req, function(res, cerr) self:put_done(item, res, cerr) end)
     end
   end
 end

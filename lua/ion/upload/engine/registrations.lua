@@ -107,7 +107,7 @@ function M.reg_answer(self, item, out)
     return self:fail(item, aerr)
   end
   registration.complete(att, { etag = item.put.etag, size = item.put.size or item.size, md5 = item.put.md5,
-    s3Key = item.put.s3Key })
+    s3Key = item.put.s3Key, sha256 = item.put.sha256 })
   self.targets[item.target_key].registered = true
   local recorded = {}
   for k, v in pairs(att) do

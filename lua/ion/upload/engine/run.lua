@@ -132,7 +132,7 @@ function run.new(ctx, opts, jnl)
   local W, C = opts.window, opts.concurrency
   return setmetatable({
     ctx = ctx, transport = ctx.transport, clock = ctx.clock(), journal = jnl,
-    on_event = opts.on_event, validate = opts.validate,
+    on_event = opts.on_event, validate = opts.validate, sha256 = opts.sha256,
     W = W, C = C, lookahead = math.max(W, C), reg_cap = math.max(W, C),
     items = {}, results = {}, targets = {}, target_queue = {}, url_queue = {}, ready = {}, reg_queue = {},
     transfers = {}, timers = {}, window_pending = {}, windows = 0,
