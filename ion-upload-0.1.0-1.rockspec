@@ -85,6 +85,10 @@ build = {
     ["ion.upload.untrusted"] = "lua/ion/upload/untrusted.lua",
     ["ion.upload.watch"] = "lua/ion/upload/watch.lua",
     ["ion.upload.watch_rules"] = "lua/ion/upload/watch_rules.lua",
+    ["ion.upload.watch.after"] = "lua/ion/upload/watch/after.lua",
+    ["ion.upload.watch.candidates"] = "lua/ion/upload/watch/candidates.lua",
+    ["ion.upload.watch.options"] = "lua/ion/upload/watch/options.lua",
+    ["ion.upload.watch.outcomes"] = "lua/ion/upload/watch/outcomes.lua",
   },
   install = {
     bin = { ["ion-upload"] = "bin/ion-upload" },
