@@ -12,7 +12,8 @@
 --
 -- The parts: watch/options (the options checked), watch/candidates (seeing
 -- and settling files, taking them), watch/outcomes (what the engine's
--- outcomes mean: retry, hold, done), watch/after (move, delete, failed).
+-- outcomes mean: retry, hold, done), watch/after (move, delete, failed),
+-- watch/outage ("waiting for ION since …", then resumed).
 local check = require("ion.upload.check")
 local rules_mod = require("ion.upload.watch_rules")
 local options = require("ion.upload.watch.options")
@@ -27,7 +28,8 @@ watch.idle_wait = 1
 local Watch = { __name = "ion.upload.watch" }
 Watch.__index = Watch
 for _, part in ipairs({
-  require("ion.upload.watch.candidates"), require("ion.upload.watch.outcomes"), (require("ion.upload.watch.after")),
+  require("ion.upload.watch.candidates"), require("ion.upload.watch.outcomes"), require("ion.upload.watch.after"),
+  (require("ion.upload.watch.outage")),
 }) do
   for name, f in pairs(part) do Watch[name] = f end
 end

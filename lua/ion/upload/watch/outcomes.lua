@@ -9,13 +9,10 @@ local M = {}
 
 local PERMANENT = { not_found = true, permission_denied = true, bad_input = true }
 
-function M:on_done(rel, f)
+function M:on_done(rel, f, ev, now)
   self.uploaded[rel] = f.key
   self.waiting[rel] = nil
-  if self.down_since then
-    self.emit({ type = "back", since = self.down_since })
-    self.down_since = nil
-  end
+  if not ev.skipped then self:outage_ends(now) end
   self:after_success(rel)
 end
 
@@ -24,11 +21,9 @@ function M:on_transient(rel, f, ev, now)
   local attempt = (wt and wt.key == f.key) and (wt.attempt + 1) or 1
   local delay = math.min(self.o.retry_cap, 2 ^ (attempt - 1))
   self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt }
-  self.down_since = self.down_since or now
-  self.emit({ type = "waiting", rel = rel, path = ev.path, since = self.down_since,
-    retry_in = delay, err = ev.err,
-    message = string.format("waiting for ION since %s", os.date("!%Y-%m-%dT%H:%M:%SZ",
-      os.time() - math.floor(now - self.down_since))) })
+  self:outage_begins(ev.err, now)
+  self.emit({ type = "waiting", rel = rel, path = ev.path, since = self.down.since, reason = self.down.reason,
+    retry_in = delay, err = ev.err, message = self:waiting_message() })
 end
 
 function M:on_failed(rel, f, ev, now)
@@ -55,7 +50,7 @@ function M:handle_outcomes(now)
       self.inflight[rel] = nil
       self.by_index[ev.index] = nil
       if ev.type == "done" then
-        self:on_done(rel, f)
+        self:on_done(rel, f, ev, now)
       else
         self:on_failed(rel, f, ev, now)
       end
