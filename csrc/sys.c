@@ -154,21 +154,34 @@ static int sys_terminal_width(lua_State *L)
     return 1;
 }
 
+/* The first SIGINT or SIGTERM sets the flag and puts both back to their
+ * default action, so that a second one, of either kind (SIGINT after
+ * SIGTERM too), ends the process at once: the graceful stop is asked for
+ * once. sigaction is async-signal-safe. */
 static void on_signal(int sig)
 {
+    struct sigaction dfl;
     (void)sig;
     interrupted_flag = 1;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    (void)sigaction(SIGINT, &dfl, NULL);
+    (void)sigaction(SIGTERM, &dfl, NULL);
 }
 
-/* SA_RESETHAND: a second Ctrl-C kills as usual, for a script that ignores
- * the flag. No SA_RESTART, so a blocking poll wakes up. */
+/* No SA_RESTART, so a blocking poll wakes up. Both signals are blocked
+ * while the handler runs: the second one is then delivered after the reset
+ * above, to the default action. */
 static int sys_catch_interrupt(lua_State *L)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sa.sa_flags = 0;
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         return sys_error(L, "bad_input", "sigaction", errno);
     lua_pushboolean(L, 1);

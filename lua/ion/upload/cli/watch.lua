@@ -1,7 +1,7 @@
 -- `ion-upload watch DIR`: the command line over client:watch. Lines for a
 -- person on stderr (or JSON lines on stdout with --json); SIGINT/SIGTERM stop
 -- taking files and let registrations in flight finish within `grace`
--- seconds (a second signal of the same kind ends the process at once: the
+-- seconds (a second signal, of either kind, ends the process at once: the
 -- journal's records of registrations sent say what is in doubt); SIGHUP
 -- reloads the rules. Exit 0 after a stop, 1 for --once with a failure, 2 for
 -- a usage or configuration error (a bad rules file names the rule).
@@ -148,7 +148,7 @@ local function json(ev)
   local t = {
     event = ev.type, path = ev.rel, rewritten = ev.rewritten, skipped = ev.skipped, to = ev.to,
     retry_in = ev.retry_in, message = ev.message, since = ev.since, reason = ev.reason, queued = ev.queued,
-    waited = ev.waited,
+    waited = ev.waited, was_in_doubt = ev.was_in_doubt,
     error = e and { code = e.code, message = e.message, hint = e.hint, in_doubt = e.in_doubt } or nil,
     attachment = a and { id = a.id, entityId = a.entityId, filename = a.filename, size = a.size, md5 = a.md5 } or nil,
   }
