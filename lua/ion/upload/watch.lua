@@ -138,13 +138,15 @@ function Watch:step(timeout)
   timeout = timeout or 0
   if self.job:done() then return true end
   self:tick()
-  local wait = math.min(timeout, self:timeout())
   local done = self.job:step(0)
+  local wait = math.min(timeout, self:timeout())
   if not done and wait > 0 then
-    if self.job._run:busy() then
-      done = self.job:step(wait)
-    elseif self.watcher then
-      self.watcher:wait(wait)
+    -- one poll() on everything that can bring work (the watcher's inotify
+    -- fd, libcurl's sockets, the session's wake pipe) until the first thing
+    -- due: idle, that is one wakeup a second at most
+    if self.core.poll then
+      local r, w = self:fds()
+      self.core.poll(r, w, wait)
     else
       self.core.sleep(wait)
     end
