@@ -6,6 +6,8 @@ local sandbox = require("support.sandbox")
 local files = require("support.files")
 local run = require("support.cli_run")
 local core = require("ion.upload.core")
+local slowdown = require("support.slowdown")
+local cjson = require("cjson")
 
 local function count_filename(name)
   local n = 0
@@ -109,5 +111,61 @@ describe("integration: watch while ION is down", function()
     assert.equal(1, occurrences(json, '"event":"resumed"'), json)
     assert.matches('"reason":"network"', json)
     assert.matches('"waited":', json)
+  end)
+
+  -- CPU seconds (user + system) of a child, from /proc/PID/stat.
+  local function cpu_seconds(pid)
+    local f = assert(io.open("/proc/" .. pid .. "/stat"))
+    local rest = f:read("*l"):match("%) (.*)$")
+    f:close()
+    local fields = {}
+    for w in rest:gmatch("%S+") do fields[#fields + 1] = w end
+    return (tonumber(fields[12]) + tonumber(fields[13])) / 100
+  end
+
+  it("ION down 30 s while 50 files arrive: all attached exactly once when it is back, no busy wait #slow", function()
+    local inbox = dir .. "/in"
+    assert(os.execute("mkdir -p '" .. inbox .. "'"))
+    local pid, out = run.background({ "watch", inbox, "--run-step", "12", "--settle", "0.2", "--json",
+      "--journal", dir .. "/w.journal" })
+    -- the watcher is up when a first file is attached
+    files.write(inbox, "f00.txt", "file 0")
+    assert.is_true(run.wait_for(function() return run.read(out):find('"event":"done"', 1, true) ~= nil end, 30))
+    local cpu0, t0 = cpu_seconds(pid), core.now()
+    sandbox.admin("POST", "/outage", { target = "both", mode = "refuse", seconds = 30 })
+    -- the files arrive over the first 20 s of the outage, 10 at a time (the
+    -- pace is the workload, not a synchronisation)
+    for burst = 0, 4 do
+      for i = 1, 10 do
+        local n = burst * 10 + i
+        files.write(inbox, string.format("f%02d.txt", n), "file " .. n)
+      end
+      core.sleep(4)
+    end
+    assert.is_true(run.wait_for(function() return run.read(out):find('"event":"resumed"', 1, true) ~= nil end, 60),
+      run.read(out))
+    local cpu1, t1 = cpu_seconds(pid), core.now()
+    local function done_count()
+      local n = 0
+      for line in run.read(out):gmatch("[^\n]+") do
+        local ev = cjson.decode(line)
+        if ev.event == "done" then n = n + 1 end
+      end
+      return n
+    end
+    assert.is_true(run.wait_for(function() return done_count() == 51 end, 90), "done: " .. done_count())
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(run.wait_exit(pid, 20))
+    for n = 0, 50 do
+      local name = string.format("f%02d.txt", n)
+      assert.equal(1, count_filename(name), name)
+    end
+    local text = run.read(out)
+    assert.equal(1, occurrences(text, '"event":"waiting_for_ion"'))
+    assert.equal(1, occurrences(text, '"event":"resumed"'))
+    print(string.format("\nwatch outage: %.2f s of CPU over %.0f s of outage", cpu1 - cpu0, t1 - t0))
+    -- no busy wait: a loop that spun would burn most of the outage's 30 s
+    assert.is_true(cpu1 - cpu0 <= 3 * slowdown,
+      string.format("%.2f s of CPU over %.0f s of outage", cpu1 - cpu0, t1 - t0))
   end)
 end)

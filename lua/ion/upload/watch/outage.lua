@@ -1,8 +1,9 @@
 -- "Waiting for ION since …": the job-level view of store-and-forward. The
 -- first transient failure (ION or storage unreachable, 5xx, 429) starts a
 -- wait, announced once (`waiting_for_ion`); the next confirmed upload ends
--- it (`resumed`, and the older `back`). Per-file retries stay `waiting`
--- events. Methods of the watch job (self), mixed in by ion.upload.watch.
+-- it (`resumed`, and the older `back`), and the files still backing off
+-- are tried at once. Per-file retries stay `waiting` events. Methods of
+-- the watch job (self), mixed in by ion.upload.watch.
 local M = {}
 
 -- Files queued for ION: taken and not finished, or held for a retry.
@@ -39,6 +40,10 @@ function M:outage_ends(now)
   local d = self.down
   if not d then return end
   self.down = nil
+  -- ION answers again: what waits for its backoff (up to retry_cap) goes now
+  for _, wt in pairs(self.waiting) do
+    if wt.due > now and wt.due ~= math.huge then wt.due = now end
+  end
   local waited = math.max(0, now - d.at)
   self.emit({ type = "resumed", since = d.since, waited = waited, reason = d.reason, queued = self:queued() })
   self.emit({ type = "back", since = d.since, waited = waited })
