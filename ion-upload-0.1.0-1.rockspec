@@ -53,6 +53,7 @@ build = {
     ["ion.upload.cli.profiles"] = "lua/ion/upload/cli/profiles.lua",
     ["ion.upload.cli.walk"] = "lua/ion/upload/cli/walk.lua",
     ["ion.upload.cli.watch"] = "lua/ion/upload/cli/watch.lua",
+    ["ion.upload.cli.watch_status"] = "lua/ion/upload/cli/watch_status.lua",
     ["ion.upload.config"] = "lua/ion/upload/config.lua",
     ["ion.upload.context"] = "lua/ion/upload/context.lua",
     ["ion.upload.documents"] = "lua/ion/upload/documents.lua",
