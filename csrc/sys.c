@@ -4,6 +4,8 @@
 #define _DEFAULT_SOURCE /* flock() and TIOCGWINSZ are BSD, not POSIX */
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,21 +156,34 @@ static int sys_terminal_width(lua_State *L)
     return 1;
 }
 
+/* The first SIGINT or SIGTERM sets the flag and puts both back to their
+ * default action, so that a second one, of either kind (SIGINT after
+ * SIGTERM too), ends the process at once: the graceful stop is asked for
+ * once. sigaction is async-signal-safe. */
 static void on_signal(int sig)
 {
+    struct sigaction dfl;
     (void)sig;
     interrupted_flag = 1;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    (void)sigaction(SIGINT, &dfl, NULL);
+    (void)sigaction(SIGTERM, &dfl, NULL);
 }
 
-/* SA_RESETHAND: a second Ctrl-C kills as usual, for a script that ignores
- * the flag. No SA_RESTART, so a blocking poll wakes up. */
+/* No SA_RESTART, so a blocking poll wakes up. Both signals are blocked
+ * while the handler runs: the second one is then delivered after the reset
+ * above, to the default action. */
 static int sys_catch_interrupt(lua_State *L)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sa.sa_flags = 0;
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         return sys_error(L, "bad_input", "sigaction", errno);
     lua_pushboolean(L, 1);
@@ -226,6 +241,60 @@ static int sys_hangup(lua_State *L)
     return 1;
 }
 
+/* Copies the descriptors of the array at index t into p with `events`. */
+static size_t fill_pollfds(lua_State *L, int t, struct pollfd *p, short events)
+{
+    size_t i, n = ion_rawlen(L, t);
+    for (i = 0; i < n; i++) {
+        lua_Integer fd;
+        lua_rawgeti(L, t, (int)i + 1);
+        if (!lua_isnumber(L, -1))
+            luaL_error(L, "poll: descriptor %d is not a number", (int)i + 1);
+        fd = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        if (fd < 0 || fd > INT_MAX)
+            luaL_error(L, "poll: descriptor %d is out of range", (int)i + 1);
+        p[i].fd = (int)fd;
+        p[i].events = events;
+        p[i].revents = 0;
+    }
+    return n;
+}
+
+/* core.poll(readable, writable, seconds) -> n: one poll() on the
+ * descriptors (arrays of integers, as job:fds() gives them) until one is
+ * ready or `seconds` pass (math.huge: no limit). A signal ends it early
+ * (EINTR is 0, not an error), so a blocking loop sees core.interrupted()
+ * at once; the interrupt flag itself does not end it, so a loop that goes
+ * on after a stop signal sleeps as it should. n: the descriptors ready. */
+static int sys_poll(lua_State *L)
+{
+    size_t nr, nw, n;
+    double s = luaL_checknumber(L, 3);
+    int ms, rc;
+    struct pollfd *p;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_argcheck(L, s == s, 3, "a number of seconds, not NaN");
+    nr = ion_rawlen(L, 1);
+    nw = ion_rawlen(L, 2);
+    luaL_argcheck(L, nr + nw <= 65536, 1, "too many descriptors");
+    p = ion_newuserdata(L, (nr + nw + 1) * sizeof *p);
+    n = fill_pollfds(L, 1, p, POLLIN);
+    n += fill_pollfds(L, 2, p + n, POLLOUT);
+    if (s <= 0)
+        ms = 0;
+    else if (s >= 2e6) /* 23 days and more (math.huge too): until a descriptor or a signal */
+        ms = -1;
+    else
+        ms = (int)ceil(s * 1000);
+    rc = poll(p, (nfds_t)n, ms);
+    if (rc < 0 && errno != EINTR)
+        return sys_error(L, "bad_input", "poll", errno);
+    lua_pushinteger(L, rc < 0 ? 0 : rc);
+    return 1;
+}
+
 void ion_sys_open_lib(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
@@ -242,6 +311,7 @@ void ion_sys_open_lib(lua_State *L)
         {"mkdir", sys_mkdir},
         {"catch_hangup", sys_catch_hangup},
         {"hangup", sys_hangup},
+        {"poll", sys_poll},
         {NULL, NULL},
     };
     ion_setfuncs(L, funcs);

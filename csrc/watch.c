@@ -465,7 +465,9 @@ static int w_read(lua_State *L)
 }
 
 /* Waits until events are queued or `seconds` pass (or an interrupt):
- * true when read() has something. For --once loops and specs. */
+ * true when read() has something. For --once loops and specs. One poll()
+ * for the whole wait: a signal ends it (EINTR), so nothing needs to wake
+ * up on a timer to look at the interrupt flag. */
 static int w_wait(lua_State *L)
 {
     ion_watcher *w = check_open(L);
@@ -474,7 +476,7 @@ static int w_wait(lua_State *L)
     for (;;) {
         struct pollfd p = {w->fd, POLLIN, 0};
         double left = deadline - ion_now();
-        int ms = left <= 0 ? 0 : left > 0.2 ? 200 : (int)(left * 1000) + 1;
+        int ms = left <= 0 ? 0 : left > 2e6 ? 2000000000 : (int)(left * 1000) + 1;
         int rc;
         if (w->nq > 0) {
             lua_pushboolean(L, 1);

@@ -13,6 +13,7 @@
 -- a bad_input error naming the rule by its index; nothing here raises.
 local errors = require("ion.upload.errors")
 local targets = require("ion.upload.targets")
+local lua_pattern = require("ion.upload.watch.lua_pattern")
 
 local watch_rules = {}
 
@@ -48,59 +49,6 @@ local function sandbox_env()
     tonumber = tonumber, tostring = tostring, pairs = pairs, ipairs = ipairs, type = type,
     next = next, select = select, error = error,
   }
-end
-
--- End of the set starting at p[i] == "[" (as lstrlib's classEnd: the first
--- character after "[" or "[^" is literal, even "]"), or nil.
-local function set_end(p, i)
-  i = i + 1
-  if p:sub(i, i) == "^" then i = i + 1 end
-  repeat
-    if i > #p then return nil end
-    local c = p:sub(i, i)
-    i = i + 1
-    if c == "%" then
-      if i > #p then return nil end
-      i = i + 1
-    end
-  until p:sub(i, i) == "]"
-  return i
-end
-
--- A valid Lua pattern, or nil, why. string.find reports a malformed part only
--- when the matcher reaches it (find("", "x[") succeeds), so the syntax is
--- walked here first; the pcall is the backstop.
-local function check_pattern(p)
-  local i, depth = 1, 0
-  while i <= #p do
-    local c = p:sub(i, i)
-    if c == "(" then
-      depth = depth + 1
-    elseif c == ")" then
-      depth = depth - 1
-      if depth < 0 then return nil, "a ')' closes no capture" end
-    elseif c == "[" then
-      i = set_end(p, i)
-      if not i then return nil, "malformed pattern (missing ']')" end
-    elseif c == "%" then
-      local n = p:sub(i + 1, i + 1)
-      if n == "" then return nil, "malformed pattern (ends with '%')" end
-      i = i + 1
-      if n == "b" then
-        if #p < i + 2 then return nil, "missing arguments to '%b'" end
-        i = i + 2
-      elseif n == "f" then
-        if p:sub(i + 1, i + 1) ~= "[" then return nil, "missing '[' after '%f' in pattern" end
-        i = set_end(p, i + 1)
-        if not i then return nil, "malformed pattern (missing ']')" end
-      end
-    end
-    i = i + 1
-  end
-  if depth ~= 0 then return nil, "unfinished capture" end
-  local ok, err = pcall(string.find, "", p)
-  if ok then return true end
-  return nil, (tostring(err):gsub("^.-:%d+: ", ""))
 end
 
 -- Checks one target value at load: a positive whole number, a string of
@@ -139,7 +87,7 @@ local function check_rule(rule)
   if type(rule.match) ~= "string" or rule.match == "" then
     return nil, "match must be a Lua pattern (a non-empty string), got " .. type(rule.match)
   end
-  local ok, why = check_pattern(rule.match)
+  local ok, why = lua_pattern.check(rule.match)
   if not ok then return nil, "match is not a valid Lua pattern: " .. why end
   ok, why = check_target(rule.target)
   if not ok then return nil, why end

@@ -1,7 +1,7 @@
 -- `ion-upload watch DIR`: the command line over client:watch. Lines for a
 -- person on stderr (or JSON lines on stdout with --json); SIGINT/SIGTERM stop
 -- taking files and let registrations in flight finish within `grace`
--- seconds (a second signal of the same kind ends the process at once: the
+-- seconds (a second signal, of either kind, ends the process at once: the
 -- journal's records of registrations sent say what is in doubt); SIGHUP
 -- reloads the rules. Exit 0 after a stop, 1 for --once with a failure, 2 for
 -- a usage or configuration error (a bad rules file names the rule).
@@ -9,6 +9,7 @@ local argparse = require("argparse")
 local cjson = require("cjson")
 local output = require("ion.upload.cli.cli_output")
 local targets = require("ion.upload.targets")
+local watch_status = require("ion.upload.cli.watch_status")
 
 local watch_cli = {}
 
@@ -123,10 +124,6 @@ local function plain(ev)
     return "skip  " .. rel .. ": no rule matches (left alone)"
   elseif ev.type == "failed" then
     return "FAIL  " .. rel .. ": " .. output.printable(ev.err)
-  elseif ev.type == "waiting" then
-    return "wait  " .. rel .. ": " .. ev.message .. string.format(" (retry in %.0f s)", ev.retry_in)
-  elseif ev.type == "back" then
-    return "ION is reachable again"
   elseif ev.type == "moved" then
     return "move  " .. rel .. " -> " .. output.printable(ev.to)
   elseif ev.type == "deleted" then
@@ -150,7 +147,8 @@ local function json(ev)
   local a = ev.attachment
   local t = {
     event = ev.type, path = ev.rel, rewritten = ev.rewritten, skipped = ev.skipped, to = ev.to,
-    retry_in = ev.retry_in, message = ev.message,
+    retry_in = ev.retry_in, message = ev.message, since = ev.since, reason = ev.reason, queued = ev.queued,
+    waited = ev.waited, was_in_doubt = ev.was_in_doubt,
     error = e and { code = e.code, message = e.message, hint = e.hint, in_doubt = e.in_doubt } or nil,
     attachment = a and { id = a.id, entityId = a.entityId, filename = a.filename, size = a.size, md5 = a.md5 } or nil,
   }
@@ -170,7 +168,22 @@ function watch_cli.run(argv, env)
   if not client then return env.usage_error(cerr) end
 
   local failures = 0
-  local w, werr = client:watch(args.dir, {
+  local w
+  local status = watch_status.new({ out = stderr, tty = core.isatty(2), width = core.terminal_width() })
+  local function person(ev)
+    if ev.type == "waiting_for_ion" or (ev.type == "waiting" and w) then
+      status:waiting(ev.type == "waiting" and w:waiting_message() or ev.message)
+    elseif ev.type == "error" and ev.err and ev.err.retryable and not args.once then
+      return -- queued for a retry: the status line says so
+    elseif ev.type == "resumed" then
+      status:resumed(string.format("ION is reachable again (waited %.0f s)", ev.waited))
+    else
+      local line = plain(ev)
+      if line then status:print(line) end
+    end
+  end
+  local werr
+  w, werr = client:watch(args.dir, {
     rules = args.rules, target = args.target, settle = args.settle, poll = args.poll, after = args.after,
     failed = args.failed, journal = args.journal, include = args.include, exclude = args.exclude,
     once = args.once, concurrency = args.concurrency, window = args.window, validate = args.validate,
@@ -183,8 +196,7 @@ function watch_cli.run(argv, env)
           stdout:flush()
         end
       elseif not args.quiet or QUIET_TYPES[ev.type] then
-        local line = plain(ev)
-        if line then stderr:write(line, "\n") end
+        person(ev)
       end
     end,
   })
@@ -199,9 +211,10 @@ function watch_cli.run(argv, env)
   end
   local deadline
   while not w:step(math.huge) do
+    if status.active then status:waiting(w:waiting_message()) end -- files arrive while ION is away
     if core.hangup() then w:reload_rules() end
     if core.interrupted() and not deadline then
-      if not args.quiet and not args.json then stderr:write("stopping: finishing the registrations in flight\n") end
+      if not args.quiet and not args.json then status:print("stopping: finishing the registrations in flight") end
       w:stop()
       deadline = core.now() + watch_cli.grace
     end
@@ -210,6 +223,7 @@ function watch_cli.run(argv, env)
       break
     end
   end
+  status:close()
   client:close()
   if args.once and failures > 0 then return FAILED end
   return OK

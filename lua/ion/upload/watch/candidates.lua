@@ -1,0 +1,146 @@
+-- The files of a watched folder before they reach the engine: seen (by an
+-- inotify event or a scan), held as candidates until unchanged in size and
+-- mtime for `settle` seconds, then matched to a target and taken. Methods
+-- of the watch job (self), mixed in by ion.upload.watch.
+local rules_mod = require("ion.upload.watch_rules")
+
+local M = {}
+
+local function join(a, b)
+  if a == "" then return b end
+  return a .. "/" .. b
+end
+
+local function basename(rel)
+  return rel:match("[^/]+$") or rel
+end
+
+-- A file's version: identity is (path, size, mtime).
+local function key_of(info)
+  return string.format("%d|%.6f", info.size, info.mtime)
+end
+M.key_of = key_of
+
+local function any_match(matchers, rel, base)
+  for _, m in ipairs(matchers) do
+    if m:match(rel) or m:match(base) then return true end
+  end
+  return false
+end
+
+-- Whether rel is worth a look: temporary names only when included, excluded
+-- names never.
+function M:wanted(rel)
+  local o, base = self.o, basename(rel)
+  if any_match(o.exclude_m, rel, base) then return false end
+  if rules_mod.is_temporary(base) and not any_match(o.include_m, rel, base) then return false end
+  if #o.include_m > 0 and not any_match(o.include_m, rel, base) then return false end
+  return true
+end
+
+-- Notes a file seen (by an event or a scan): it becomes a candidate unless
+-- that version is already done, queued, held or waiting.
+function M:saw(rel, info)
+  if self.stopping or not self:wanted(rel) then return end
+  info = info or self.core.stat(self.root .. "/" .. rel)
+  if not info or info.type ~= "file" then
+    self.cand[rel] = nil
+    return
+  end
+  local key = key_of(info)
+  if self.uploaded[rel] == key or self.held[rel] == key .. "#" .. self.gen then return end
+  local f = self.inflight[rel]
+  if f and f.key == key then return end
+  local wt = self.waiting[rel]
+  if wt and wt.key == key then return end
+  local c = self.cand[rel]
+  if not c or c.key ~= key then self.cand[rel] = { key = key, since = self.core.now(), info = info } end
+end
+
+-- Every file under rel (a folder relative to root), recursively.
+function M:scan(rel)
+  local list = self.core.list_dir(rel == "" and self.root or (self.root .. "/" .. rel))
+  if not list then return end
+  for _, e in ipairs(list) do
+    local r = join(rel, e.name)
+    if e.type == "dir" and not self:skipped_dir(r) then
+      self:scan(r)
+    elseif e.type == "file" then
+      self:saw(r, { type = "file", size = e.size, mtime = e.mtime })
+    end
+  end
+end
+
+-- The move and failed folders are not watched for new files when inside dir.
+function M:skipped_dir(rel)
+  local abs = self.root .. "/" .. rel
+  return abs == self.o.move_to or abs == self.o.failed or rules_mod.is_temporary(basename(rel))
+end
+
+function M:target_for(rel, info)
+  if self.o.target then return { target = self.o.target } end
+  return rules_mod.match(self.o.rules, rel, info)
+end
+
+-- A settled file goes into the engine (or is reported unmatched / bad).
+function M:take(rel, c)
+  local key = c.key
+  local m, merr = self:target_for(rel, c.info)
+  if not m then
+    self.held[rel] = key .. "#" .. self.gen
+    if merr then
+      self.emit({ type = "failed", rel = rel, path = self.root .. "/" .. rel, err = merr, permanent = true })
+    else
+      self.emit({ type = "unmatched", rel = rel, path = self.root .. "/" .. rel })
+    end
+    return
+  end
+  local rewritten = self.uploaded[rel] ~= nil
+  self.adding = rel -- an item refused at once has its event inside add
+  local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
+  self.adding = nil
+  self.by_index[index] = rel
+  self.inflight[rel] = { key = key, index = index }
+  self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index, rewritten = rewritten or nil,
+    size = c.info.size })
+end
+
+-- Candidates unchanged for `settle` seconds are taken; the rest wait.
+function M:settle_candidates(now)
+  for rel, c in pairs(self.cand) do
+    if now - c.since >= self.o.settle then
+      local info = self.core.stat(self.root .. "/" .. rel)
+      self.cand[rel] = nil
+      if info and info.type == "file" then
+        local key = key_of(info)
+        if key == c.key then
+          self:take(rel, c)
+        else
+          self.cand[rel] = { key = key, since = now, info = info }
+        end
+      end
+    end
+  end
+end
+
+-- What the inotify watcher has seen since the last read.
+function M:read_watcher()
+  if not self.watcher then return end
+  local evs = self.watcher:read()
+  if not evs then return end
+  for _, ev in ipairs(evs) do
+    if ev.kind == "file" then
+      self:saw(ev.path)
+    elseif ev.kind == "dir" then
+      if not self:skipped_dir(ev.path) then self:scan(ev.path) end
+    elseif ev.kind == "overflow" then
+      self:scan("")
+    elseif ev.kind == "gone" then
+      self.cand[ev.path] = nil
+    elseif ev.kind == "error" then
+      self.emit({ type = "watch_error", rel = ev.path, err = ev.err })
+    end
+  end
+end
+
+return M

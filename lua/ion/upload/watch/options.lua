@@ -1,0 +1,92 @@
+-- The options of client:watch, checked once at start: the rules (loaded
+-- from their file), the after-action, the include and exclude globs.
+local check = require("ion.upload.check")
+local errors = require("ion.upload.errors")
+local rules_mod = require("ion.upload.watch_rules")
+local glob = require("ion.upload.cli.glob")
+
+local options = {}
+
+options.KNOWN = {
+  rules = true, target = true, settle = true, poll = true, after = true, failed = true,
+  journal = true, include = true, exclude = true, once = true, on_event = true,
+  concurrency = true, window = true, retry_cap = true, validate = true,
+}
+
+local function bad(message, field)
+  return nil, errors.new("bad_input", "watch: " .. message, { field = field })
+end
+options.bad = bad
+
+local function compile_globs(list, field)
+  local out = {}
+  if list == nil then return out end
+  if type(list) == "string" then list = { list } end
+  if type(list) ~= "table" then return nil, field .. " must be a glob or a list of globs" end
+  for _, g in ipairs(list) do
+    local m, why = glob.compile(g)
+    if not m then return nil, field .. ": " .. why end
+    out[#out + 1] = m
+  end
+  return out
+end
+
+local function check_rules(o)
+  if (o.rules == nil) == (o.target == nil) then return bad("give rules or target (one of them)", "rules") end
+  if o.target ~= nil and type(o.target) ~= "table" then return bad("target must be a table", "target") end
+  if o.rules ~= nil then
+    if type(o.rules) == "string" then
+      local set, rerr = rules_mod.load(o.rules)
+      if not set then return nil, rerr end
+      o.rules = set
+    elseif type(o.rules) ~= "table" or type(o.rules.rules) ~= "table" then
+      return bad("rules must be a rules file's path or a set from watch_rules.load", "rules")
+    end
+  end
+  return o
+end
+
+local function check_after(o)
+  o.after = o.after or "keep"
+  if o.after ~= "keep" and o.after ~= "delete" then
+    local d = type(o.after) == "string" and o.after:match("^move:(.+)$")
+    if not d then return bad("after must be keep, delete or move:DIR", "after") end
+    o.move_to = d
+  end
+  if o.failed ~= nil and (type(o.failed) ~= "string" or o.failed == "") then
+    return bad("failed must be a folder", "failed")
+  end
+  return o
+end
+
+--- options.check(opts, defaults) -> o | nil, err: a checked copy of opts,
+-- defaults = { settle =, retry_cap = } for what opts leaves out.
+function options.check(opts, defaults)
+  local ok, err = check.options(opts, options.KNOWN)
+  if not ok then return nil, err end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.settle = o.settle == nil and defaults.settle or o.settle
+  if type(o.settle) ~= "number" or o.settle < 0 then return bad("settle must be a number >= 0", "settle") end
+  if o.poll ~= nil and (type(o.poll) ~= "number" or o.poll <= 0) then
+    return bad("poll must be a number > 0 (seconds)", "poll")
+  end
+  o.retry_cap = o.retry_cap or defaults.retry_cap
+  if type(o.retry_cap) ~= "number" or o.retry_cap <= 0 then
+    return bad("retry_cap must be a number > 0", "retry_cap")
+  end
+  local cerr
+  o, cerr = check_after(o)
+  if not o then return nil, cerr end
+  o, cerr = check_rules(o)
+  if not o then return nil, cerr end
+  if o.on_event ~= nil and type(o.on_event) ~= "function" then return bad("on_event must be a function", "on_event") end
+  local why
+  o.include_m, why = compile_globs(o.include, "include")
+  if not o.include_m then return bad(why, "include") end
+  o.exclude_m, why = compile_globs(o.exclude, "exclude")
+  if not o.exclude_m then return bad(why, "exclude") end
+  return o
+end
+
+return options

@@ -1,0 +1,79 @@
+-- The engine's outcomes of the files taken, and what each means for the
+-- watch: done (after-actions), transient (queued, retried with a backoff
+-- capped at `retry_cap`), permanent (held until the file or the rules
+-- change) or in doubt (left to the journal: the next run registers it
+-- again). Methods of the watch job (self), mixed in by ion.upload.watch.
+local candidates = require("ion.upload.watch.candidates")
+
+local M = {}
+
+local PERMANENT = { not_found = true, permission_denied = true, bad_input = true }
+
+function M:on_done(rel, f, ev, now)
+  self.uploaded[rel] = f.key
+  self.waiting[rel] = nil
+  if not ev.skipped then self:outage_ends(now) end
+  self:after_success(rel)
+end
+
+function M:on_transient(rel, f, ev, now)
+  local wt = self.waiting[rel]
+  local attempt = (wt and wt.key == f.key) and (wt.attempt + 1) or 1
+  local delay = math.min(self.o.retry_cap, 2 ^ (attempt - 1))
+  self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt }
+  self:outage_begins(ev.err, now)
+  self.emit({ type = "waiting", rel = rel, path = ev.path, since = self.down.since, reason = self.down.reason,
+    retry_in = delay, err = ev.err, message = self:waiting_message() })
+end
+
+function M:on_failed(rel, f, ev, now)
+  local e = ev.err or {}
+  if e.in_doubt or ev.was_in_doubt then
+    -- the journal marks it: the next run registers it again; never moved or deleted
+    self.held[rel] = f.key .. "#" .. self.gen
+  elseif e.retryable and not self.o.once and not self.stopping then
+    self:on_transient(rel, f, ev, now)
+  else
+    self.held[rel] = f.key .. "#" .. self.gen
+    if PERMANENT[e.code] then self:after_failure(rel) end
+  end
+end
+
+-- Acts on the engine's outcomes gathered since the last call.
+function M:handle_outcomes(now)
+  local list = self.outcomes
+  self.outcomes = {}
+  for _, ev in ipairs(list) do
+    local rel = self.by_index[ev.index]
+    local f = rel and self.inflight[rel]
+    if f and f.index == ev.index then
+      self.inflight[rel] = nil
+      self.by_index[ev.index] = nil
+      if ev.type == "done" then
+        self:on_done(rel, f, ev, now)
+      else
+        self:on_failed(rel, f, ev, now)
+      end
+      -- changed while it was uploading: look again
+      if not self.stopping then self:saw(rel) end
+    end
+  end
+end
+
+-- Files whose retry is due go to the engine again (unless they changed).
+function M:retry_due(now)
+  for rel, wt in pairs(self.waiting) do
+    if wt.due <= now and not self.inflight[rel] then
+      local info = self.core.stat(self.root .. "/" .. rel)
+      if info and info.type == "file" and candidates.key_of(info) == wt.key then
+        wt.due = math.huge -- re-armed by the next outcome
+        self:take(rel, { key = wt.key, info = info })
+      else
+        self.waiting[rel] = nil
+        if info then self:saw(rel, info) end
+      end
+    end
+  end
+end
+
+return M

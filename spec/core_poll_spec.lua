@@ -1,0 +1,26 @@
+-- core.poll(readable, writable, seconds): one poll() over a job's fds, the
+-- sleep of a blocking watch loop. With a real inotify watcher's fd.
+local core = require("ion.upload.core")
+local files = require("support.files")
+
+describe("core.poll", function()
+  it("returns 0 when the time runs out, and the count once a descriptor is ready", function()
+    local dir = files.tmpdir()
+    local w = assert(core.watcher(dir))
+    local t0 = core.now()
+    assert.equal(0, core.poll({ w:fd() }, {}, 0.05))
+    assert.is_true(core.now() - t0 >= 0.04)
+    files.write(dir, "a.txt", "a")
+    assert.equal(1, core.poll({ w:fd() }, {}, 30)) -- ready: returns at once, not after 30 s
+    assert.equal(0, core.poll({}, {}, 0))
+    w:close()
+    files.rmdir(dir)
+  end)
+
+  it("refuses what is not a list of descriptors", function()
+    assert.has_error(function() core.poll({ "x" }, {}, 0) end)
+    assert.has_error(function() core.poll({ -1 }, {}, 0) end)
+    assert.has_error(function() core.poll(nil, {}, 0) end)
+    assert.has_error(function() core.poll({}, {}, 0 / 0) end)
+  end)
+end)

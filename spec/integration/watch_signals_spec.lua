@@ -1,0 +1,79 @@
+-- integration: stopping `ion-upload watch` (a real child process). The first
+-- SIGTERM or SIGINT stops taking files and lets the registrations in flight
+-- finish; a second signal, of the same kind or the other, ends the process
+-- at once, and the journal shows the registration it cut short in doubt (a
+-- "registering" record with no outcome), which a restart registers again.
+-- GraphQL answers after a delay, so a registration is in flight when the
+-- signals come; readiness is the journal's record and the CLI's own line.
+local sandbox = require("support.sandbox")
+local files = require("support.files")
+local run = require("support.cli_run")
+local cjson = require("cjson")
+
+local SIGNUM = { INT = 2, TERM = 15 }
+
+-- The journal's keys whose last record is "registering": in doubt.
+local function in_doubt(journal)
+  local last = {}
+  for line in run.read(journal):gmatch("[^\n]+") do
+    local ok, rec = pcall(cjson.decode, line)
+    if ok and type(rec) == "table" and rec.k then last[rec.k] = rec.e end
+  end
+  local n = 0
+  for _, e in pairs(last) do
+    if e == "registering" then n = n + 1 end
+  end
+  return n
+end
+
+local function count_filename(name)
+  local n = 0
+  for _, a in ipairs(sandbox.attachments()) do
+    if a.filename == name then n = n + 1 end
+  end
+  return n
+end
+
+describe("integration: ion-upload watch, a second signal", function()
+  local dir
+  setup(function() sandbox.get() end)
+  before_each(function()
+    sandbox.reset()
+    dir = files.tmpdir()
+  end)
+  after_each(function()
+    sandbox.faults({ graphql_latency_ms = 0 })
+    files.rmdir(dir)
+  end)
+
+  for _, order in ipairs({ { "TERM", "INT" }, { "INT", "TERM" } }) do
+    it("SIG" .. order[2] .. " after SIG" .. order[1] .. " stops at once; the journal keeps what is in doubt", function()
+      local inbox, journal = dir .. "/in", dir .. "/w.journal"
+      assert(os.execute("mkdir -p '" .. inbox .. "'"))
+      sandbox.faults({ graphql_latency_ms = 4000 })
+      local common = { "watch", inbox, "--run-step", "12", "--settle", "0", "--journal", journal }
+      local pid, _, err, code = run.background(common)
+      files.write(inbox, "s1.txt", "s1")
+      assert.is_true(run.wait_for(function() return in_doubt(journal) >= 1 end, 60), "a registration went out")
+      os.execute("kill -" .. order[1] .. " " .. pid)
+      assert.is_true(run.wait_for(function()
+        return run.read(err):find("stopping: finishing the registrations in flight", 1, true) ~= nil
+      end, 10), run.read(err))
+      os.execute("kill -" .. order[2] .. " " .. pid)
+      assert.is_true(run.wait_exit(pid, 10))
+      -- ended by the second signal, not by the graceful stop (which exits 0)
+      assert.equal(128 + SIGNUM[order[2]], code(), run.read(err))
+      assert.equal(1, in_doubt(journal))
+      -- a restart registers it again and says it was in doubt
+      sandbox.faults({ graphql_latency_ms = 0 })
+      local once = {}
+      for i, a in ipairs(common) do once[i] = a end
+      once[#once + 1] = "--once"
+      once[#once + 1] = "--json"
+      local r = run.cli(once)
+      assert.equal(0, r.code, r.stderr)
+      assert.matches('"was_in_doubt":true', r.stdout)
+      assert.is_true(count_filename("s1.txt") >= 1)
+    end)
+  end
+end)
