@@ -36,17 +36,19 @@ describe("integration: a token fetch shared by several jobs", function()
   end
 
   -- Steps `job` (waiting as it recommends) until cond() holds; fails with
-  -- `why` once the guard runs out.
+  -- `why` once the guard runs out. The number of steps.
   local function step_until(job, cond, why)
-    local deadline = core.now() + GUARD
+    local deadline, n = core.now() + GUARD, 0
     while not cond() do
       assert.is_true(core.now() < deadline, why)
       job:step(job:timeout())
+      n = n + 1
     end
+    return n
   end
 
   local function drive(job, why)
-    step_until(job, function() return job:done() end, why)
+    return step_until(job, function() return job:done() end, why)
   end
 
   -- The client's session: transfers in flight on behalf of jobs (the token
@@ -73,7 +75,10 @@ describe("integration: a token fetch shared by several jobs", function()
     local j1, j2 = two_waiting_on_retry(c)
     j1:close()
     outage(0)
-    drive(j2, "the second job stalled: nobody drives the token fetch after the first job closed")
+    local n = drive(j2, "the second job stalled: nobody drives the token fetch after the first job closed")
+    -- waiting for the retry, a step sleeps until it is due: no spinning
+    -- (about a dozen steps in all: lookup, URL, PUT, registration)
+    assert.is_true(n < 100, n .. " steps")
     local results = j2:results()
     assert.is_true(results[1].ok, results[1].err and tostring(results[1].err))
     local _, e1 = j1:result()
@@ -82,7 +87,7 @@ describe("integration: a token fetch shared by several jobs", function()
     c:close()
   end)
 
-  it("closing the job that started the fetch while its request is in flight: one request, the other finishes", function()
+  it("closing the job that started the fetch while its request is in flight: one request, the other ends", function()
     sandbox.faults({ token_latency_ms = 400 })
     local c = cc_client()
     local j1 = assert(c:start(paths[1], { run_step = 23 }))
@@ -145,6 +150,23 @@ describe("integration: a token fetch shared by several jobs", function()
     local _, e1 = j1:result()
     assert.equal("aborted", e1.code)
     assert.equal(1, sandbox.counters().token.requests)
+    c:close()
+  end)
+
+  it("cancelling every waiter ends them at their next step, the fetch with them (the outage still on)", function()
+    local c = cc_client()
+    local j1, j2 = two_waiting_on_retry(c)
+    j1:cancel()
+    j2:cancel()
+    -- each ends at a step of its own, without waiting out the fetch's retries
+    assert.is_true(j1:step(0))
+    assert.is_true(j2:step(0))
+    assert.equal("aborted", select(2, j1:result()).code)
+    assert.equal("aborted", j2:results()[1].err.code)
+    assert.is_false(c._auth:fetching())
+    assert.is_false(session_busy(c))
+    outage(0)
+    assert.equal(0, sandbox.counters().token.requests)
     c:close()
   end)
 end)
