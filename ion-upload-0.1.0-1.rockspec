@@ -45,6 +45,7 @@ build = {
     -- Lua modules (every file of lua/ion/upload/; spec/rockspec_spec.lua checks)
     ["ion.upload"] = "lua/ion/upload.lua",
     ["ion.upload.auth"] = "lua/ion/upload/auth.lua",
+    ["ion.upload.auth_async"] = "lua/ion/upload/auth_async.lua",
     ["ion.upload.check"] = "lua/ion/upload/check.lua",
     ["ion.upload.cli.cli_args"] = "lua/ion/upload/cli/cli_args.lua",
     ["ion.upload.cli.cli_main"] = "lua/ion/upload/cli/cli_main.lua",

@@ -187,32 +187,8 @@ function Provider:token(ctx)
   return out.token
 end
 
--- The token without blocking (a job): on_token(token | nil, err) is called
--- at once when no request is needed, else when the fetch ends. The fetch is
--- the job's transfers: `add(req, on_answer)` starts one, `later(delay, fn)`
--- waits; one fetch at a time, whoever asks meanwhile waits for the same one.
-function Provider:token_async(ctx, add, later, on_token)
-  local token, err = self:ready(ctx)
-  if token or err then return on_token(token, err) end
-  if self.waiting then
-    self.waiting[#self.waiting + 1] = on_token
-    return
-  end
-  self.waiting = { on_token }
-  fetch(self, ctx, add, later, function(t, ferr)
-    local waiting = self.waiting
-    self.waiting = nil
-    if t then keep(self, ctx, t) end
-    for _, cb in ipairs(waiting) do
-      if t then cb(t.token) else cb(nil, errors.copy(ferr)) end
-    end
-  end)
-end
-
--- A fetch in flight (a job that waits for it is not idle).
-function Provider:fetching()
-  return self.waiting ~= nil
-end
+-- The token without blocking (a job's), in a file of its own.
+require("ion.upload.auth_async").install(Provider, fetch, keep)
 
 -- Can a 401 be cured by asking again? Not with a static token.
 function Provider:can_refresh()

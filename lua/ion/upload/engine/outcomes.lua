@@ -78,6 +78,20 @@ function M.cancel_for_abort(self)
   for id, t in pairs(self.transfers) do
     if t.kind ~= "reg" then self.transport:cancel(id) end
   end
+  -- waits for the client's token fetch end too (at the next step, as a
+  -- cancelled transfer does); the fetch goes on for other jobs waiting
+  for wait in pairs(self.token_waits) do
+    if self.ctx.auth:leave(self.ctx, wait) then
+      self:later(0, function() wait.on_token(nil, self:abort_error()) end)
+    end
+  end
+end
+
+-- Lets go of the waits for the client's token fetch (the run closes): their
+-- callbacks are not called.
+function M.leave_token_waits(self)
+  for wait in pairs(self.token_waits) do self.ctx.auth:leave(self.ctx, wait) end
+  self.token_waits = {}
 end
 
 -- Journal writes: a failure stops the job (a rerun would repeat the step).

@@ -61,7 +61,7 @@ end
 -- The scheduler
 
 function Run:busy()
-  return next(self.transfers) ~= nil or self.token_waits > 0
+  return next(self.transfers) ~= nil or next(self.token_waits) ~= nil
 end
 
 function Run:fire_timers()
@@ -72,6 +72,8 @@ function Run:fire_timers()
   end
   self.timers = keep
   for _, t in ipairs(due) do t.fn() end
+  -- the client's token fetch is no job's: any job waiting for it moves it
+  if next(self.token_waits) then self.ctx.auth:fire_due(self.clock.now()) end
 end
 
 -- Seconds until the next timer, URL retry or lingering registration is due
@@ -82,6 +84,7 @@ function Run:next_due()
     if t then at = math.min(at or t, t) end
   end
   for _, t in ipairs(self.timers) do consider(t.at) end
+  if next(self.token_waits) then consider(self.ctx.auth:retry_at()) end
   if not self.abort_err then
     for _, item in ipairs(self.url_queue) do consider(item.not_before) end
     local linger_end = self:linger_end()
@@ -136,7 +139,7 @@ function run.new(ctx, opts, jnl)
     W = W, C = C, lookahead = math.max(W, C), reg_cap = math.max(W, C),
     items = {}, results = {}, targets = {}, target_queue = {}, url_queue = {}, ready = {}, reg_queue = {},
     transfers = {}, timers = {}, window_pending = {}, windows = 0,
-    gql_out = 0, url_out = 0, reg_out = 0, puts_out = 0, token_waits = 0,
+    gql_out = 0, url_out = 0, reg_out = 0, puts_out = 0, token_waits = {},
     counts = { graphql = 0 },
     summary = { ok = 0, failed = 0, skipped = 0, in_doubt = 0, bytes = 0, seconds = 0 },
     started = ctx.clock().now(), url_max_age = run.url_max_age, linger = run.linger,
@@ -173,6 +176,7 @@ function Run:close()
   self.closed = true
   for id in pairs(self.transfers) do self.transport:drop(id) end
   self.transfers = {}
+  self:leave_token_waits()
   if self.journal then self.journal:close() end
 end
 

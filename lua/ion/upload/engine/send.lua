@@ -23,18 +23,17 @@ end
 function M.send(self, doc)
   if self.abort_err then return doc.on_done(nil, self:abort_error()) end
   self.gql_out = self.gql_out + 1
-  self.token_waits = self.token_waits + 1
-  self.ctx.auth:token_async(self.ctx,
-    function(req, on_answer) self.transport:add("request", req, on_answer) end,
-    function(delay, fn) self:later(delay, fn) end,
-    function(token, terr)
-      self.token_waits = self.token_waits - 1
-      if not token then
-        self.gql_out = self.gql_out - 1
-        return doc.on_done(nil, terr)
-      end
-      self:post(doc, token)
-    end)
+  local wait
+  wait = self.ctx.auth:token_async(self.ctx, function(token, terr)
+    if wait then self.token_waits[wait] = nil end
+    if not token then
+      self.gql_out = self.gql_out - 1
+      return doc.on_done(nil, terr)
+    end
+    self:post(doc, token)
+  end)
+  -- nil: answered already; else the run lets it go when it closes or cancels
+  if wait then self.token_waits[wait] = true end
 end
 
 function M.post(self, doc, token)
