@@ -4,6 +4,7 @@
 local argparse = require("argparse")
 local environments = require("ion.upload.environments")
 local targets = require("ion.upload.targets")
+local rate = require("ion.upload.cli.rate")
 
 local cli_args = {}
 
@@ -92,6 +93,7 @@ function cli_args.parser(version)
     p:option("--concurrency", "Files uploaded at once (default 4)."):argname("N"),
     p:option("--window", "Files per GraphQL document (default 50; 1 turns aliasing off)."):argname("N"),
     p:option("--journal", "Resume journal: run again with the same file to finish a stopped batch."):argname("FILE"),
+    p:option("--limit-rate", "Cap on all transfers together, per second, as curl: 500K, 2M, 1G."):argname("RATE"),
     p:flag("--no-validate", "Do not ask ION to check the stored object (validateUpload)."),
     p:flag("--no-verify-md5", "Do not compare the MD5 of the bytes sent with the ETag (SSE-KMS buckets).")
   )
@@ -188,6 +190,11 @@ function cli_args.parse(argv, version)
     if not out.window then return nil, "--window expects a whole number from 1 to 1000" end
   end
   out.journal = a.journal
+  if a.limit_rate then
+    local rerr
+    out.limit_rate, rerr = rate.parse(a.limit_rate, "--limit-rate")
+    if not out.limit_rate then return nil, rerr end
+  end
   out.validate = not a.no_validate
   out.verify_md5 = not a.no_verify_md5
   out.json, out.quiet = a.json, a.quiet
@@ -222,6 +229,7 @@ function cli_args.client_config(args, getenv, profile)
   end
   local cfg = { verify_md5 = args.verify_md5 }
   if args.concurrency then cfg.concurrency = args.concurrency end
+  cfg.limit_rate = args.limit_rate or profile.limit_rate
   if args.endpoint then
     cfg.endpoint = args.endpoint
   elseif args.environment then
