@@ -118,6 +118,7 @@ end
 -- manifest, files, and the options.
 function cli_args.parse(argv, version)
   local p = cli_args.parser(version)
+  argv = rate.join_value(argv, "--limit-rate")
   local ok, a = p:pparse(argv)
   if not ok then return nil, a .. "\n(see ion-upload --help)", p end
   local out = { help = a.help, version = a.version, parser = p }

@@ -26,4 +26,24 @@ function rate.parse(text, flag)
   return nil, flag .. " '" .. tostring(text):gsub("%c", "?") .. "' " .. why .. ": give " .. rate.forms
 end
 
+--- argv with "FLAG VALUE" written "FLAG=VALUE": as curl, the word after
+-- the flag is its value even when it starts with "-" (argparse would take
+-- "--limit-rate -1" for an unknown option -1, not a bad rate).
+function rate.join_value(argv, flag)
+  local out, i = {}, 1
+  while i <= #argv do
+    if argv[i] == "--" then -- the rest are file names
+      for j = i, #argv do out[#out + 1] = argv[j] end
+      break
+    elseif argv[i] == flag and argv[i + 1] ~= nil and argv[i + 1]:sub(1, 1) == "-" then
+      out[#out + 1] = flag .. "=" .. argv[i + 1]
+      i = i + 2
+    else
+      out[#out + 1] = argv[i]
+      i = i + 1
+    end
+  end
+  return out
+end
+
 return rate
