@@ -61,6 +61,43 @@ describe("--limit-rate RATE", function()
   end)
 end)
 
+describe("limit_rate in a CLI profile", function()
+  local profiles = require("ion.upload.cli.profiles")
+  local files = require("support.files")
+  local dir
+
+  setup(function() dir = files.tmpdir() end)
+  teardown(function() files.rmdir(dir) end)
+
+  local function load(value)
+    local path = files.write(dir, "config.lua", "return { profiles = { lab = { endpoint = "
+      .. "'http://127.0.0.1:1/graphql', limit_rate = " .. value .. " } } }")
+    return profiles.load(path, core)
+  end
+
+  it("reads curl's syntax, and a flag wins over it", function()
+    local config = assert(load("'2M'"))
+    local p = assert(profiles.resolve(config, "lab", { core = core, getenv = function() end }))
+    assert.equal(2 * MiB, p.limit_rate)
+    local env = { ION_TOKEN = "t" }
+    local getenv = function(k) return env[k] end
+    local a = assert(cli_args.parse({ "--run", "1", "f" }))
+    assert.equal(2 * MiB, assert(cli_args.client_config(a, getenv, p)).limit_rate)
+    a = assert(cli_args.parse({ "--run", "1", "--limit-rate", "500K", "f" }))
+    assert.equal(500 * KiB, assert(cli_args.client_config(a, getenv, p)).limit_rate)
+  end)
+
+  it("refuses a bad rate when the file is read, naming the profile and the forms", function()
+    for _, bad in ipairs({ "'2X'", "'0'", "2097152" }) do
+      local config, err = load(bad)
+      assert.is_nil(config, bad)
+      assert.matches("profile 'lab'", err, 1, true)
+      assert.matches("limit_rate", err, 1, true)
+    end
+    assert.matches("500K, 2M, 1G", select(2, load("'2X'")), 1, true)
+  end)
+end)
+
 describe("upload.new{ limit_rate }", function()
   local base = { endpoint = "http://127.0.0.1:1/graphql", token = "t" }
   local function new(v)
