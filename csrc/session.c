@@ -117,6 +117,10 @@ static void check_stalls(lua_State *L, ion_session *s, double now)
         next = x->next;
         if (x->stall_timeout <= 0)
             continue;
+        if (x->rate_paused) { /* held back by limit_rate, not stalled: the clock starts again */
+            x->moved_at = now;
+            continue;
+        }
         if (curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK ||
             curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &down) != CURLE_OK)
             continue;

@@ -101,6 +101,18 @@ describe("integration: limit_rate", function()
     os.remove(copy)
   end)
 
+  it("does not count a transfer held back by the cap as stalled", function()
+    -- 2 PUTs of 12 KiB under 8000 B/s: each gets 4000 B/s and sends a block
+    -- of 4000 bytes about once a second, while stall_timeout is half of that
+    local small = {}
+    for i = 1, 2 do small[i] = files.write(dir, "small" .. i .. ".bin", string.rep("s", 12 * KiB)) end
+    local c = sandbox.client({ limit_rate = 8000, stall_timeout = 0.5, retries = 0 })
+    local results, summary = c:upload_many({ { path = small[1], target = { run_step = 1 } },
+      { path = small[2], target = { run_step = 1 } } })
+    c:close()
+    assert.equal(2, summary.ok, results[1].err and tostring(results[1].err))
+  end)
+
   it("ion-upload --limit-rate caps the command line's transfers", function()
     local t0 = core.now()
     local r = run.cli({ "--run-step", "1", "--limit-rate", "512K", "--json", big[1], big[2] })
