@@ -34,8 +34,8 @@ build = {
       sources = {
         "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
         "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
-        "csrc/sys.c", "csrc/watch.c", "csrc/fs.c", "csrc/spawn.c",
         "csrc/hash.c",
+        "csrc/sys.c", "csrc/watch.c", "csrc/fs.c", "csrc/spawn.c", "csrc/rate.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },
@@ -57,6 +57,7 @@ build = {
     ["ion.upload.cli.profiles"] = "lua/ion/upload/cli/profiles.lua",
     ["ion.upload.cli.summary"] = "lua/ion/upload/cli/summary.lua",
     ["ion.upload.cli.tally"] = "lua/ion/upload/cli/tally.lua",
+    ["ion.upload.cli.rate"] = "lua/ion/upload/cli/rate.lua",
     ["ion.upload.cli.walk"] = "lua/ion/upload/cli/walk.lua",
     ["ion.upload.cli.watch"] = "lua/ion/upload/cli/watch.lua",
     ["ion.upload.cli.watch_status"] = "lua/ion/upload/cli/watch_status.lua",

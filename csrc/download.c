@@ -118,10 +118,24 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Under the session's limit_rate (rate.c) a block is taken only with credit
+ * left; otherwise the transfer pauses and libcurl keeps the block for later. */
+static size_t capped_write_cb(char *ptr, size_t size, size_t n, void *ud)
+{
+    ion_xfer *x = ud;
+    size_t len = size * n, r;
+    if (len > 0 && !x->fail_code && ion_rate_limited(x) && ion_rate_allow(x, len) == 0)
+        return CURL_WRITEFUNC_PAUSE;
+    r = write_cb(ptr, size, n, ud);
+    if (r == len && ion_rate_limited(x))
+        ion_rate_spend(x, len);
+    return r;
+}
+
 static int configure_get(lua_State *L, ion_xfer *x)
 {
     SETOPT(CURLOPT_HTTPGET, 1L);
-    SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
+    SETOPT(CURLOPT_WRITEFUNCTION, capped_write_cb);
     SETOPT(CURLOPT_WRITEDATA, x);
     SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     return 0;

@@ -81,6 +81,11 @@ typedef struct ion_xfer {
     EVP_MD_CTX *sha; /* sha256 = true: beside the MD5; NULL otherwise */
     unsigned char sha_digest[32];
     int have_sha;
+
+    /* the session's limit_rate (rate.c): bytes this transfer may still move,
+     * and whether its callback paused it for want of them */
+    double credit;
+    int rate_paused;
 } ion_xfer;
 
 struct ion_session {
@@ -96,6 +101,10 @@ struct ion_session {
      * fds() hands it to a host loop, so a host that sleeps in poll() wakes
      * as soon as the bytes are there. Non-blocking both ends; -1 when closed. */
     int wake_r, wake_w;
+    /* limit_rate: bytes per second for all PUTs and downloads together (0:
+     * none), and when the tokens were last handed out (rate.c) */
+    double rate, rate_at;
+    double rate_block; /* the least credit a capped transfer moves at once */
 };
 
 /* options.c: reading the option tables of transfers and sessions */
@@ -150,6 +159,14 @@ ION_HIDDEN void ion_download_push_result(lua_State *L, ion_xfer *x);
 ION_HIDDEN void ion_session_open_lib(lua_State *L);
 ION_HIDDEN int ion_session_new(lua_State *L);
 ION_HIDDEN int ion_oneshot(lua_State *L, ion_kind kind);
+
+/* rate.c: the bandwidth cap shared by a session's PUTs and downloads */
+ION_HIDDEN int ion_rate_limited(const ion_xfer *x);
+ION_HIDDEN void ion_rate_refill(ion_session *s, double now);
+ION_HIDDEN size_t ion_rate_allow(ion_xfer *x, size_t room);
+ION_HIDDEN void ion_rate_spend(ion_xfer *x, size_t n);
+ION_HIDDEN void ion_rate_resume(ion_session *s);
+ION_HIDDEN double ion_rate_wait(const ion_session *s, double now);
 
 /* watch.c: core.watcher, inotify (nil, err "unsupported" elsewhere) */
 ION_HIDDEN void ion_watch_open_lib(lua_State *L);

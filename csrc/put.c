@@ -319,6 +319,23 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
     return out;
 }
 
+/* Under the session's limit_rate a PUT sends no more than its credit (rate.c)
+ * and pauses when it has none: the session resumes it as the bucket refills. */
+static size_t capped_read_cb(char *buf, size_t size, size_t nitems, void *ud)
+{
+    ion_xfer *x = ud;
+    size_t room = size * nitems, n;
+    if (x->fail_code || !ion_rate_limited(x))
+        return read_cb(buf, size, nitems, ud);
+    room = ion_rate_allow(x, room);
+    if (room == 0)
+        return CURL_READFUNC_PAUSE;
+    n = read_cb(buf, 1, room, ud);
+    if (n <= room) /* not a pause or an abort code */
+        ion_rate_spend(x, n);
+    return n;
+}
+
 /* libcurl rewinds an upload when it must resend it (a reused connection
  * that turned out dead). Start over from byte 0 with a fresh MD5; any
  * other offset is refused, as a partial hash could not be trusted. */
@@ -455,7 +472,7 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
 
     SETOPT(CURLOPT_UPLOAD, 1L);
     SETOPT(CURLOPT_INFILESIZE_LARGE, p->size); /* Content-Length: never chunked */
-    SETOPT(CURLOPT_READFUNCTION, read_cb);
+    SETOPT(CURLOPT_READFUNCTION, capped_read_cb);
     SETOPT(CURLOPT_READDATA, x);
     SETOPT(CURLOPT_SEEKFUNCTION, seek_cb);
     SETOPT(CURLOPT_SEEKDATA, x);

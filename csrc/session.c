@@ -18,6 +18,8 @@
 /* The longest we sleep in curl_multi_poll before checking the interrupt
  * flag and the stall timers ourselves. */
 #define ION_POLL_SLICE 0.2
+/* limit_rate's ceiling (about 1 PB/s): any real cap is far below. */
+#define ION_MAX_RATE 1e15
 
 static void list_remove(ion_xfer **head, ion_xfer **tail, ion_xfer *x)
 {
@@ -115,6 +117,10 @@ static void check_stalls(lua_State *L, ion_session *s, double now)
         next = x->next;
         if (x->stall_timeout <= 0)
             continue;
+        if (x->rate_paused) { /* held back by limit_rate, not stalled: the clock starts again */
+            x->moved_at = now;
+            continue;
+        }
         if (curl_easy_getinfo(x->easy, CURLINFO_SIZE_UPLOAD_T, &up) != CURLE_OK ||
             curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &down) != CURLE_OK)
             continue;
@@ -193,7 +199,9 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
         double now, wait;
         struct curl_waitfd wake = {s->wake_r, CURL_WAIT_POLLIN, 0};
         drain_wake(s);
+        ion_rate_refill(s, ion_now());
         resume_ready(s);
+        ion_rate_resume(s);
         mc = curl_multi_perform(s->multi, &running);
         if (mc != CURLM_OK)
             break;
@@ -207,6 +215,8 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
         wait = deadline - now;
         if (wait > min_stall(s))
             wait = min_stall(s);
+        if (wait > ion_rate_wait(s, now)) /* a transfer paused by limit_rate */
+            wait = ion_rate_wait(s, now);
         mc = curl_multi_poll(s->multi, &wake, s->wake_r >= 0 ? 1 : 0, (int)ceil(wait * 1000), NULL);
         if (mc != CURLM_OK)
             break;
@@ -356,8 +366,9 @@ int ion_oneshot(lua_State *L, ion_kind kind)
 
 int ion_session_new(lua_State *L)
 {
-    static const char *const keys[] = {"max_host_connections", "max_total_connections", NULL};
-    double host = 0, total = 0;
+    static const char *const keys[] = {"max_host_connections", "max_total_connections",
+                                       "limit_rate", NULL};
+    double host = 0, total = 0, rate = 0;
     ion_session *s;
     CURLMcode mc = CURLM_OK;
     if (!lua_isnoneornil(L, 1)) {
@@ -367,8 +378,13 @@ int ion_session_new(lua_State *L)
         ion_opt_number(L, 1, "max_total_connections", &total);
         if (!(host >= 0 && host <= 1e6 && total >= 0 && total <= 1e6)) /* NaN fails too */
             return ion_fail(L, "bad_input", "connection limits must be between 0 and 1e6");
+        if (ion_opt_number(L, 1, "limit_rate", &rate) && !(rate >= 1 && rate <= ION_MAX_RATE))
+            return ion_fail(L, "bad_input", "limit_rate must be bytes per second from 1 to %g",
+                            ION_MAX_RATE);
     }
     s = push_session(L);
+    s->rate = rate;
+    s->rate_at = ion_now();
     if (host > 0)
         mc = curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)host);
     if (mc == CURLM_OK && total > 0)
@@ -457,12 +473,14 @@ static int s_pending(lua_State *L)
 }
 
 /* Seconds a host loop may wait before the next step (curl_multi_timeout);
- * 0 when a result is already queued or a paused PUT can go on, nil when
- * libcurl has no timer set. */
+ * 0 when a result is already queued or a paused PUT can go on, the time
+ * until the next refill when limit_rate paused a transfer, nil when libcurl
+ * has no timer set. */
 static int s_timeout(lua_State *L)
 {
     ion_session *s = check_open(L, 1);
     long ms = -1;
+    double rate_wait;
     CURLMcode mc;
     if (s->n_done > 0 || any_ready(s)) {
         lua_pushnumber(L, 0);
@@ -471,7 +489,10 @@ static int s_timeout(lua_State *L)
     mc = curl_multi_timeout(s->multi, &ms);
     if (mc != CURLM_OK)
         return luaL_error(L, "curl multi: %s", curl_multi_strerror(mc));
-    if (ms < 0)
+    rate_wait = ion_rate_wait(s, ion_now());
+    if (rate_wait < HUGE_VAL && (ms < 0 || rate_wait < (double)ms / 1000))
+        lua_pushnumber(L, rate_wait);
+    else if (ms < 0)
         lua_pushnil(L);
     else
         lua_pushnumber(L, (lua_Number)ms / 1000);

@@ -16,11 +16,15 @@ local known = {
   endpoint = true, environment = true, token = true, client_id = true, client_secret = true,
   auth_url = true, audience = true, timeout = true, stall_timeout = true, retries = true,
   concurrency = true, verify_md5 = true, ca_file = true, proxy = true, no_proxy = true, allow_http = true,
+  limit_rate = true,
 }
 
 -- Longest timeout accepted, in seconds (about 11 days): the core turns it into
 -- milliseconds in a C long, which a bigger value would overflow.
 config.max_seconds = 1e6
+-- Highest limit_rate accepted (about 1 PB/s, the core's ceiling): any real
+-- cap is far below; infinity and NaN are refused.
+config.max_rate = 1e15
 
 -- Proxy schemes libcurl knows; without a scheme it would guess http.
 local proxy_schemes = { http = true, https = true, socks4 = true, socks4a = true, socks5 = true, socks5h = true }
@@ -187,6 +191,14 @@ function config.check(cfg)
       return bad("no_proxy", "expected a string: hosts or domains separated by commas, as curl's no_proxy")
     end
     out.no_proxy = cfg.no_proxy
+  end
+  if cfg.limit_rate ~= nil then
+    local v = cfg.limit_rate
+    if type(v) ~= "number" or v ~= math.floor(v) or v < 1 or v > config.max_rate then
+      return bad("limit_rate", "expected a whole number of bytes per second, at least 1",
+        "Give limit_rate in bytes per second, e.g. 2 * 1024 * 1024 for 2 MiB/s, or leave it out for no cap")
+    end
+    out.limit_rate = v
   end
   return out
 end

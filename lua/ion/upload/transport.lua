@@ -19,14 +19,16 @@ function transport.with_options(cfg, req)
 end
 
 -- core(): the C core module (loaded on first use; unit specs stub it).
-function transport.new(core)
-  return setmetatable({ core = core, waiting = {}, n = 0 }, Transport)
+-- limit_rate: bytes per second for all PUTs and downloads of the session
+-- together (the client's limit_rate), or nil.
+function transport.new(core, limit_rate)
+  return setmetatable({ core = core, limit_rate = limit_rate, waiting = {}, n = 0 }, Transport)
 end
 
 -- The session, opened on first use. No connection limits of its own: every
 -- job caps its transfers at its concurrency, the blocking calls run one at a time.
 function Transport:session()
-  if not self.sess then self.sess = self.core().session({}) end
+  if not self.sess then self.sess = self.core().session({ limit_rate = self.limit_rate }) end
   return self.sess
 end
 

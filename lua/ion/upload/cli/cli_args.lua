@@ -4,6 +4,7 @@
 local argparse = require("argparse")
 local environments = require("ion.upload.environments")
 local targets = require("ion.upload.targets")
+local rate = require("ion.upload.cli.rate")
 
 local cli_args = {}
 
@@ -96,6 +97,7 @@ function cli_args.parser(version)
     p:flag("--dry-run", "Check every file and look up every target, print the plan, send nothing (exit 1 if any "
       .. "file would fail)."),
     p:option("--receipts", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)."):argname("FILE"),
+    p:option("--limit-rate", "Cap on all transfers together, per second, as curl: 500K, 2M, 1G."):argname("RATE"),
     p:flag("--no-validate", "Do not ask ION to check the stored object (validateUpload)."),
     p:flag("--no-verify-md5", "Do not compare the MD5 of the bytes sent with the ETag (SSE-KMS buckets).")
   )
@@ -122,6 +124,7 @@ end
 -- manifest, files, and the options.
 function cli_args.parse(argv, version)
   local p = cli_args.parser(version)
+  argv = rate.join_value(argv, "--limit-rate")
   local ok, a = p:pparse(argv)
   if not ok then return nil, a .. "\n(see ion-upload --help)", p end
   local out = { help = a.help, version = a.version, parser = p }
@@ -196,6 +199,11 @@ function cli_args.parse(argv, version)
   out.journal = a.journal
   out.dry_run = a.dry_run
   out.receipts = a.receipts
+  if a.limit_rate then
+    local rerr
+    out.limit_rate, rerr = rate.parse(a.limit_rate, "--limit-rate")
+    if not out.limit_rate then return nil, rerr end
+  end
   out.validate = not a.no_validate
   out.verify_md5 = not a.no_verify_md5
   out.json, out.quiet = a.json, a.quiet
@@ -235,6 +243,7 @@ function cli_args.client_config(args, getenv, profile)
   end
   local cfg = { verify_md5 = args.verify_md5 }
   if args.concurrency then cfg.concurrency = args.concurrency end
+  cfg.limit_rate = args.limit_rate or profile.limit_rate
   if args.endpoint then
     cfg.endpoint = args.endpoint
   elseif args.environment then

@@ -4,6 +4,7 @@
 -- variable: this is the CLI's. Secrets are read here and never printed: every
 -- message names a file or a program, never what it holds or wrote.
 local environments = require("ion.upload.environments")
+local rate = require("ion.upload.cli.rate")
 
 local profiles = {}
 
@@ -14,6 +15,7 @@ local DEFAULT_COMMAND_TIMEOUT = 30
 local KEYS = {
   endpoint = "string", environment = "string", auth_url = "string", token_file = "string",
   client_id = "string", client_secret_file = "string", token_command = "table", token_command_timeout = "number",
+  limit_rate = "string", -- as --limit-rate: "2M"
 }
 
 --- The config file's path from the environment (getenv like os.getenv):
@@ -99,6 +101,10 @@ local function check_profile(name, p, where)
   local t = p.token_command_timeout
   if t and not (t > 0 and t <= 3600) then
     return nil, where .. ": profile '" .. name .. "': token_command_timeout must be from 0 to 3600 seconds"
+  end
+  if p.limit_rate then
+    local _, rerr = rate.parse(p.limit_rate, "limit_rate")
+    if rerr then return nil, where .. ": profile '" .. name .. "': " .. rerr end
   end
   return true
 end
@@ -201,7 +207,7 @@ function profiles.resolve(config, name, env)
       .. table.concat(names, ", ") .. ")" or " (it defines none)")
   end
   local out = { name = name, endpoint = p.endpoint, environment = p.environment, auth_url = p.auth_url,
-    client_id = p.client_id }
+    client_id = p.client_id, limit_rate = p.limit_rate and rate.parse(p.limit_rate, "limit_rate") }
   local err
   if p.token_file then
     out.token, err = read_secret(resolve_path(config, p.token_file, env.getenv), "token file", env.core)
