@@ -1,3 +1,4 @@
+-- luacheck: globals vim (Neovim's API, the host of this file)
 -- bench/hosts.sh, Neovim: the job driven by ion.upload.luv on Neovim's loop
 -- (as examples/nvim's :IonUpload does) beside a 10 ms Neovim timer
 -- (timer_start, on the editor's main loop). Run with :luafile; the

@@ -205,8 +205,8 @@ int main(int argc, char **argv)
     printf("sleeping_host (%s): %.3f s wall, %.3f s CPU, %ld steps, %ld waits\n",
            spin ? "spin" : "poll", now() - t0, cpu_seconds() - c0, steps, waits);
     if (timer_period > 0)
-        printf("sleeping_host: timer of %.0f ms: %ld firings, lateness max %.1f ms\n", timer_period * 1e3,
-               timer_fired, timer_max_late * 1e3);
+        printf("sleeping_host: timer of %.0f ms: %ld firings, lateness max %.1f ms\n",
+               timer_period * 1e3, timer_fired, timer_max_late * 1e3);
     if (done && call_field(L, app, "finish", 1) == 0) {
         ok = lua_toboolean(L, -1);
         lua_pop(L, 1);

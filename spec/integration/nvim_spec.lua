@@ -62,7 +62,8 @@ describe("integration: Neovim :IonUpload", function()
     for k, v in pairs(env or {}) do vars[k] = v end
     local prefix = {}
     for k, v in pairs(vars) do prefix[#prefix + 1] = k .. "=" .. files.quote(v) end
-    local cmd = ("cd %s && env -u LD_PRELOAD %s timeout %d nvim --headless --clean -u NONE -c %s </dev/null 2>&1"):format(
+    local cmd = ("cd %s && env -u LD_PRELOAD %s timeout %d nvim --headless --clean -u NONE -c %s </dev/null 2>&1")
+      :format(
       files.quote(root), table.concat(prefix, " "), math.floor(180 * slowdown),
       files.quote("luafile spec/support/nvim_driver.lua"))
     local p = io.popen(cmd)

@@ -1,3 +1,4 @@
+-- luacheck: globals vim (Neovim's API, the host of this file)
 -- Runs inside `nvim --headless` for spec/integration/nvim_spec.lua: loads the
 -- plugin (examples/nvim), runs the :IonUpload commands the spec asks for one
 -- after another while a Neovim timer (timer_start: it runs on the editor's

@@ -1,3 +1,4 @@
+-- luacheck: globals vim (Neovim's API, the host of this file)
 -- :IonUpload {file} {target} {id} — uploads a file to ION as an attachment
 -- in the background, from inside Neovim (examples/nvim/README.md).
 --

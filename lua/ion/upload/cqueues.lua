@@ -31,7 +31,7 @@ local Fd = {}
 Fd.__index = Fd
 function Fd:pollfd() return self.fd end
 function Fd:events() return self.ev end
-function Fd:timeout() return nil end
+function Fd.timeout() return nil end -- no deadline of its own: the timeout is poll's
 
 local unpack = table.unpack or unpack -- luacheck: ignore 143
 
