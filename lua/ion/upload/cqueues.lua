@@ -61,16 +61,16 @@ local function poll_timeout(t)
   return t
 end
 
---- M.run(job, opts) -> results, summary (job:results()) once the job is
--- done. Call it from a coroutine run by a cqueues controller: it yields to
--- the controller between steps. opts.cqueues: the module (default
--- require("cqueues")); opts.wake: a pollable (a cqueues condition) that
--- ends a wait early, e.g. after job:cancel().
-function M.run(job, opts)
-  opts = opts or {}
-  local cqueues = opts.cqueues or require("cqueues")
-  while not job:step(0) do
-    local list = pollables(job, opts.wake)
+-- Steps the job and sleeps in cqueues.poll until it is done. Returns true,
+-- or false and the message when a step raised (never expected; the job has
+-- then ended itself). The pcall is around the step alone: Lua 5.1's pcall
+-- cannot be yielded across, and the poll yields to the controller.
+local function drive(job, cqueues, wake)
+  while true do
+    local ok, done = pcall(job.step, job, 0)
+    if not ok then return false, done end
+    if done then return true end
+    local list = pollables(job, wake)
     local n = #list
     list[n + 1] = poll_timeout(job:timeout())
     cqueues.poll(unpack(list, 1, n + 1))
@@ -78,6 +78,18 @@ function M.run(job, opts)
       if list[i].fd then cqueues.cancel(list[i].fd) end
     end
   end
+end
+
+--- M.run(job, opts) -> results, summary (job:results()) once the job is
+-- done. Call it from a coroutine run by a cqueues controller: it yields to
+-- the controller between steps. opts.cqueues: the module (default
+-- require("cqueues")); opts.wake: a pollable (a cqueues condition) that
+-- ends a wait early, e.g. after job:cancel(). A step that raises (never
+-- expected) raises here, after the job has ended itself.
+function M.run(job, opts)
+  opts = opts or {}
+  local ok, err = drive(job, opts.cqueues or require("cqueues"), opts.wake)
+  if not ok then error(err, 0) end
   return job:results()
 end
 
@@ -126,7 +138,7 @@ function M.wrap(cq, job, opts)
   local condition = require("cqueues.condition")
   local self = setmetatable({ job = job, _cq = cq, _done = false, _wake = condition.new() }, Handle)
   cq:wrap(function()
-    local ok, err = pcall(M.run, job, { cqueues = opts.cqueues, wake = self._wake })
+    local ok, err = drive(job, opts.cqueues or require("cqueues"), self._wake)
     self._done = true
     self.error = not ok and tostring(err) or nil
     if opts.on_done then
