@@ -14,6 +14,8 @@ packages=(
   lua-cjson lua-argparse lua-busted lua-check luarocks zip unzip
   nodejs npm curl openssl valgrind
   python3 python3-httpx
+  # the event loops of issue 15's adapters and specs (ion.upload.luv, ion.upload.cqueues, examples/nvim)
+  lua-luv lua-cqueues neovim
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 

@@ -2,8 +2,12 @@
  * the descriptors and the timeout its script hands it, stepping only when
  * woken. With --spin it steps again at once instead (a busy loop, which
  * uses a whole core: the yardstick the sleeping loop is measured against).
+ * With --timer-ms N the host has a timer of its own besides (a repeating
+ * N ms deadline on the monotonic clock, the stand-in for the host's own
+ * work): poll() waits at most until it is due, and the host reports how late
+ * it fired (bench/hosts.sh).
  *
- *   sleeping_host [--spin] SCRIPT [ARGS...]
+ *   sleeping_host [--spin] [--timer-ms N] SCRIPT [ARGS...]
  *
  * SCRIPT (examples/host/sleeping_host.lua) is called with ARGS and returns
  * { fds = function() -> readable, writable (arrays of descriptors),
@@ -94,7 +98,26 @@ static int add_fds(lua_State *L, int i, short events, struct pollfd **pf, int *n
     return 0;
 }
 
-/* Waits as the script says: on its descriptors, at most its timeout.
+/* The host's own repeating timer (--timer-ms): its next deadline, period
+ * and the worst lateness seen. */
+static double timer_due, timer_period, timer_max_late;
+static long timer_fired;
+
+/* Fires the timer when due (records lateness; the next deadline is a period
+ * after this firing). */
+static void run_timer(void)
+{
+    double t = now();
+    if (timer_period <= 0 || t < timer_due)
+        return;
+    if (t - timer_due > timer_max_late)
+        timer_max_late = t - timer_due;
+    timer_fired++;
+    timer_due = t + timer_period;
+}
+
+/* Waits as the script says: on its descriptors, at most its timeout (and
+ * at most until the host's own timer is due).
  * Returns 0, or -1 when there is nothing to wait on (it would sleep forever). */
 static int wait_for_work(lua_State *L, int app, struct pollfd **pf, int *cap)
 {
@@ -111,6 +134,12 @@ static int wait_for_work(lua_State *L, int app, struct pollfd **pf, int *cap)
         ms = !(t > 0) ? 0 : t > INT_MAX ? INT_MAX : (int)t; /* NaN: don't wait */
     }
     lua_pop(L, 1);
+    if (timer_period > 0) {
+        double left = ceil((timer_due - now()) * 1000);
+        int tms = left > 0 ? (int)left : 0;
+        if (ms < 0 || tms < ms)
+            ms = tms;
+    }
     if (n == 0 && ms < 0) {
         fprintf(stderr, "sleeping_host: no descriptor and no timeout: nothing would wake us\n");
         return -1;
@@ -127,12 +156,16 @@ int main(int argc, char **argv)
     long steps = 0, waits = 0;
     double t0, c0;
 
-    if (argc > 1 && strcmp(argv[1], "--spin") == 0) {
+    if (argc > arg && strcmp(argv[arg], "--spin") == 0) {
         spin = 1;
         arg++;
     }
+    if (argc > arg + 1 && strcmp(argv[arg], "--timer-ms") == 0) {
+        timer_period = atof(argv[arg + 1]) / 1000;
+        arg += 2;
+    }
     if (argc <= arg) {
-        fprintf(stderr, "usage: sleeping_host [--spin] SCRIPT [ARGS...]\n");
+        fprintf(stderr, "usage: sleeping_host [--spin] [--timer-ms N] SCRIPT [ARGS...]\n");
         return 2;
     }
     L = luaL_newstate();
@@ -155,12 +188,14 @@ int main(int argc, char **argv)
 
     t0 = now();
     c0 = cpu_seconds();
+    timer_due = t0 + timer_period;
     while (!done) {
         if (!spin) {
             if (wait_for_work(L, app, &pf, &cap) != 0)
                 break;
             waits++;
         }
+        run_timer();
         if (call_field(L, app, "step", 1) != 0)
             break;
         done = lua_toboolean(L, -1);
@@ -169,6 +204,9 @@ int main(int argc, char **argv)
     }
     printf("sleeping_host (%s): %.3f s wall, %.3f s CPU, %ld steps, %ld waits\n",
            spin ? "spin" : "poll", now() - t0, cpu_seconds() - c0, steps, waits);
+    if (timer_period > 0)
+        printf("sleeping_host: timer of %.0f ms: %ld firings, lateness max %.1f ms\n",
+               timer_period * 1e3, timer_fired, timer_max_late * 1e3);
     if (done && call_field(L, app, "finish", 1) == 0) {
         ok = lua_toboolean(L, -1);
         lua_pop(L, 1);
