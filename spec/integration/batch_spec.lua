@@ -142,20 +142,31 @@ describe("integration: client:upload_many", function()
     os.remove(jpath)
     local items = {}
     for i = 1, 30 do items[i] = { path = paths[i], target = { run_step = 5 } } end
-    -- Every GraphQL answer may be lost or refused; seeded, so the run is the same each time.
-    sandbox.faults({ seed = 7, graphql_5xx_rate = 0.3 })
-    local client = sandbox.client({ retries = 3 })
-    local results, summary = client:upload_many(items, { window = 5, concurrency = 3, journal = jpath })
-    local doubtful = 0
-    for _, r in ipairs(results) do
-      if not r.ok and r.err.in_doubt then
-        doubtful = doubtful + 1
-        assert.is_false(r.err.retryable)
-        assert.matches("may have been recorded", r.err.hint)
+    -- Every GraphQL answer may be lost or refused, drawn from fixed seeds.
+    -- Which request meets which draw depends on how the registrations
+    -- group, and that follows the PUTs' timing: a seed whose draws fell on
+    -- URL requests only loses no registration, so the next fixed seed is
+    -- tried (the same list every run).
+    local results, summary, doubtful
+    for _, seed in ipairs({ 7, 11, 13, 17, 19, 23 }) do
+      sandbox.reset()
+      os.remove(jpath)
+      sandbox.faults({ seed = seed, graphql_5xx_rate = 0.3 })
+      local client = sandbox.client({ retries = 3 })
+      results, summary = client:upload_many(items, { window = 5, concurrency = 3, journal = jpath })
+      doubtful = 0
+      for _, r in ipairs(results) do
+        if not r.ok and r.err.in_doubt then
+          doubtful = doubtful + 1
+          assert.is_false(r.err.retryable)
+          assert.matches("may have been recorded", r.err.hint)
+        end
       end
+      assert.equal(30, summary.ok + summary.failed)
+      if doubtful > 0 then break end
+      print("batch spec: seed " .. seed .. " lost no registration answer under this timing; next seed")
     end
-    assert.equal(30, summary.ok + summary.failed)
-    assert.is_true(doubtful > 0, "the seed should lose at least one registration answer")
+    assert.is_true(doubtful > 0, "no seed of the list lost a registration answer")
     -- Every registration field the server ran made one attachment, and no
     -- file got two: nothing was sent again after a lost answer.
     local c = sandbox.counters()
