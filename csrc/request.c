@@ -119,8 +119,13 @@ static int xferinfo_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
                        curl_off_t ulnow)
 {
     ion_xfer *x = ud;
-    if (x->kind == ION_KIND_PUT)
+    if (x->kind == ION_KIND_PUT) {
+        /* libcurl reports "0 of 0" before it has taken the body's size: not
+         * "all sent". A zero-byte body is still reported once, at finish. */
+        if (ultotal == 0 && ulnow == 0)
+            return x->fail_code ? 1 : 0;
         return progress_call(x, ulnow, ultotal, 1);
+    }
     return progress_call(x, dlnow, dltotal, dltotal > 0);
 }
 
