@@ -10,7 +10,8 @@ local function json_lines(s)
   local out = {}
   for line in s:gmatch("[^\n]+") do
     local rec = cjson.decode(line)
-    if not rec.summary then out[#out + 1] = rec end -- the --json summary line
+    assert(rec.path, "stdout holds one object per file: " .. line) -- the summary goes to stderr
+    out[#out + 1] = rec
   end
   return out
 end

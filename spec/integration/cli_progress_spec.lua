@@ -72,36 +72,39 @@ describe("integration: ion-upload's progress and summary", function()
     assert.matches("^ok    ", r.stderr)
   end)
 
-  it("--json ends with one summary line after the files' lines", function()
+  it("--json: stdout holds the files' lines only, stderr ends with one JSON summary line", function()
     local small = files.write(dir, "small.txt", "hello\n")
     local r = run.cli({ "--part", "50", "--json", small, dir .. "/missing.txt", big[1] })
     assert.equal(1, r.code, r.stderr)
     local lines = lines_of(r.stdout)
-    assert.equal(4, #lines)
+    assert.equal(3, #lines)
     for i, path in ipairs({ small, dir .. "/missing.txt", big[1] }) do
       assert.equal(path, cjson.decode(lines[i]).path)
     end
-    local s = cjson.decode(lines[4]).summary
+    local errs = lines_of(r.stderr)
+    local last = errs[#errs]
+    local s = cjson.decode(last).summary
     assert.same({ files = 3, attached = 2, skipped = 0, failed = 1, in_doubt = 0, was_in_doubt = 0,
       bytes = 6 + 2 * MiB }, { files = s.files, attached = s.attached, skipped = s.skipped, failed = s.failed,
       in_doubt = s.in_doubt, was_in_doubt = s.was_in_doubt, bytes = s.bytes })
     assert.is_true(s.seconds > 0)
     -- bytes per second (seconds is rounded to ms in the line: allow that much)
-    assert.is_true(math.abs(s.rate - s.bytes / s.seconds) <= s.bytes / s.seconds * 0.001 / s.seconds + 1, lines[4])
+    assert.is_true(math.abs(s.rate - s.bytes / s.seconds) <= s.bytes / s.seconds * 0.001 / s.seconds + 1, last)
     assert.is_nil(s.interrupted)
-    assert.matches('^{"summary":{"files":3,"attached":2,', lines[4])
+    assert.matches('^{"summary":{"files":3,"attached":2,', last)
 
-    -- Again with a journal, quiet: skipped files counted; stderr says nothing.
+    -- Again with a journal, quiet: skipped files counted; stderr holds only the summary.
     local j = dir .. "/summary.journal"
     os.remove(j)
     r = run.cli({ "--part", "50", "--json", "--journal", j, small, big[1] })
     assert.equal(0, r.code, r.stderr)
     r = run.cli({ "--part", "50", "--json", "--quiet", "--journal", j, small, big[1] })
     assert.equal(0, r.code, r.stderr)
-    assert.equal("", r.stderr)
     lines = lines_of(r.stdout)
-    assert.equal(3, #lines)
-    s = cjson.decode(lines[3]).summary
+    assert.equal(2, #lines)
+    errs = lines_of(r.stderr)
+    assert.equal(1, #errs, r.stderr)
+    s = cjson.decode(errs[1]).summary
     assert.same({ 2, 0, 2, 0 }, { s.files, s.attached, s.skipped, s.bytes })
   end)
 end)

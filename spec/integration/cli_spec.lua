@@ -10,7 +10,8 @@ local function json_lines(text)
   local out = {}
   for line in text:gmatch("[^\n]+") do
     local rec = cjson.decode(line)
-    if not rec.summary then out[#out + 1] = rec end -- the last line sums up (spec/integration/cli_progress_spec.lua)
+    assert(rec.path, "stdout holds one object per file: " .. line) -- the summary goes to stderr
+    out[#out + 1] = rec
   end
   return out
 end

@@ -1,7 +1,7 @@
 -- ion-upload's last words about a batch: a short table on a terminal, one
--- line otherwise (a log), and with --json one more JSON line on stdout after
--- the files' lines: {"summary":{…}}, which has no "path" and no "ok", so a
--- reader of the per-file lines tells it apart.
+-- line otherwise (a log), and with --json one more JSON line, {"summary":{…}},
+-- as the last line of stderr. Not on stdout: the contract (DESIGN.md) gives
+-- stdout one JSON object per file, and scripts read every line as a file.
 local output = require("ion.upload.cli.cli_output")
 
 local summary = {}
@@ -69,8 +69,8 @@ function summary.print(total, interrupted, o)
     o.stderr:write(output.summary_line(total, interrupted), "\n")
   end
   if o.json then
-    o.stdout:write(summary.json_line(total, interrupted), "\n")
-    o.stdout:flush()
+    o.stderr:write(summary.json_line(total, interrupted), "\n")
+    o.stderr:flush()
   end
 end
 
