@@ -17,6 +17,10 @@ sandbox what it registered and when.
   idle PID SECONDS
       context switches (all threads) and CPU over SECONDS: prints
       "wakeups_per_min voluntary nonvoluntary cpu_s threads".
+  counts ADMIN
+      prints "graphql_requests storage_puts registrations".
+  time-v FILE
+      from the report of /usr/bin/time -v: prints "wall_s peak_rss_kib exit".
   ready PID TIMEOUT [inotify]
       until PID has written a line to its stderr file (given as $STDERR),
       or, with inotify, holds an inotify fd.
@@ -182,8 +186,31 @@ def cmd_ready(args):
     sys.exit("bench: the watcher was not ready within %.0f s" % timeout)
 
 
+def cmd_counts(args):
+    with urllib.request.urlopen(args[0] + "/counters", timeout=30) as r:
+        c = json.load(r)
+    print(c["graphql"]["requests"], c["storage"]["puts"], len(registrations(args[0])))
+
+
+def cmd_time_v(args):
+    wall = rss = status = None
+    for line in open(args[0]):
+        key, _, value = line.strip().rpartition(": ")
+        if key.startswith("Elapsed (wall clock) time"):
+            seconds = 0.0
+            for part in value.split(":"):  # h:mm:ss or m:ss.cc
+                seconds = seconds * 60 + float(part)
+            wall = seconds
+        elif key == "Maximum resident set size (kbytes)":
+            rss = int(value)
+        elif key == "Exit status":
+            status = int(value)
+    print("%.2f %d %d" % (wall, rss, status))
+
+
 COMMANDS = {"write": cmd_write, "wait-registered": cmd_wait_registered, "latency": cmd_latency,
-            "idle": cmd_idle, "ready": cmd_ready}
+            "idle": cmd_idle, "ready": cmd_ready,
+            "counts": cmd_counts, "time-v": cmd_time_v}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
