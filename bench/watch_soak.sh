@@ -4,10 +4,13 @@
 # at RATE a second, then until all N are registered in the sandbox. Every
 # EVERY seconds, the watcher's VmRSS (/proc/PID/status) and open fds
 # (/proc/PID/fd) go to bench/out/watch_soak/samples.csv; reported: at the
-# first sample after WARM files (the warm-up), at the end, and the largest
-# in between.
+# first sample after WARM files attached (the warm-up), at the end, and the
+# largest in between.
 #   bash bench/watch_soak.sh            # N=10000 RATE=75 EVERY=2 WARM=1000
 #   bash bench/watch_soak.sh 2000       # a shorter soak (WARM is then N/10)
+#   HEAP=1 bash bench/watch_soak.sh     # the host is bench/watch_heap.lua
+#     (client:watch as the CLI runs it), which prints the live Lua heap and
+#     the tables that grow with the files, every WARM files
 # Target (the issue's "Resources"): RSS growth after the warm-up <= 2 MiB;
 # fds flat (no more at the end than at the warm-up).
 set -euo pipefail
@@ -35,9 +38,14 @@ trap 'stop_watcher; sandbox_stop; rm -rf "$out/in"' EXIT
 sandbox_start "$out"
 
 load_line
-# shellcheck disable=SC2086
-lua5.4 bin/ion-upload watch "$out/in" --run-step 1 --journal "$out/journal" --quiet ${WATCH_FLAGS:-} \
-  >"$out/stdout" 2>"$out/stderr" &
+if [ -n "${HEAP:-}" ]; then
+  LUA_PATH="$here/lua/?.lua;;" LUA_CPATH="$here/build/?.so;;" \
+    lua5.4 bench/watch_heap.lua "$out/in" "$out/journal" "$warm" >"$out/stdout" 2>"$out/stderr" &
+else
+  # shellcheck disable=SC2086
+  lua5.4 bin/ion-upload watch "$out/in" --run-step 1 --journal "$out/journal" --quiet ${WATCH_FLAGS:-} \
+    >"$out/stdout" 2>"$out/stderr" &
+fi
 watcher_pid=$!
 $tool ready "$watcher_pid" 30 inotify
 t0=$(date +%s.%N)
@@ -46,20 +54,21 @@ $tool write "$out/in" "$files" "$rate" "$out/closes.json" --pid "$watcher_pid" -
 t1=$(date +%s.%N)
 stop_watcher
 load_line
+if [ -n "${HEAP:-}" ]; then cat "$out/stderr"; fi
 
 python3 - "$out/samples.csv" "$files" "$warm" "$rate" "$t0" "$t1" "$(wc -l <"$out/journal")" <<'PY'
 import csv, sys
 path, files, warm, rate, t0, t1, journal_lines = sys.argv[1:]
 files, warm = int(files), int(warm)
 rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(open(path))]
-w = next(r for r in rows if r["files"] >= warm)
+w = next(r for r in rows if r["attached"] >= warm)
 after = [r for r in rows if r["t"] >= w["t"]]
 end = rows[-1]
 mib = lambda kib: kib / 1024
 print("%d files at %s/s, %d samples over %.0f s (journal: %s lines)"
       % (files, rate, len(rows), float(t1) - float(t0), journal_lines))
-print("RSS: start %.2f MiB, at warm-up (%d files) %.2f MiB, end %.2f MiB, largest after warm-up %.2f MiB"
-      % (mib(rows[0]["rss_kib"]), w["files"], mib(w["rss_kib"]), mib(end["rss_kib"]),
+print("RSS: start %.2f MiB, at warm-up (%d attached) %.2f MiB, end %.2f MiB, largest after warm-up %.2f MiB"
+      % (mib(rows[0]["rss_kib"]), w["attached"], mib(w["rss_kib"]), mib(end["rss_kib"]),
          mib(max(r["rss_kib"] for r in after))))
 print("fds: start %d, at warm-up %d, end %d, after warm-up %d..%d"
       % (rows[0]["fds"], w["fds"], end["fds"], min(r["fds"] for r in after), max(r["fds"] for r in after)))

@@ -7,7 +7,8 @@ sandbox what it registered and when.
         [--admin URL --timeout S]
       N files f00001.csv ... at RATE a second (0: as fast as it goes), each
       opened, written, closed; CLOSES gets {name: close time} (epoch s).
-      With --pid: a row "t,files,rss_kib,fds" in CSV every S seconds, and,
+      With --pid: a row "t,files,attached,rss_kib,fds" in CSV every S
+      seconds (attached: registrations the sandbox ran, with --admin), and,
       with --admin, on until all N are registered, then a last row.
   wait-registered ADMIN N TIMEOUT [PREFIX]
       until N attachments whose filename starts with PREFIX are registered.
@@ -41,6 +42,12 @@ def registrations(admin):
 
 def registered(admin, prefix):
     return sum(1 for a in registrations(admin) if a["filename"].startswith(prefix))
+
+
+def attached(admin):
+    """Registrations run (counted per alias): cheap to ask every few seconds."""
+    with urllib.request.urlopen(admin + "/counters", timeout=30) as r:
+        return json.load(r)["graphql"]["fields"].get("createFileAttachment", 0)
 
 
 def rss_kib(pid):
@@ -89,10 +96,11 @@ def cmd_write(args):
     timeout = float(opt.get("--timeout", 600))
     samples = open(opt["--samples"], "w") if pid else None
     if samples:
-        samples.write("t,files,rss_kib,fds\n")
+        samples.write("t,files,attached,rss_kib,fds\n")
 
     def sample(t, written):
-        samples.write("%.3f,%d,%d,%d\n" % (t, written, rss_kib(pid), fds(pid)))
+        done = attached(admin) if admin else 0
+        samples.write("%.3f,%d,%d,%d,%d\n" % (t, written, done, rss_kib(pid), fds(pid)))
         samples.flush()
 
     body = bytes((i * 7 + 13) % 256 for i in range(size))
