@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the watch benches: starts a sandbox of their own on free ports.
 #   . bench/sandbox.sh
 #   sandbox_start OUT [SANDBOX FLAG ...]   # e.g. --graphql-latency-ms 20

@@ -14,23 +14,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-. bench/sandbox.sh
+. bench/watch_common.sh
 seconds=${IDLE_SECONDS:-60}
 warmup=${WARMUP_S:-5}
-out=bench/out/watch_idle
-rm -rf "$out"
-mkdir -p "$out"
-tool="python3 bench/watch_tool.py"
-
-watcher_pid=""
-stop_watcher() {
-  if [ -n "$watcher_pid" ]; then
-    kill -TERM "$watcher_pid" 2>/dev/null || true
-    wait "$watcher_pid" 2>/dev/null || true
-    watcher_pid=""
-  fi
-}
-trap 'stop_watcher; sandbox_stop' EXIT
+fresh_out watch_idle
 sandbox_start "$out"
 
 load_line

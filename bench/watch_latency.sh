@@ -13,25 +13,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-. bench/sandbox.sh
+. bench/watch_common.sh
 runs=${RUNS:-3}
 files=${FILES:-200}
 rate=${RATE:-20}
 settle=${SETTLE:-0.2}
-out=bench/out/watch_latency
-rm -rf "$out"
-mkdir -p "$out"
-tool="python3 bench/watch_tool.py"
-
-watcher_pid=""
-stop_watcher() {
-  if [ -n "$watcher_pid" ]; then
-    kill -TERM "$watcher_pid" 2>/dev/null || true
-    wait "$watcher_pid" 2>/dev/null || true
-    watcher_pid=""
-  fi
-}
-trap 'stop_watcher; sandbox_stop' EXIT
+fresh_out watch_latency
 
 sandbox_start "$out" --graphql-latency-ms 20 --storage-latency-ms 5
 load_line

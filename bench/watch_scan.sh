@@ -13,14 +13,12 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-. bench/sandbox.sh
+. bench/watch_common.sh
 files=${FILES:-10000}
 runs=${RUNS:-3}
-out=bench/out/watch_scan
-rm -rf "$out"
+fresh_out watch_scan
 mkdir -p "$out/in"
-tool="python3 bench/watch_tool.py"
-trap 'sandbox_stop; rm -rf "$out/in"' EXIT
+scratch="$out/in"
 sandbox_start "$out" --graphql-latency-ms 20 --storage-latency-ms 5
 $tool write "$out/in" "$files" 0 "$out/closes.json"
 
