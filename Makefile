@@ -136,7 +136,8 @@ _bench: build
 
 # The long reliability runs (README.md, "Reliability"): the fault soak over
 # several seeds with files up to 8 MiB, the crash soak of 200 files, 10,000
-# uploads for fd/RSS growth. SOAK_SEEDS picks the fault seeds.
+# uploads for fd/RSS growth. SOAK_SEEDS picks the fault seeds. Then the hot
+# folder's soak, bench/watch_soak.sh (WATCH_SOAK_FILES, default 10000).
 _soak: build
 	@bash scripts/soak.sh
 

@@ -9,3 +9,9 @@ for size in ${SIZES_MIB:-1024}; do
 done
 bash bench/batch.sh
 bash bench/host_loop.sh
+# The hot folder (ion-upload watch): latency, the start-up scan, and last the
+# idle wakeups (2 minutes; it misses while the watcher wakes every 200 ms at
+# rest, see bench/watch_latency.md).
+bash bench/watch_latency.sh
+bash bench/watch_scan.sh
+bash bench/watch_idle.sh

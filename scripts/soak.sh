@@ -3,9 +3,11 @@
 # printing its figures on stderr as it finishes ("soak ...", "crash soak ...",
 # "leaks ..."): the fault soak for every seed of SOAK_SEEDS with files up to
 # 8 MiB, partial data on and off; the crash soak; 10,000 uploads for fd and
-# RSS growth. Takes 10-20 minutes on two cores.
+# RSS growth. Takes 10-20 minutes on two cores. Then the hot folder's soak
+# (bench/watch_soak.sh): WATCH_SOAK_FILES (10,000) files into a watcher.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ION_SOAK_SEEDS="${SOAK_SEEDS:-2 3 4 5}"
 lua=${LUA:-lua5.4}
-exec "$lua" /usr/bin/busted --run=soak
+"$lua" /usr/bin/busted --run=soak
+bash bench/watch_soak.sh "${WATCH_SOAK_FILES:-10000}"

@@ -48,6 +48,11 @@ function createAdminHandler({ attachments, storage, counters, faults, hostile, o
 
   const routes = {
     'GET /admin/attachments': async () => [200, await listAttachments()],
+    // Without the HEADs of /admin/attachments: cheap to ask often, with
+    // thousands registered.
+    'GET /admin/registrations': async () => [200, attachments.list().map((a) => ({
+      id: a.id, filename: a.filename, entityId: a.entityId, s3Key: a.s3Key, registeredAtMs: a.registeredAtMs ?? null,
+    }))],
     'GET /admin/counters': async () => [200, counters.snapshot()],
     'GET /admin/dataset': async () => [200, dataset.toJSON()],
     'GET /admin/faults': async () => [200, { ...faults.config }],

@@ -39,7 +39,12 @@ class Attachments {
   }
 
   add({ filename, s3Key, s3Etag, entityId, contentType }) {
-    const att = { id: this.nextId++, filename, s3Key, etag: s3Etag, entityId: String(entityId), contentType };
+    // registeredAtMs: when the registration took effect (epoch ms, the
+    // machine's wall clock), for benchmarks that time a file's way in.
+    const att = {
+      id: this.nextId++, filename, s3Key, etag: s3Etag, entityId: String(entityId), contentType,
+      registeredAtMs: Date.now(),
+    };
     this.byId.set(att.id, att);
     this.record({ op: 'add', att });
     return att;
