@@ -212,9 +212,10 @@ function Job:fds()
 end
 
 --- job:cancel([reason]) — stop: no new transfer starts, PUTs and queries in
--- flight are cancelled, registrations in flight are let finish (so the
+-- flight are cancelled, documents waiting to be sent again (a Retry-After)
+-- end at the next step, registrations in flight are let finish (so the
 -- journal records them). Keep stepping until done; the files not attached
--- fail with `aborted`.
+-- fail with `aborted`, the reason as message.
 function Job:cancel(reason)
   if self._results then return end
   local run = self._run

@@ -8,12 +8,14 @@ local FINAL = { done = true, failed = true, skipped = true }
 
 local M = {}
 
-function M.target_failed(self, target, err)
+-- err names the target, so each file's message names the file too; not
+-- when `as_is` (the job was stopped: the message is the caller's reason).
+function M.target_failed(self, target, err, as_is)
   target.state, target.err = "failed", err
   for _, item in ipairs(target.items) do
     if not FINAL[item.state] then
       local e = errors.copy(err)
-      e.message = item.path .. ": " .. e.message
+      if not as_is then e.message = item.path .. ": " .. e.message end
       self:fail(item, e)
     end
   end
@@ -35,6 +37,9 @@ function M.resolve_answer(self, target, out)
     end
     self.target_queue[#self.target_queue + 1] = target
     return
+  end
+  if out.err and out.err.code == "aborted" and self.abort_err then
+    return self:target_failed(target, out.err, true) -- the stop's reason, as at every stage
   end
   local eid, err = targets.lookup_result(target.kind, target.id, out)
   if not eid then return self:target_failed(target, err) end

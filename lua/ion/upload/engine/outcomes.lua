@@ -75,6 +75,13 @@ end
 function M.cancel_for_abort(self)
   if not self.abort_err or self.cancelled then return end
   self.cancelled = true
+  -- a document waiting to be sent again (after a 429, a 503, a lost
+  -- connection) is not in flight: it ends at the next step, with the abort
+  -- (Run:send), not when its wait runs out
+  local now = self.clock.now()
+  for _, t in ipairs(self.timers) do
+    if t.resend then t.at = math.min(t.at, now) end
+  end
   for id, t in pairs(self.transfers) do
     if t.kind ~= "reg" then self.transport:cancel(id) end
   end

@@ -53,8 +53,12 @@ function Run:add(kind, what, req, on_done)
   return id
 end
 
+-- Runs fn at the first step `delay` seconds from now; the timer (a table the
+-- caller may mark, as Run:send marks a resend's).
 function Run:later(delay, fn)
-  self.timers[#self.timers + 1] = { at = self.clock.now() + delay, fn = fn }
+  local t = { at = self.clock.now() + delay, fn = fn }
+  self.timers[#self.timers + 1] = t
+  return t
 end
 
 ---------------------------------------------------------------------------

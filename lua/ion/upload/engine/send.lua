@@ -57,14 +57,33 @@ function M.answered(self, doc, res, cerr)
   if err.status == 200 and type(err.data) == "table" then
     self.independent = true -- this server answers alias by alias
   end
-  if self.abort_err then
-    if doc.mutation and graphql.maybe_processed(err) then errors.mark_in_doubt(err) end
-    return doc.on_done(nil, err)
-  end
+  if self.abort_err then return doc.on_done(nil, self:stopped_error(doc, err)) end
   local move, delay = graphql.after_failure(self.ctx, err, doc.state)
   if move == "refresh" then return self:send(doc) end
-  if move == "resend" then return self:later(delay, function() self:send(doc) end) end
+  if move == "resend" then
+    -- not in flight while it waits: an abort ends the wait (cancel_for_abort)
+    self:later(delay, function() self:send(doc) end).resend = true
+    return
+  end
   return doc.on_done(nil, err)
+end
+
+-- The error of a document that failed once the run was stopping. The stop
+-- itself (its transfer cancelled: code `aborted`) is told as the abort's
+-- reason, what job:cancel(reason) promises; a mutation whose request went
+-- out may still have run, so it is in doubt as well. Any other failure is
+-- the server's or the network's own and is kept, in doubt when a mutation
+-- may have been processed.
+function M.stopped_error(self, doc, err)
+  if err.code == "aborted" then
+    local e = self:abort_error()
+    if doc.mutation then
+      e = errors.in_doubt(e.code, e.message .. " while its registration was in flight")
+    end
+    return e
+  end
+  if doc.mutation and graphql.maybe_processed(err) then errors.mark_in_doubt(err) end
+  return err
 end
 
 ---------------------------------------------------------------------------
