@@ -38,7 +38,7 @@ describe("client:start_many (core stubbed)", function()
     assert.equal(3, job:add({ path = dir .. "/missing.txt", target = { run_step = 2 } }))
     job:finish_input()
     assert.has_error(function() job:add({ path = paths[3], target = { run = 1 } }) end,
-      "job:add: the input is finished (finish_input was called)")
+      "job:add: the input is finished (finish_input or cancel was called)")
     local results, summary = job:wait()
     assert.equal(3, #results)
     assert.is_true(results[1].ok and results[2].ok)
@@ -232,6 +232,23 @@ describe("client:start_many (core stubbed)", function()
     assert.equal("aborted", results[5].err.code)
     assert.equal("operator pressed stop", results[5].err.message)
     assert.equal(0, #srv.registered)
+  end)
+
+  it("cancel ends an open job's input: it ends without finish_input, and add raises after", function()
+    local srv = stub.server()
+    local client = stub.client(srv, nil, { per_step = 1 })
+    local job = assert(client:start_many({}, { open = true }))
+    job:add({ path = paths[1], target = { run_step = 1 } })
+    job:add({ path = paths[2], target = { run_step = 1 } })
+    job:step(0)
+    job:cancel("shift over")
+    local guard = 0
+    while not job:step(0) do guard = guard + 1 assert.is_true(guard < 100, "an open job cancelled never ends") end
+    local results = job:results()
+    assert.equal(2, #results)
+    assert.equal("shift over", results[2].err.message)
+    assert.has_error(function() job:add({ path = paths[3], target = { run = 1 } }) end,
+      "job:add: the input is finished (finish_input or cancel was called)")
   end)
 
   it("close with a registration in flight: in doubt, and the journal says so", function()

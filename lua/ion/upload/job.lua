@@ -120,9 +120,9 @@ end
 
 --- job:add(item) -> its index (its place in job:results()). The item is
 -- checked at once (a bad one fails alone, as in upload_many). Raises once
--- the input is finished.
+-- the input is finished (finish_input, or cancel).
 function Job:add(item)
-  if self._run.input_done then error("job:add: the input is finished (finish_input was called)", 2) end
+  if self._run.input_done then error("job:add: the input is finished (finish_input or cancel was called)", 2) end
   self._run:add_items({ item })
   return #self._run.items
 end
@@ -221,6 +221,7 @@ function Job:cancel(reason)
   local run = self._run
   run:abort(errors.new("aborted", reason and tostring(reason) or "cancelled",
     { hint = "Run again (with the same journal) to finish the rest" }))
+  run:finish_input() -- an open job would otherwise wait for items forever
   if not self._stepping then run:cancel_for_abort() end
 end
 
