@@ -3,6 +3,7 @@
  * an interrupt flag. */
 #define _DEFAULT_SOURCE /* flock() and TIOCGWINSZ are BSD, not POSIX */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -156,6 +157,45 @@ static int sys_terminal_width(lua_State *L)
     return 1;
 }
 
+/* The self-pipe of the signals we catch: each handler writes a byte, and
+ * core.poll waits on the read end too. A signal that lands after the loop
+ * looked at its flags but before poll() began would otherwise not wake that
+ * poll, so the loop could not sleep longer than it can afford to be late;
+ * with the pipe, an idle watcher sleeps until something is due. */
+static int signal_pipe[2] = {-1, -1};
+
+static int open_signal_pipe(void)
+{
+    int i;
+    if (signal_pipe[0] >= 0)
+        return 0;
+    if (pipe(signal_pipe) != 0)
+        return -1;
+    for (i = 0; i < 2; i++) {
+        (void)fcntl(signal_pipe[i], F_SETFL, fcntl(signal_pipe[i], F_GETFL) | O_NONBLOCK);
+        (void)fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
+
+/* async-signal-safe: write(2) only, errno kept for the code interrupted */
+static void poke_signal_pipe(void)
+{
+    int saved = errno;
+    if (signal_pipe[1] >= 0) {
+        ssize_t r = write(signal_pipe[1], "!", 1);
+        (void)r; /* full pipe: a wake is pending already */
+    }
+    errno = saved;
+}
+
+static void drain_signal_pipe(void)
+{
+    char buf[64];
+    while (read(signal_pipe[0], buf, sizeof buf) > 0) {
+    }
+}
+
 /* The first SIGINT or SIGTERM sets the flag and puts both back to their
  * default action, so that a second one, of either kind (SIGINT after
  * SIGTERM too), ends the process at once: the graceful stop is asked for
@@ -170,6 +210,7 @@ static void on_signal(int sig)
     sigemptyset(&dfl.sa_mask);
     (void)sigaction(SIGINT, &dfl, NULL);
     (void)sigaction(SIGTERM, &dfl, NULL);
+    poke_signal_pipe();
 }
 
 /* No SA_RESTART, so a blocking poll wakes up. Both signals are blocked
@@ -178,6 +219,8 @@ static void on_signal(int sig)
 static int sys_catch_interrupt(lua_State *L)
 {
     struct sigaction sa;
+    if (open_signal_pipe() != 0)
+        return sys_error(L, "bad_input", "pipe", errno);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -217,11 +260,14 @@ static void on_hangup(int sig)
 {
     (void)sig;
     hangup_flag = 1;
+    poke_signal_pipe();
 }
 
 static int sys_catch_hangup(lua_State *L)
 {
     struct sigaction sa;
+    if (open_signal_pipe() != 0)
+        return sys_error(L, "bad_input", "pipe", errno);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hangup;
     sigemptyset(&sa.sa_mask);
@@ -282,6 +328,12 @@ static int sys_poll(lua_State *L)
     p = ion_newuserdata(L, (nr + nw + 1) * sizeof *p);
     n = fill_pollfds(L, 1, p, POLLIN);
     n += fill_pollfds(L, 2, p + n, POLLOUT);
+    if (signal_pipe[0] >= 0) { /* a caught signal ends the wait, even one already in */
+        p[n].fd = signal_pipe[0];
+        p[n].events = POLLIN;
+        p[n].revents = 0;
+        n++;
+    }
     if (s <= 0)
         ms = 0;
     else if (s >= 2e6) /* 23 days and more (math.huge too): until a descriptor or a signal */
@@ -291,6 +343,10 @@ static int sys_poll(lua_State *L)
     rc = poll(p, (nfds_t)n, ms);
     if (rc < 0 && errno != EINTR)
         return sys_error(L, "bad_input", "poll", errno);
+    if (rc > 0 && signal_pipe[0] >= 0 && p[n - 1].fd == signal_pipe[0] && p[n - 1].revents) {
+        drain_signal_pipe();
+        rc--; /* the caller's descriptors only */
+    }
     lua_pushinteger(L, rc < 0 ? 0 : rc);
     return 1;
 }

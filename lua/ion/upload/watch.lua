@@ -22,8 +22,11 @@ local watch = {}
 
 watch.default_settle = 2
 watch.default_retry_cap = 60
--- The longest a step sleeps when nothing is due: bounds the wakeups when idle.
-watch.idle_wait = 1
+-- The longest a step sleeps when nothing is due. Everything that brings
+-- work wakes the poll itself (the inotify fd, libcurl's sockets, the
+-- session's wake pipe, and a caught SIGINT/SIGTERM/SIGHUP through the
+-- core's signal pipe), so this only bounds the idle wakeups: two a minute.
+watch.idle_wait = 30
 
 local Watch = { __name = "ion.upload.watch" }
 Watch.__index = Watch
@@ -143,7 +146,7 @@ function Watch:step(timeout)
   if not done and wait > 0 then
     -- one poll() on everything that can bring work (the watcher's inotify
     -- fd, libcurl's sockets, the session's wake pipe) until the first thing
-    -- due: idle, that is one wakeup a second at most
+    -- due: idle, that is two wakeups a minute
     if self.core.poll then
       local r, w = self:fds()
       self.core.poll(r, w, wait)
@@ -162,7 +165,7 @@ function Watch:timeout()
   if #self.outcomes > 0 then return 0 end
   local now = self.core.now()
   -- an open job with nothing to do says 0.2 s (it waits for items); ours
-  -- come through the watcher's fd or our own timers, so idle is 1 s
+  -- come through the watcher's fd or our own timers, so idle is idle_wait
   local run = self.job._run
   local t = watch.idle_wait
   if run:busy() or run:next_due() or run.input_done then t = math.min(self.job:timeout(), t) end
