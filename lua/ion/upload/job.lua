@@ -124,7 +124,7 @@ end
 function Job:add(item)
   if self._run.input_done then error("job:add: the input is finished (finish_input or cancel was called)", 2) end
   self._run:add_items({ item })
-  return #self._run.items
+  return self._run.count
 end
 
 --- job:finish_input(): no more items will come; the job ends once those it

@@ -23,6 +23,7 @@ local function nothing() end
 local function lookup_run(ctx, opts, jnl)
   local r = run_mod.new(ctx, opts, jnl)
   r.on_event = nil -- a plan has no events to tell
+  r.all_items = {} -- a plan is an answer about every item, final or not
   r.asked = true -- the schema question rides on lookups only for registrations to come
   -- an item whose target is known is planned where upload_many would queue it for its URL
   r.queue_item = function(_, item) item.state = "planned" end
@@ -112,7 +113,7 @@ function plan.make(ctx, list, opts, level)
   end
   r:close()
   local entries = {}
-  for i, item in ipairs(r.items) do entries[i] = entry(r, item) end
+  for i, item in ipairs(r.all_items) do entries[i] = entry(r, item) end
   local totals = plan.totals(entries)
   totals.requests = r.counts.graphql
   return { items = entries, totals = totals }

@@ -16,8 +16,10 @@ items.max_window = 1000
 
 -- The options of upload_many; start_many also takes `open`.
 local known_options = { concurrency = true, window = true, journal = true, on_event = true, validate = true,
-  sha256 = true }
-local open_options = { open = true }
+  sha256 = true, on_result = true }
+-- keep_results = false only where the caller may step the job itself:
+-- upload_many's answer is its results array (the contract).
+local open_options = { open = true, keep_results = true }
 for k in pairs(known_options) do open_options[k] = true end
 
 local function bad(field, message)
@@ -25,7 +27,7 @@ local function bad(field, message)
 end
 
 --- The options of upload_many with defaults: { concurrency, window, journal,
--- on_event, validate, open } | nil, err (bad_input naming the option).
+-- on_event, on_result, validate, keep_results, open } | nil, err (bad_input naming the option).
 -- `defaults` is the client's configuration; `may_open`: start_many's call.
 function items.options(defaults, opts, may_open)
   local out = {
@@ -36,7 +38,13 @@ function items.options(defaults, opts, may_open)
   local ok, err = check.options(opts, may_open and open_options or known_options, function(k)
     return k .. ": unknown option"
   end)
-  if not ok then return bad(err.field, "unknown option") end
+  if not ok then
+    if err.field == "keep_results" then
+      return bad("keep_results", "upload_many returns every result; for large inputs use start_many with "
+        .. "keep_results = false and on_result")
+    end
+    return bad(err.field, "unknown option")
+  end
   if opts.concurrency ~= nil then
     if not check.whole(opts.concurrency, 1, 1000) then
       return bad("concurrency", "expected a whole number from 1 to 1000")
@@ -64,6 +72,15 @@ function items.options(defaults, opts, may_open)
   if opts.sha256 ~= nil then
     if type(opts.sha256) ~= "boolean" then return bad("sha256", "expected a boolean") end
     out.sha256 = opts.sha256
+  end
+  if opts.on_result ~= nil then
+    if type(opts.on_result) ~= "function" then return bad("on_result", "expected a function") end
+    out.on_result = opts.on_result
+  end
+  out.keep_results = true
+  if opts.keep_results ~= nil then
+    if type(opts.keep_results) ~= "boolean" then return bad("keep_results", "expected a boolean") end
+    out.keep_results = opts.keep_results
   end
   if opts.open ~= nil then
     if type(opts.open) ~= "boolean" then return bad("open", "expected a boolean") end

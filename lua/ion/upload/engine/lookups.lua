@@ -12,7 +12,9 @@ local M = {}
 -- when `as_is` (the job was stopped: the message is the caller's reason).
 function M.target_failed(self, target, err, as_is)
   target.state, target.err = "failed", err
-  for _, item in ipairs(target.items) do
+  local waiting = target.items
+  target.items = {}
+  for _, item in ipairs(waiting) do
     if not FINAL[item.state] then
       local e = errors.copy(err)
       if not as_is then e.message = item.path .. ": " .. e.message end
@@ -24,7 +26,9 @@ end
 function M.target_resolved(self, target, entity_id)
   target.state, target.entity_id = "ok", entity_id
   self.ctx.entities.put(target.kind, target.id, entity_id)
-  for _, item in ipairs(target.items) do
+  local waiting = target.items
+  target.items = {}
+  for _, item in ipairs(waiting) do
     if item.state == "resolving" then self:queue_item(item) end
   end
 end

@@ -18,19 +18,33 @@ function M.emit(self, ev)
   end
 end
 
+-- An item's result is final: kept for job:results() (unless keep_results
+-- is false: a back-fill of a million files keeps none), handed to on_result,
+-- and the item is let go.
+local function settle(self, item, result)
+  self.live[item.index] = nil
+  if self.keep_results then self.results[item.index] = result end
+  if not self.on_result or self.result_failed then return end
+  local ok, e = pcall(self.on_result, item.index, result)
+  if not ok then
+    self.result_failed = true
+    self:abort(errors.new("aborted", "on_result raised an error: " .. tostring(e),
+      { hint = "Fix the on_result callback; run again with the same journal to finish" }))
+  end
+end
+
 function M.fail(self, item, err)
   if FINAL[item.state] then return end
   item.state = "failed"
   local e = errors.scrubbed(err, self.ctx.auth:secrets())
-  self.results[item.index] = { ok = false, err = e, was_in_doubt = item.was_in_doubt }
   self.summary.failed = self.summary.failed + 1
   self:leave_window(item)
   self:emit({ type = "error", index = item.index, path = item.path, err = e, was_in_doubt = item.was_in_doubt })
+  settle(self, item, { ok = false, err = e, was_in_doubt = item.was_in_doubt })
 end
 
 function M.succeed(self, item, att, skipped)
   item.state = skipped and "skipped" or "done"
-  self.results[item.index] = { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt }
   if skipped then
     self.summary.skipped = self.summary.skipped + 1
   else
@@ -38,6 +52,15 @@ function M.succeed(self, item, att, skipped)
   end
   self:emit({ type = "done", index = item.index, path = item.path, attachment = att, skipped = skipped or nil,
     bytes = item.size, total = item.size, was_in_doubt = item.was_in_doubt })
+  settle(self, item, { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt })
+end
+
+-- The items not yet final, in input order (a copy: failing one changes it).
+function M.live_items(self)
+  local list = {}
+  for _, item in pairs(self.live) do list[#list + 1] = item end
+  table.sort(list, function(a, b) return a.index < b.index end)
+  return list
 end
 
 function M.start_item(self, item)
@@ -63,7 +86,7 @@ end
 -- dropped): they may have been recorded, so each fails in doubt and the
 -- journal says so (the next run registers it again).
 function M.doubt_in_flight(self, err)
-  for _, item in ipairs(self.items) do
+  for _, item in ipairs(self:live_items()) do
     if item.state == "reg" then
       self:record("record_in_doubt", item)
       self:fail(item, errors.in_doubt("aborted", item.path .. ": " .. err.message

@@ -46,8 +46,9 @@ function M.join_target(self, item)
       self.target_queue[#self.target_queue + 1] = t
     end
   end
-  t.items[#t.items + 1] = item
-  if t.state == "ok" then
+  if t.state == "pending" then
+    t.items[#t.items + 1] = item -- until the lookup answers (engine/lookups.lua lets them go)
+  elseif t.state == "ok" then
     self:queue_item(item)
   elseif t.state == "failed" then -- an item added after its target failed
     local e = errors.copy(t.err)
@@ -61,7 +62,9 @@ function M.plan(self, records)
   for _, item in ipairs(records) do
     item.attempts = 0
     item.state = "new"
-    self.items[#self.items + 1] = item
+    self.count = self.count + 1
+    self.live[item.index] = item -- until its result is final (outcomes.lua)
+    if self.all_items then self.all_items[item.index] = item end -- client:plan reads them all
     local state, serr
     if not item.err then state, serr = journal_state(self, item) end
     if item.err or state == false then

@@ -140,8 +140,9 @@ function run.new(ctx, opts, jnl)
   return setmetatable({
     ctx = ctx, transport = ctx.transport, clock = ctx.clock(), journal = jnl,
     on_event = opts.on_event, validate = opts.validate, sha256 = opts.sha256,
+    on_result = opts.on_result, keep_results = opts.keep_results ~= false,
     W = W, C = C, lookahead = math.max(W, C), reg_cap = math.max(W, C),
-    items = {}, results = {}, targets = {}, target_queue = {}, url_queue = {}, ready = {}, reg_queue = {},
+    live = {}, count = 0, results = {}, targets = {}, target_queue = {}, url_queue = {}, ready = {}, reg_queue = {},
     transfers = {}, timers = {}, window_pending = {}, windows = 0,
     gql_out = 0, url_out = 0, reg_out = 0, puts_out = 0, token_waits = {},
     counts = { graphql = 0 },
@@ -163,7 +164,7 @@ end
 
 -- Checks and plans more items (their indexes follow the ones before).
 function Run:add_items(list)
-  local records, base = {}, #self.items
+  local records, base = {}, self.count
   for i = 1, #list do records[i] = items_mod.check(self.clock, base + i, list[i]) end
   self:plan(records)
 end
@@ -190,7 +191,7 @@ function Run:finish()
   if not self.finished then
     self.finished = true
     local ok, perr = pcall(function()
-      for _, item in ipairs(self.items) do
+      for _, item in ipairs(self:live_items()) do
         if not FINAL[item.state] then
           self:fail(item, self.abort_err and self:abort_error()
             or errors.new("aborted", "the batch stopped before this file was done"))

@@ -28,7 +28,8 @@ end
 function M.leave_window(self, item)
   if item.window and not item.left_window then
     item.left_window = true
-    self.window_pending[item.window] = self.window_pending[item.window] - 1
+    local left = self.window_pending[item.window] - 1
+    self.window_pending[item.window] = left > 0 and left or nil -- a month-long job keeps no count of 0
   end
 end
 
