@@ -67,6 +67,9 @@ function watch.start(client, dir, opts, level)
   local engine_opts = {
     open = true, journal = o.journal, concurrency = o.concurrency, window = o.window,
     validate = o.validate,
+    -- a watch runs for months: its events tell each file's outcome, and a
+    -- results array would grow by one entry per file for as long as it runs
+    keep_results = false,
     on_event = function(ev)
       local rel = self.by_index[ev.index] or self.adding
       if rel then ev.rel = rel end
@@ -229,6 +232,8 @@ function Watch:reload_rules()
   return true
 end
 
+--- w:results() -> {}, summary once done (nil before): a watch keeps no
+-- per-file results (its events report each file), only the summary's counts.
 function Watch:results()
   return self.job:results()
 end
