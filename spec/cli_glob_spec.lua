@@ -119,7 +119,7 @@ describe("cli glob", function()
       if jit then jit.on() end
       assert.is_true(ok, tostring(result))
       assert.is_false(result, c[1])
-      assert.is_true(cpu() - t0 < 5, c[1] .. " took " .. (cpu() - t0) .. " s")
+      assert.is_true(cpu() - t0 < guard, c[1] .. " took " .. (cpu() - t0) .. " s")
     end
     -- and it still finds a match at the far end
     assert.is_true(matches("*a*a*a*a*a*b", long .. "b"))
