@@ -83,6 +83,7 @@ build = {
     ["ion.upload.luv"] = "lua/ion/upload/luv.lua",
     ["ion.upload.cqueues"] = "lua/ion/upload/cqueues.lua",
     ["ion.upload.cli.manifest"] = "lua/ion/upload/cli/manifest.lua",
+    ["ion.upload.cli.csv"] = "lua/ion/upload/cli/csv.lua",
     ["ion.upload.verify"] = "lua/ion/upload/verify.lua",
     ["ion.upload.cli.verify"] = "lua/ion/upload/cli/verify.lua",
     ["ion.upload.cli.verify_inputs"] = "lua/ion/upload/cli/verify_inputs.lua",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -176,10 +177,45 @@ static int fs_list_dir(lua_State *L)
     return 2;
 }
 
+/* core.fileno(file) -> the descriptor of a Lua file handle, to poll(). */
+static int fs_fileno(lua_State *L)
+{
+    lua_pushinteger(L, fileno(ion_checkfile(L, 1)));
+    return 1;
+}
+
+/* core.read_some(file, max) -> the bytes one read(2) gives (at most max) |
+ * nil at the end of the file | nil, err. It goes past stdio's buffer (never
+ * mix it with file:read on the same handle): a pipe or FIFO gives what its
+ * writer has written so far, where fread would wait for `max` bytes. It
+ * waits only when nothing is there: poll the descriptor first. */
+static int fs_read_some(lua_State *L)
+{
+    FILE *f = ion_checkfile(L, 1);
+    lua_Integer max = luaL_checkinteger(L, 2);
+    char *p;
+    ssize_t n;
+    luaL_argcheck(L, max > 0 && max <= 1024 * 1024, 2, "a positive size, at most 1 MiB");
+    p = ion_newuserdata(L, (size_t)max); /* collected by Lua: nothing leaks if a push raises */
+    do
+        n = read(fileno(f), p, (size_t)max);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return fs_error(L, "read", errno);
+    if (n == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushlstring(L, p, (size_t)n);
+    return 1;
+}
+
 void ion_fs_open_lib(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
         {"list_dir", fs_list_dir},
+        {"fileno", fs_fileno},
+        {"read_some", fs_read_some},
         {NULL, NULL},
     };
     if (luaL_newmetatable(L, LISTING_MT)) {

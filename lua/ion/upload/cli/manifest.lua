@@ -1,6 +1,8 @@
 -- The CLI's manifest: CSV (RFC 4180) with a header row path,target,id,filename
 -- that maps each file to its own target. A bad row does not spoil the others:
--- it comes back as that file's error.
+-- it comes back as that file's error. manifest.open reads a file a chunk at
+-- a time (csv.lua parses as text comes), a row when the CLI has room for it.
+local csv = require("ion.upload.cli.csv")
 local errors = require("ion.upload.errors")
 local targets = require("ion.upload.targets")
 
@@ -11,69 +13,6 @@ manifest.target_kinds = {}
 for _, t in ipairs(targets.list) do manifest.target_kinds[t.word] = t.id end
 
 local REQUIRED = { "path", "target", "id" }
-
--- Splits CSV text into records of fields. Quoted fields may hold commas,
--- doubled quotes and line breaks; CRLF and LF both end a record. Returns the
--- records with the line each starts on, or nil and a message.
-function manifest.parse_csv(text)
-  local records, fields, field = {}, {}, {}
-  local i, n, line, start_line = 1, #text, 1, 1
-  local quoted, was_quoted = false, false
-  local function end_field()
-    fields[#fields + 1] = table.concat(field)
-    field, was_quoted = {}, false
-  end
-  local function end_record()
-    local blank = #fields == 0 and #field == 0 and not was_quoted
-    end_field()
-    if not blank then
-      records[#records + 1] = { fields = fields, line = start_line }
-    end
-    fields = {}
-    start_line = line
-  end
-  while i <= n do
-    local c = text:sub(i, i)
-    if quoted then
-      if c == '"' then
-        if text:sub(i + 1, i + 1) == '"' then
-          field[#field + 1] = '"'
-          i = i + 1
-        else
-          quoted = false
-        end
-      else
-        if c == "\n" then line = line + 1 end
-        field[#field + 1] = c
-      end
-    elseif c == '"' then
-      if #field > 0 then
-        return nil, string.format("line %d: a quote inside an unquoted field", line)
-      end
-      quoted, was_quoted = true, true
-    elseif c == "," then
-      end_field()
-    elseif c == "\r" and text:sub(i + 1, i + 1) == "\n" then
-      line = line + 1
-      end_record()
-      i = i + 1
-    elseif c == "\n" then
-      line = line + 1
-      end_record()
-    else
-      if was_quoted then
-        return nil, string.format("line %d: text after a closing quote", line)
-      end
-      field[#field + 1] = c
-    end
-    i = i + 1
-  end
-  if quoted then
-    return nil, string.format("line %d: a quoted field is never closed", start_line)
-  end
-  if #field > 0 or #fields > 0 or was_quoted then end_record() end
-  return records
-end
 
 local function row_error(line, message)
   return errors.new("bad_input", string.format("manifest line %d: %s", line, message),
@@ -117,32 +56,46 @@ local function item_from(columns, rec)
   return item
 end
 
---- Parses manifest text. Returns an array of items — { path, target,
--- filename, line } or { path, err, line } for a row that can't be used — or
--- nil and a `bad_input` error when the file as a whole is unusable.
-function manifest.parse(text)
-  if type(text) ~= "string" then error("manifest text must be a string", 2) end
-  text = text:gsub("^\239\187\191", "") -- a UTF-8 byte order mark from spreadsheets
-  local records, perr = manifest.parse_csv(text)
-  if not records then
-    return nil, errors.new("bad_input", "manifest is not valid CSV: " .. perr,
-      { hint = "Quote fields that hold commas, quotes or line breaks (RFC 4180)" })
-  end
-  local header = table.remove(records, 1)
-  if not header then
-    return nil, errors.new("bad_input", "manifest is empty",
-      { hint = "Start it with the header row path,target,id,filename" })
-  end
+local function not_csv(message)
+  return errors.new("bad_input", "manifest is not valid CSV: " .. message,
+    { hint = "Quote fields that hold commas, quotes or line breaks (RFC 4180)" })
+end
+
+local function no_header(message)
+  return nil, errors.new("bad_input", message, { hint = "Start it with the header row path,target,id,filename" })
+end
+
+-- The columns of a header record: columns | nil, err.
+local function columns_of(header)
+  if not header then return no_header("manifest is empty") end
+  if header.err then return nil, not_csv(header.err) end
   local columns = {}
   for index, name in ipairs(header.fields) do
     columns[name:lower():match("^%s*(.-)%s*$")] = index
   end
   for _, name in ipairs(REQUIRED) do
-    if not columns[name] then
-      return nil, errors.new("bad_input", "manifest header has no " .. name .. " column",
-        { hint = "Start it with the header row path,target,id,filename" })
-    end
+    if not columns[name] then return no_header("manifest header has no " .. name .. " column") end
   end
+  return columns
+end
+
+-- A record after the header as an item; a broken one (bad CSV) is that
+-- row's error, in its place.
+local function row_of(columns, rec)
+  if rec.err then return { path = "", line = rec.line, err = not_csv(rec.err) } end
+  return item_from(columns, rec)
+end
+
+--- Parses manifest text. Returns an array of items — { path, target,
+-- filename, line } or { path, err, line } for a row that can't be used — or
+-- nil and a `bad_input` error when the text as a whole is unusable (no
+-- header, broken CSV anywhere).
+function manifest.parse(text)
+  if type(text) ~= "string" then error("manifest text must be a string", 2) end
+  local records, perr = csv.parse(text)
+  if not records then return nil, not_csv(perr) end
+  local columns, cerr = columns_of(table.remove(records, 1))
+  if not columns then return nil, cerr end
   local items = {}
   for _, rec in ipairs(records) do
     items[#items + 1] = item_from(columns, rec)
@@ -150,16 +103,100 @@ function manifest.parse(text)
   return items
 end
 
---- Reads and parses the manifest file at `path`.
-function manifest.read(path)
+-- How much of the file one read asks for.
+manifest.chunk = 64 * 1024
+
+local Reader = { __name = "ion.upload.cli.manifest.reader" }
+Reader.__index = Reader
+
+local function cannot_read(err)
+  return errors.new("bad_input", "cannot read manifest: " .. tostring(type(err) == "table" and err.message or err),
+    { hint = "Check the --manifest path" })
+end
+
+--- Opens the manifest at `path` and reads its header (waiting for it, if
+-- the file is a pipe): reader | nil, err (the file as a whole is unusable).
+-- core: core.read_some and core.fileno read the descriptor a chunk at a
+-- time, never more than is there (a FIFO that a program writes to as it goes
+-- never blocks a reader that polls first); without them file:read is used.
+function manifest.open(path, core)
   local fh, oerr = io.open(path, "rb")
-  if not fh then
-    return nil, errors.new("bad_input", "cannot read manifest: " .. tostring(oerr),
-      { hint = "Check the --manifest path" })
+  if not fh then return nil, cannot_read(oerr) end
+  local r = setmetatable({ fh = fh, parser = csv.parser(), core = core }, Reader)
+  if core and core.read_some and core.fileno then r.descriptor = core.fileno(fh) end
+  local ok, err = r:fill(true)
+  if ok == nil then
+    r:close()
+    return nil, err
   end
-  local text = fh:read("*a")
-  fh:close()
-  return manifest.parse(text or "")
+  local columns, cerr = columns_of(r.parser:next())
+  if not columns then
+    r:close()
+    return nil, cerr
+  end
+  r.columns = columns
+  return r
+end
+
+-- Reads one more chunk when no record is ready: true (a chunk was fed, or
+-- the end), false (nothing there yet: `block` unset and the pipe is empty),
+-- nil, err (a read failed).
+function Reader:fill(block)
+  if self.parser.done then return true end
+  local chunk, err
+  if self.descriptor then
+    if not block and self.core.poll({ self.descriptor }, {}, 0) == 0 then return false end
+    chunk, err = self.core.read_some(self.fh, manifest.chunk)
+  else
+    chunk, err = self.fh:read(manifest.chunk)
+  end
+  if err then return nil, cannot_read(err) end
+  self.parser:feed(chunk, chunk == nil)
+  return true
+end
+
+--- The next row: an item as parse gives them | false (none ready yet and
+-- not `block`) | nil (the end) | nil, err (the file could not be read).
+function Reader:next(block)
+  while true do
+    local rec = self.parser:next()
+    if rec then return row_of(self.columns, rec) end
+    if self.parser:ended() then return nil end
+    local ok, err = self:fill(block)
+    if ok == nil then return nil, err end
+    if ok == false then return false end
+  end
+end
+
+--- The descriptor to poll for more rows (nil: reads never wait).
+function Reader:fd()
+  return self.descriptor
+end
+
+function Reader:close()
+  if self.fh then self.fh:close() end
+  self.fh = nil
+end
+
+--- Reads and parses the whole manifest file at `path` (ion-upload verify):
+-- items | nil, err as parse, a chunk at a time.
+function manifest.read(path, core)
+  local r, err = manifest.open(path, core)
+  if not r then return nil, err end
+  local items = {}
+  while true do
+    local item, rerr = r:next(true)
+    if not item then
+      r:close()
+      if rerr then return nil, rerr end
+      return items
+    end
+    if item.err and item.err.message:find("^manifest is not valid CSV") then
+      r:close()
+      return nil, item.err
+    end
+    items[#items + 1] = item
+  end
 end
 
 return manifest
