@@ -133,6 +133,15 @@ function Job:finish_input()
   self._run:finish_input()
 end
 
+--- job:stopping() -> the reason (an `aborted` error, a copy) once the job
+-- was stopped (cancel, an interrupt, a callback that raised, a journal that
+-- could not be written), nil before. Nothing new starts then: a host that
+-- feeds an open job stops adding and calls finish_input.
+function Job:stopping()
+  local e = self._run.abort_err
+  return e and errors.copy(e) or nil
+end
+
 ---------------------------------------------------------------------------
 -- Stepping
 

@@ -93,6 +93,11 @@ function Display:set_size(i, size)
   self.tally:set_size(i, size)
 end
 
+-- One more file (and its size) to count, as the input streams in.
+function Display:add_file(i, size)
+  self.tally:add_file(i, size)
+end
+
 function Display:finish()
   self:draw(true)
 end

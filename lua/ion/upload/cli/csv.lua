@@ -17,7 +17,7 @@ local csv = {}
 local Parser = { __name = "ion.upload.cli.csv" }
 Parser.__index = Parser
 
-local QUOTE, CR, LF = 34, 13, 10
+local QUOTE, LF = 34, 10
 local BOM = "\239\187\191"
 
 function csv.parser()

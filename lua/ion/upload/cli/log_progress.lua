@@ -52,6 +52,11 @@ function Log:set_size(i, size)
   self.tally:set_size(i, size)
 end
 
+-- One more file (and its size) to count, as the input streams in.
+function Log:add_file(i, size)
+  self.tally:add_file(i, size)
+end
+
 --- Checks --progress-interval's value: seconds | nil, message.
 function log_progress.parse_interval(s)
   local n = tonumber(s)

@@ -16,7 +16,7 @@ local RECENT = 2
 function tally.new(opts)
   return setmetatable({
     now = opts.now, files = opts.files or 0, bytes = opts.bytes or 0, started = opts.now(),
-    done_files = 0, sent = {}, sizes = {}, active = {}, starts = 0,
+    done_files = 0, done_bytes = 0, sent = {}, sizes = {}, active = {}, starts = 0,
   }, Tally)
 end
 
@@ -48,8 +48,18 @@ function Tally:set_size(i, size)
   self.sizes[i] = size
 end
 
+--- One more file to count (a run that streams its input learns of its
+-- files as it goes: the totals grow until the input ends).
+function Tally:add_file(i, size)
+  self.files = self.files + 1
+  self.bytes = self.bytes + (size or 0)
+  self.sizes[i] = size
+end
+
+-- Bytes of the finished files (counted once, then forgotten) and of those
+-- moving: a run of a million files holds only the files in flight.
 function Tally:bytes_done()
-  local n = 0
+  local n = self.done_bytes
   for _, v in pairs(self.sent) do n = n + v end
   return n
 end
@@ -76,7 +86,9 @@ function Tally:event(ev, i)
     self.active[i] = { path = output.printable(ev.path), total = self.sizes[i] or ev.total, seq = self.starts }
     self.sent[i] = 0
   elseif ev.type == "progress" then
-    local before = self.sent[i] or 0
+    -- not started, or finished (counted in done_bytes and forgotten)
+    if self.sent[i] == nil then return end
+    local before = self.sent[i]
     self.sent[i] = ev.bytes or 0
     local a = self.active[i]
     if not a then return end
@@ -90,7 +102,8 @@ function Tally:event(ev, i)
     if a.total and self.sent[i] >= a.total then self:settle(i) end
   elseif ev.type == "done" or ev.type == "error" then
     self.done_files = self.done_files + 1
-    self.sent[i] = self.sizes[i] or ev.total or self.sent[i] or 0
+    self.done_bytes = self.done_bytes + (self.sizes[i] or ev.total or self.sent[i] or 0)
+    self.sent[i], self.sizes[i] = nil, nil
     self:settle(i)
   end
 end

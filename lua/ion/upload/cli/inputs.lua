@@ -1,0 +1,141 @@
+-- The files an `ion-upload` run takes, one entry at a time, as the run has
+-- room for them: the FILE arguments (a folder, with -r, walked as it goes)
+-- or the manifest's rows (read a chunk at a time). Nothing is listed ahead:
+-- a back-fill of a million files holds only the entries in flight.
+--
+-- An entry: { path =, item = { path, target, filename }, size = (known from
+-- the walk, else nil) } or { path =, err = } (a manifest row that can't be
+-- used, a folder that can't be read: that file's error, in its place).
+local manifest = require("ion.upload.cli.manifest")
+local walk = require("ion.upload.cli.walk")
+
+local inputs = {}
+
+local Source = { __name = "ion.upload.cli.inputs" }
+Source.__index = Source
+
+-- The FILE arguments checked before anything is sent (a folder without -r,
+-- a bad glob are usage errors): the folder filter | nil, message.
+local function check_args(args, core)
+  local filter, ferr
+  if args.recursive then
+    filter, ferr = walk.filter({ include = args.include, exclude = args.exclude, exclude_from = args.exclude_from })
+    if not filter then return nil, ferr end
+  end
+  for _, path in ipairs(args.files) do
+    local st = core.stat(path)
+    if st and st.type == "directory" and not args.recursive then
+      return nil, path .. " is a folder: add -r (--recursive) to upload the files in it"
+    end
+  end
+  return filter or false
+end
+
+--- The entries of a run: source | nil, usage message. notes(path, message)
+-- hears what a walk skipped. core: stat, list_dir, and what the manifest
+-- reader polls with.
+function inputs.open(args, core, notes)
+  local self = setmetatable({ args = args, core = core, notes = notes, arg_i = 0 }, Source)
+  if args.manifest then
+    local reader, err = manifest.open(args.manifest, core)
+    if not reader then return nil, tostring(err) end
+    self.reader = reader
+    -- the first row, waited for: a manifest of no files is a usage error
+    local first, rerr = reader:next(true)
+    if rerr then
+      reader:close()
+      return nil, tostring(rerr)
+    end
+    if not first then
+      reader:close()
+      return nil, "manifest " .. args.manifest .. " lists no files"
+    end
+    self.first = first
+    return self
+  end
+  local filter, ferr = check_args(args, core)
+  if filter == nil then return nil, ferr end
+  self.filter = filter or nil
+  return self
+end
+
+local function from_row(row)
+  return { path = row.path, err = row.err,
+    item = not row.err and { path = row.path, target = row.target, filename = row.filename } or nil }
+end
+
+-- The next entry of a folder walk, or nil when that walk has ended.
+function Source:from_walk()
+  local args = self.args
+  while true do
+    local rec = self.walking()
+    if not rec then
+      if self.found == 0 then self.notes(self.walk_root, "no file to upload in this folder") end
+      self.walking = nil
+      return nil
+    end
+    if rec.kind == "file" then
+      self.found = self.found + 1
+      return { path = rec.path, size = rec.size, item = { path = rec.path, target = args.target,
+        filename = args.relative_names and rec.rel or nil } }
+    elseif rec.kind == "error" then
+      return { path = rec.path, err = rec.err }
+    else
+      self.notes(rec.path, rec.message)
+    end
+  end
+end
+
+--- The next entry | false (none ready yet: a manifest pipe waits for its
+-- writer; only when not `block`) | nil (no more) | nil, err (the manifest
+-- could not be read further).
+function Source:next(block)
+  if self.reader then
+    if self.first then
+      local row = self.first
+      self.first = nil
+      return from_row(row)
+    end
+    local row, err = self.reader:next(block)
+    if row then return from_row(row) end
+    return row, err
+  end
+  while true do
+    if self.walking then
+      local e = self:from_walk()
+      if e then return e end
+    end
+    self.arg_i = self.arg_i + 1
+    local path = self.args.files[self.arg_i]
+    if not path then return nil end
+    local st = self.core.stat(path)
+    if st and st.type == "directory" then
+      self.walking = walk.files(path, { hidden = self.args.hidden, follow = self.args.follow, filter = self.filter,
+        list_dir = self.core.list_dir })
+      self.walk_root, self.found = path, 0
+    else
+      return { path = path, item = { path = path, target = self.args.target } }
+    end
+  end
+end
+
+--- The descriptor to poll for more entries (a manifest's), or nil.
+function Source:fd()
+  return self.reader and self.reader:fd()
+end
+
+--- Every entry, for --dry-run (client:plan wants the whole list).
+function Source:all()
+  local list = {}
+  while true do
+    local e, err = self:next(true)
+    if not e then return list, err end
+    list[#list + 1] = e
+  end
+end
+
+function Source:close()
+  if self.reader then self.reader:close() end
+end
+
+return inputs
