@@ -17,7 +17,7 @@ end
 local function lcg(seed)
   local x = seed
   return function(n)
-    x = (x * 1103515245 + 12345) % 2147483648
+    x = (x * 16807) % 2147483647 -- Park-Miller: exact in a double too (Lua 5.1)
     return x % n + 1
   end
 end
