@@ -23,6 +23,22 @@ local function paths(list)
 end
 
 describe("ion.upload.cli.tally", function()
+  it("grows its totals as files stream in, and forgets each file once it is done", function()
+    local t = tally.new({ now = function() return 0 end })
+    for i = 1, 1000 do
+      t:add_file(i, 10)
+      t:event({ type = "start", index = i, path = "f" .. i, total = 10 }, i)
+      t:event({ type = "progress", index = i, bytes = 5, total = 10 }, i)
+      t:event({ type = i % 7 == 0 and "error" or "done", index = i }, i)
+      t:event({ type = "progress", index = i, bytes = 10, total = 10 }, i) -- late: ignored
+    end
+    assert.same({ 1000, 10000, 1000 }, { t.files, t.bytes, t.done_files })
+    assert.equal(10000, t:bytes_done())
+    assert.is_nil(next(t.sent))
+    assert.is_nil(next(t.sizes))
+    assert.is_nil(next(t.active))
+  end)
+
   it("lists the files whose bytes move, not the first ones started", function()
     local clock = 0
     local t = six(function() return clock end)
