@@ -104,6 +104,23 @@ describe("ion.upload.cli.manifest reader", function()
   end)
   after_each(function() os.remove(path) end)
 
+  it("core.read_some gives what one read(2) gives: a pipe's bytes without waiting for max", function()
+    local p = assert(io.popen("printf abc"))
+    local fd = core.fileno(p)
+    assert.is_true(fd > 2)
+    assert.equal(1, core.poll({ fd }, {}, 10)) -- the readiness probe: the bytes (or the end) are there
+    local got = {}
+    while true do
+      local s = core.read_some(p, 2)
+      if not s then break end
+      got[#got + 1] = s
+    end
+    p:close()
+    assert.equal("abc", table.concat(got))
+    assert.is_true(#got[1] <= 2)
+    assert.has_error(function() core.read_some(io.stdin, 0) end)
+  end)
+
   it("reads the file a chunk at a time, as rows are asked for", function()
     local reads, old = 0, manifest.chunk
     manifest.chunk = 100
