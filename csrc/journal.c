@@ -1,0 +1,479 @@
+/* core.journal_index(fh): the resume journal's index, built by reading the
+ * file once without decoding it into Lua values. Per key it keeps 32 bytes in
+ * an open-addressed table (a 64-bit hash of the key, the offsets of its first
+ * record, of its latest "put" and "attached" records, and two flags); the Lua
+ * side reads those lines back (idx:line) when it needs them. Keys themselves
+ * are not kept: a key whose hash meets another key's is told apart by
+ * reading the other's first record back, and the index then says `collided`
+ * (the Lua side falls back to reading the whole file), never a wrong state. */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define JI_MT "ion.upload.core.journal_index"
+#define JI_MAX_LINE (1 << 20) /* a longer line is damage: skipped */
+#define JI_CHUNK (2 * JI_MAX_LINE)
+#define JI_REG (1ULL << 62)
+#define JI_DOUBT (1ULL << 61)
+#define JI_OFF (~(JI_REG | JI_DOUBT))
+
+typedef struct {
+    uint64_t h;     /* 0: empty */
+    uint64_t first; /* offset of the key's first record | JI_REG | JI_DOUBT */
+    uint64_t put, att; /* offset + 1 of the latest such record; 0: none */
+} ji_slot;
+
+typedef struct {
+    int fd; /* a dup of the journal's descriptor; -1 once closed */
+    ji_slot *slots;
+    size_t cap, used;
+    uint64_t seed;
+    lua_Integer lines, records, skipped;
+    int collided, unterminated;
+    char *buf, *chunk; /* a line read back; the scan's window */
+    size_t bufcap;
+} ji_index;
+
+static uint64_t hash_key(const ji_index *ix, const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ ix->seed;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL, h ^= h >> 33;
+    return h ? h : 1;
+}
+
+static ji_slot *find(const ji_index *ix, uint64_t h)
+{
+    size_t i = (size_t)h & (ix->cap - 1);
+    while (ix->slots[i].h != 0 && ix->slots[i].h != h)
+        i = (i + 1) & (ix->cap - 1);
+    return &ix->slots[i];
+}
+
+static int grow(ji_index *ix)
+{
+    size_t cap = ix->cap ? ix->cap * 2 : 1024;
+    ji_slot *old = ix->slots, *s = calloc(cap, sizeof *s);
+    size_t oldcap = ix->cap;
+    if (!s)
+        return 0;
+    ix->slots = s, ix->cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].h)
+            *find(ix, old[i].h) = old[i];
+    free(old);
+    return 1;
+}
+
+static int reserve(ji_index *ix, size_t n)
+{
+    if (n <= ix->bufcap)
+        return 1;
+    char *b = realloc(ix->buf, n);
+    if (!b)
+        return 0;
+    ix->buf = b, ix->bufcap = n;
+    return 1;
+}
+
+/* The line at `off` (without its newline) into ix->buf: its length, or -1
+ * (unreadable, or longer than JI_MAX_LINE). */
+static long read_line(ji_index *ix, uint64_t off)
+{
+    size_t n = 0;
+    for (;;) {
+        if (!reserve(ix, n + 4096 + 1))
+            return -1;
+        ssize_t r = pread(ix->fd, ix->buf + n, 4096, (off_t)(off + n));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -1 : (long)n;
+        char *nl = memchr(ix->buf + n, '\n', (size_t)r);
+        if (nl)
+            return (long)(nl - ix->buf);
+        n += (size_t)r;
+        if (n > JI_MAX_LINE)
+            return -1;
+    }
+}
+
+/* The key of the record at `off`, unescaped in place in ix->buf; -1 if none. */
+static long key_at(ji_index *ix, uint64_t off, const char **key)
+{
+    ion_jline jl;
+    long n = read_line(ix, off);
+    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
+        return -1;
+    *key = jl.k;
+    return ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k);
+}
+
+static int same_key(ji_index *ix, uint64_t off, const char *k, size_t n)
+{
+    const char *other = NULL;
+    long m = key_at(ix, off, &other);
+    return m == (long)n && memcmp(other, k, n) == 0;
+}
+
+/* Folds one record into its key's slot; 0 when its hash belongs to another
+ * key (ix->collided), -1 out of memory. */
+static int apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off)
+{
+    uint64_t h = hash_key(ix, k, kn);
+    if ((ix->used + 1) * 4 > ix->cap * 3 && !grow(ix))
+        return -1;
+    ji_slot *s = find(ix, h);
+    if (s->h == 0) {
+        s->h = h, s->first = off, s->put = s->att = 0;
+        ix->used++;
+    } else if (!same_key(ix, s->first & JI_OFF, k, kn)) {
+        ix->collided = 1;
+        return 0;
+    }
+#define IS(word) (en == sizeof(word) - 1 && memcmp(e, word, en) == 0)
+    if (IS("put")) {
+        s->put = off + 1;
+    } else if (IS("attached")) {
+        s->att = off + 1, s->first &= JI_OFF;
+    } else if (IS("registering")) {
+        s->first |= JI_REG;
+    } else if (IS("in_doubt")) {
+        s->first |= JI_DOUBT;
+    } else if (IS("not_registered")) {
+        s->first &= ~JI_REG;
+    } else if (IS("stale")) {
+        s->put = 0, s->first &= ~JI_REG;
+    }
+#undef IS
+    return 1;
+}
+
+/* One line of the scan (no newline); -1 out of memory. A record's key is
+ * unescaped in place: the window is ours. */
+static int scan_line(ji_index *ix, char *p, size_t n, uint64_t off)
+{
+    ion_jline jl;
+    long kn;
+    if (n == 0)
+        return 0;
+    ix->lines++;
+    if (!ion_jline_parse(p, n, &jl) || (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
+        ix->skipped++;
+        return 0;
+    }
+    ix->records++;
+    return apply(ix, jl.k, (size_t)kn, jl.e ? jl.e : "", jl.e_len, off) < 0 ? -1 : 0;
+}
+
+/* Reads the whole file through a window of JI_CHUNK bytes; 0, or an errno. */
+static int scan(ji_index *ix)
+{
+    uint64_t base = 0; /* file offset of chunk[0] */
+    size_t have = 0, start = 0;
+    int discarding = 0; /* inside a line longer than JI_MAX_LINE */
+    for (;;) {
+        ssize_t r = pread(ix->fd, ix->chunk + have, JI_CHUNK - have, (off_t)(base + have));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno;
+        have += (size_t)r;
+        for (;;) {
+            char *nl = memchr(ix->chunk + start, '\n', have - start);
+            if (!nl)
+                break;
+            size_t end = (size_t)(nl - ix->chunk);
+            if (discarding)
+                discarding = 0;
+            else if (scan_line(ix, ix->chunk + start, end - start, base + start) < 0)
+                return ENOMEM;
+            start = end + 1;
+        }
+        if (r == 0) { /* the end: a last line without its newline */
+            ix->unterminated = have > start;
+            if (!discarding && have > start && scan_line(ix, ix->chunk + start, have - start, base + start) < 0)
+                return ENOMEM;
+            return 0;
+        }
+        if (have - start > JI_MAX_LINE) {
+            if (!discarding)
+                ix->lines++, ix->skipped++;
+            discarding = 1, start = have;
+        }
+        memmove(ix->chunk, ix->chunk + start, have - start);
+        base += start, have -= start, start = 0;
+    }
+}
+
+static ji_index *check_index(lua_State *L)
+{
+    ji_index *ix = luaL_checkudata(L, 1, JI_MT);
+    if (ix->fd < 0)
+        luaL_error(L, "journal index is closed");
+    return ix;
+}
+
+static int ji_close(lua_State *L)
+{
+    ji_index *ix = luaL_checkudata(L, 1, JI_MT);
+    if (ix->fd >= 0)
+        close(ix->fd);
+    ix->fd = -1;
+    free(ix->slots), free(ix->buf), free(ix->chunk);
+    ix->slots = NULL, ix->buf = ix->chunk = NULL;
+    ix->cap = ix->used = ix->bufcap = 0;
+    return 0;
+}
+
+static int journal_index(lua_State *L)
+{
+    FILE *f = ion_checkfile(L, 1);
+    ji_index *ix = ion_newuserdata(L, sizeof *ix);
+    memset(ix, 0, sizeof *ix);
+    ix->fd = -1;
+    ion_setmetatable(L, JI_MT);
+    ix->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)ix;
+    if (fflush(f) != 0 || (ix->fd = dup(fileno(f))) < 0)
+        return ion_fail(L, "bad_input", "journal: %s", strerror(errno));
+    if (!grow(ix) || !(ix->chunk = malloc(JI_CHUNK)))
+        return luaL_error(L, "journal: out of memory");
+    int e = scan(ix);
+    free(ix->chunk), ix->chunk = NULL;
+    if (e == ENOMEM)
+        return luaL_error(L, "journal: out of memory");
+    if (e)
+        return ion_fail(L, "bad_input", "journal: %s", strerror(e));
+    return 1;
+}
+
+static int ji_stats(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    lua_Integer live = 0; /* records a compacted journal would hold */
+    for (size_t i = 0; i < ix->cap; i++) {
+        const ji_slot *s = &ix->slots[i];
+        if (s->h) {
+            int n = (s->put != 0) + (s->att != 0) + !!(s->first & JI_REG) + !!(s->first & JI_DOUBT);
+            live += n ? n : 1;
+        }
+    }
+    lua_createtable(L, 0, 9);
+#define SET_INT(name, v) (lua_pushinteger(L, (lua_Integer)(v)), lua_setfield(L, -2, name))
+    SET_INT("lines", ix->lines);
+    SET_INT("records", ix->records);
+    SET_INT("skipped", ix->skipped);
+    SET_INT("keys", ix->used);
+    SET_INT("live", live);
+    SET_INT("bytes", sizeof *ix + ix->cap * sizeof(ji_slot) + ix->bufcap);
+#undef SET_INT
+    lua_pushboolean(L, ix->unterminated);
+    lua_setfield(L, -2, "unterminated");
+    lua_pushboolean(L, ix->collided);
+    lua_setfield(L, -2, "collided");
+    return 1;
+}
+
+static void push_off(lua_State *L, uint64_t off1)
+{
+    if (off1)
+        lua_pushinteger(L, (lua_Integer)(off1 - 1));
+    else
+        lua_pushboolean(L, 0);
+}
+
+/* idx:get(key) -> nil | put_offset|false, attached_offset|false, registering, in_doubt */
+static int ji_get(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    size_t n;
+    const char *k = luaL_checklstring(L, 2, &n);
+    ji_slot *s = find(ix, hash_key(ix, k, n));
+    if (s->h == 0 || !same_key(ix, s->first & JI_OFF, k, n)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    push_off(L, s->put);
+    push_off(L, s->att);
+    lua_pushboolean(L, (s->first & JI_REG) != 0);
+    lua_pushboolean(L, (s->first & JI_DOUBT) != 0);
+    return 4;
+}
+
+/* idx:apply(key, event, offset) -> true | false (another key has its hash) */
+static int ji_apply(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    size_t kn, en;
+    const char *k = luaL_checklstring(L, 2, &kn);
+    const char *e = luaL_checklstring(L, 3, &en);
+    lua_Integer off = luaL_checkinteger(L, 4);
+    luaL_argcheck(L, off >= 0, 4, "negative offset");
+    int rc = apply(ix, k, kn, e, en, (uint64_t)off);
+    if (rc < 0)
+        return luaL_error(L, "journal: out of memory");
+    ix->records++, ix->lines++;
+    lua_pushboolean(L, rc);
+    return 1;
+}
+
+/* idx:line(offset) -> the line there | nil */
+static int ji_line(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    lua_Integer off = luaL_checkinteger(L, 2);
+    long n = off < 0 ? -1 : read_line(ix, (uint64_t)off);
+    if (n < 0)
+        lua_pushnil(L);
+    else
+        lua_pushlstring(L, ix->buf, (size_t)n);
+    return 1;
+}
+
+/* idx:next(i) -> the next slot's i, its first record's offset | nil */
+static int ji_next(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    lua_Integer i = luaL_optinteger(L, 2, 0);
+    for (size_t j = i < 0 ? 0 : (size_t)i; j < ix->cap; j++) {
+        if (ix->slots[j].h) {
+            lua_pushinteger(L, (lua_Integer)j + 1);
+            lua_pushinteger(L, (lua_Integer)(ix->slots[j].first & JI_OFF));
+            return 2;
+        }
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int put_line(FILE *dst, const char *p, size_t n)
+{
+    return fwrite(p, 1, n, dst) == n && fputc('\n', dst) != EOF;
+}
+
+/* One key's minimal records (its latest put and attached records as they
+ * were, then its flags) to dst; 0 on a write error or a line gone. */
+static int compact_key(ji_index *ix, const ji_slot *s, FILE *dst, char **kraw, size_t *kcap)
+{
+    static const char *const none = "stale"; /* an entry with nothing left */
+    ion_jline jl;
+    long n = read_line(ix, s->first & JI_OFF);
+    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
+        return 0;
+    size_t kn = jl.k_len;
+    if (kn > *kcap) {
+        char *k = realloc(*kraw, kn);
+        if (!k)
+            return 0;
+        *kraw = k, *kcap = kn;
+    }
+    memcpy(*kraw, jl.k, kn);
+    int wrote = 0;
+    const uint64_t lines[2] = {s->put, s->att};
+    for (int i = 0; i < 2; i++) {
+        if (lines[i]) {
+            if ((n = read_line(ix, lines[i] - 1)) < 0 || !put_line(dst, ix->buf, (size_t)n))
+                return 0;
+            wrote = 1;
+        }
+    }
+    const char *flags[3] = {(s->first & JI_REG) ? "registering" : NULL,
+                            (s->first & JI_DOUBT) ? "in_doubt" : NULL, wrote ? NULL : none};
+    for (int i = 0; i < 3; i++) {
+        if (flags[i] && (flags[i] != none || !(s->first & (JI_REG | JI_DOUBT))) &&
+            fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)kn, *kraw, flags[i]) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* idx:compact(dst) -> true | nil, err: every key's minimal records to the
+ * file dst (flushed, not synced: the caller syncs and renames). */
+static int ji_compact(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    FILE *dst = ion_checkfile(L, 2);
+    char *kraw = NULL;
+    size_t kcap = 0;
+    int ok = 1;
+    for (size_t i = 0; ok && i < ix->cap; i++)
+        if (ix->slots[i].h)
+            ok = compact_key(ix, &ix->slots[i], dst, &kraw, &kcap);
+    free(kraw);
+    if (!ok || fflush(dst) != 0)
+        return ion_fail(L, "bad_input", "journal compaction: %s", errno ? strerror(errno) : "a record is gone");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int ji_tostring(lua_State *L)
+{
+    ji_index *ix = luaL_checkudata(L, 1, JI_MT);
+    lua_pushfstring(L, "%s (%d keys)", JI_MT, (int)ix->used);
+    return 1;
+}
+
+/* core.fsync_dir(path): a rename in it made durable */
+static int fsync_dir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int fd = open(path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return ion_fail(L, "bad_input", "fsync %s: %s", path, strerror(e));
+    }
+    close(fd);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* core.same_file(fh, path): whether `path` still names the file open as fh
+ * (a journal compacted by another run was renamed over) */
+static int same_file(lua_State *L)
+{
+    FILE *f = ion_checkfile(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    struct stat a, b;
+    if (fstat(fileno(f), &a) != 0)
+        return ion_fail(L, "bad_input", "fstat: %s", strerror(errno));
+    lua_pushboolean(L, stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    return 1;
+}
+
+void ion_journal_open_lib(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"stats", ji_stats}, {"get", ji_get},     {"apply", ji_apply}, {"line", ji_line},
+        {"next", ji_next},   {"close", ji_close}, {"compact", ji_compact}, {NULL, NULL},
+    };
+    static const luaL_Reg funcs[] = {
+        {"journal_index", journal_index},
+        {"fsync_dir", fsync_dir},
+        {"same_file", same_file},
+        {NULL, NULL},
+    };
+    if (luaL_newmetatable(L, JI_MT)) {
+        lua_newtable(L);
+        ion_setfuncs(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, ji_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, ji_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, JI_MT);
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+    ion_setfuncs(L, funcs);
+}
