@@ -31,15 +31,26 @@ typedef struct {
     uint64_t put, att; /* offset + 1 of the latest such record; 0: none */
 } ji_slot;
 
+/* Keys lately proven to own their slot, by hash: a record of the same key a
+ * few lines on is told apart from a colliding key without a read back. */
+#define JI_SEEN 256
+#define JI_SEEN_KEY 248
+typedef struct {
+    uint64_t h;
+    size_t len;
+    char key[JI_SEEN_KEY];
+} ji_seen;
+
 typedef struct {
     int fd; /* a dup of the journal's descriptor; -1 once closed */
     ji_slot *slots;
     size_t cap, used;
-    uint64_t seed;
+    uint64_t seed, mask; /* mask: all ones, or a few bits (specs force collisions) */
     lua_Integer lines, records, skipped;
     int collided, unterminated;
     char *buf, *chunk; /* a line read back; the scan's window */
     size_t bufcap;
+    ji_seen *seen; /* JI_SEEN of them */
 } ji_index;
 
 static uint64_t hash_key(const ji_index *ix, const char *k, size_t n)
@@ -48,6 +59,7 @@ static uint64_t hash_key(const ji_index *ix, const char *k, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
     h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL, h ^= h >> 33;
+    h &= ix->mask;
     return h ? h : 1;
 }
 
@@ -118,11 +130,25 @@ static long key_at(ji_index *ix, uint64_t off, const char **key)
     return ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k);
 }
 
-static int same_key(ji_index *ix, uint64_t off, const char *k, size_t n)
+static void remember(ji_index *ix, uint64_t h, const char *k, size_t n)
 {
+    ji_seen *s = &ix->seen[h % JI_SEEN];
+    if (n <= JI_SEEN_KEY)
+        s->h = h, s->len = n, memcpy(s->key, k, n);
+}
+
+/* Whether k (hash h) is the key of the record at `off`, its slot's first. */
+static int same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n)
+{
+    const ji_seen *s = &ix->seen[h % JI_SEEN];
+    if (s->h == h && s->len == n && memcmp(s->key, k, n) == 0)
+        return 1;
     const char *other = NULL;
     long m = key_at(ix, off, &other);
-    return m == (long)n && memcmp(other, k, n) == 0;
+    if (m != (long)n || memcmp(other, k, n) != 0)
+        return 0;
+    remember(ix, h, k, n);
+    return 1;
 }
 
 /* Folds one record into its key's slot; 0 when its hash belongs to another
@@ -136,7 +162,8 @@ static int apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t e
     if (s->h == 0) {
         s->h = h, s->first = off, s->put = s->att = 0;
         ix->used++;
-    } else if (!same_key(ix, s->first & JI_OFF, k, kn)) {
+        remember(ix, h, k, kn);
+    } else if (!same_key(ix, h, s->first & JI_OFF, k, kn)) {
         ix->collided = 1;
         return 0;
     }
@@ -167,7 +194,7 @@ static int scan_line(ji_index *ix, char *p, size_t n, uint64_t off)
     if (n == 0)
         return 0;
     ix->lines++;
-    if (!ion_jline_parse(p, n, &jl) || (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
+    if (n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl) || (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
         ix->skipped++;
         return 0;
     }
@@ -229,23 +256,28 @@ static int ji_close(lua_State *L)
     if (ix->fd >= 0)
         close(ix->fd);
     ix->fd = -1;
-    free(ix->slots), free(ix->buf), free(ix->chunk);
-    ix->slots = NULL, ix->buf = ix->chunk = NULL;
+    free(ix->slots), free(ix->buf), free(ix->chunk), free(ix->seen);
+    ix->slots = NULL, ix->buf = ix->chunk = NULL, ix->seen = NULL;
     ix->cap = ix->used = ix->bufcap = 0;
     return 0;
 }
 
+/* core.journal_index(fh [, hash_bits]) -> index | nil, err. hash_bits
+ * (1..63) weakens the hash: specs use it to make keys collide. */
 static int journal_index(lua_State *L)
 {
     FILE *f = ion_checkfile(L, 1);
+    lua_Integer bits = luaL_optinteger(L, 2, 64);
+    luaL_argcheck(L, bits >= 1 && bits <= 64, 2, "hash bits out of 1..64");
     ji_index *ix = ion_newuserdata(L, sizeof *ix);
     memset(ix, 0, sizeof *ix);
     ix->fd = -1;
     ion_setmetatable(L, JI_MT);
+    ix->mask = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
     ix->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)ix;
     if (fflush(f) != 0 || (ix->fd = dup(fileno(f))) < 0)
         return ion_fail(L, "bad_input", "journal: %s", strerror(errno));
-    if (!grow(ix) || !(ix->chunk = malloc(JI_CHUNK)))
+    if (!grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) || !(ix->seen = calloc(JI_SEEN, sizeof *ix->seen)))
         return luaL_error(L, "journal: out of memory");
     int e = scan(ix);
     free(ix->chunk), ix->chunk = NULL;
@@ -274,7 +306,7 @@ static int ji_stats(lua_State *L)
     SET_INT("skipped", ix->skipped);
     SET_INT("keys", ix->used);
     SET_INT("live", live);
-    SET_INT("bytes", sizeof *ix + ix->cap * sizeof(ji_slot) + ix->bufcap);
+    SET_INT("bytes", sizeof *ix + ix->cap * sizeof(ji_slot) + ix->bufcap + JI_SEEN * sizeof(ji_seen));
 #undef SET_INT
     lua_pushboolean(L, ix->unterminated);
     lua_setfield(L, -2, "unterminated");
@@ -297,8 +329,9 @@ static int ji_get(lua_State *L)
     ji_index *ix = check_index(L);
     size_t n;
     const char *k = luaL_checklstring(L, 2, &n);
-    ji_slot *s = find(ix, hash_key(ix, k, n));
-    if (s->h == 0 || !same_key(ix, s->first & JI_OFF, k, n)) {
+    uint64_t h = hash_key(ix, k, n);
+    ji_slot *s = find(ix, h);
+    if (s->h == 0 || !same_key(ix, h, s->first & JI_OFF, k, n)) {
         lua_pushnil(L);
         return 1;
     }

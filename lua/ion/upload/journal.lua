@@ -78,7 +78,7 @@ end
 -- short by a crash) are skipped: a record lost only means that step is done
 -- again.
 local function index_file(fh)
-  local index = native().journal_index(fh)
+  local index = native().journal_index(fh, journal._hash_bits)
   local stats = index:stats()
   if stats.collided then
     index:close()
@@ -252,17 +252,25 @@ end
 
 --- Every key and its state, one at a time (in no particular order).
 function Journal:each()
-  if self.entries then return next, self.entries, nil end
   local index, i = self.index, 0
-  if not index then return function() return nil end end
+  if self.entries then
+    local key
+    return function()
+      local state
+      key, state = next(self.entries, key)
+      return key, state
+    end
+  end
   return function()
-    while true do
+    while index do
       local after, first = index:next(i)
-      if not after then return nil end
+      if not after then break end
       i = after
       local rec = record_at(index, first)
       if rec and type(rec.k) == "string" then return rec.k, state_of(index, rec.k) end
     end
+    if self.read_only then self:close() end -- a journal.each(path): read to its end
+    return nil
   end
 end
 
