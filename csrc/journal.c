@@ -101,11 +101,11 @@ static int reserve(ji_index *ix, size_t n)
  * (unreadable, or longer than JI_MAX_LINE). */
 static long read_line(ji_index *ix, uint64_t off)
 {
-    size_t n = 0;
+    size_t n = 0, step = 512; /* most lines are a few hundred bytes */
     for (;;) {
-        if (!reserve(ix, n + 4096 + 1))
+        if (!reserve(ix, n + step + 1))
             return -1;
-        ssize_t r = pread(ix->fd, ix->buf + n, 4096, (off_t)(off + n));
+        ssize_t r = pread(ix->fd, ix->buf + n, step, (off_t)(off + n));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -116,6 +116,8 @@ static long read_line(ji_index *ix, uint64_t off)
         n += (size_t)r;
         if (n > JI_MAX_LINE)
             return -1;
+        if (step < 65536)
+            step *= 2;
     }
 }
 
