@@ -16,233 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "journal.h"
 
 #define JI_MT "ion.upload.core.journal_index"
-#define JI_MAX_LINE (1 << 20) /* a longer line is damage: skipped */
-#define JI_CHUNK (2 * JI_MAX_LINE)
-#define JI_REG (1ULL << 62)
-#define JI_DOUBT (1ULL << 61)
-#define JI_OFF (~(JI_REG | JI_DOUBT))
-
-typedef struct {
-    uint64_t h;     /* 0: empty */
-    uint64_t first; /* offset of the key's first record | JI_REG | JI_DOUBT */
-    uint64_t put, att; /* offset + 1 of the latest such record; 0: none */
-} ji_slot;
-
-/* Keys lately proven to own their slot, by hash: a record of the same key a
- * few lines on is told apart from a colliding key without a read back. */
-#define JI_SEEN 256
-#define JI_SEEN_KEY 248
-typedef struct {
-    uint64_t h;
-    size_t len;
-    char key[JI_SEEN_KEY];
-} ji_seen;
-
-typedef struct {
-    int fd; /* a dup of the journal's descriptor; -1 once closed */
-    ji_slot *slots;
-    size_t cap, used;
-    uint64_t seed, mask; /* mask: all ones, or a few bits (specs force collisions) */
-    lua_Integer lines, records, skipped;
-    int collided, unterminated;
-    char *buf, *chunk; /* a line read back; the scan's window */
-    size_t bufcap;
-    ji_seen *seen; /* JI_SEEN of them */
-} ji_index;
-
-static uint64_t hash_key(const ji_index *ix, const char *k, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL ^ ix->seed;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
-    h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL, h ^= h >> 33;
-    h &= ix->mask;
-    return h ? h : 1;
-}
-
-static ji_slot *find(const ji_index *ix, uint64_t h)
-{
-    size_t i = (size_t)h & (ix->cap - 1);
-    while (ix->slots[i].h != 0 && ix->slots[i].h != h)
-        i = (i + 1) & (ix->cap - 1);
-    return &ix->slots[i];
-}
-
-static int grow(ji_index *ix)
-{
-    size_t cap = ix->cap ? ix->cap * 2 : 1024;
-    ji_slot *old = ix->slots, *s = calloc(cap, sizeof *s);
-    size_t oldcap = ix->cap;
-    if (!s)
-        return 0;
-    ix->slots = s, ix->cap = cap;
-    for (size_t i = 0; i < oldcap; i++)
-        if (old[i].h)
-            *find(ix, old[i].h) = old[i];
-    free(old);
-    return 1;
-}
-
-static int reserve(ji_index *ix, size_t n)
-{
-    if (n <= ix->bufcap)
-        return 1;
-    char *b = realloc(ix->buf, n);
-    if (!b)
-        return 0;
-    ix->buf = b, ix->bufcap = n;
-    return 1;
-}
-
-/* The line at `off` (without its newline) into ix->buf: its length, or -1
- * (unreadable, or longer than JI_MAX_LINE). */
-static long read_line(ji_index *ix, uint64_t off)
-{
-    size_t n = 0, step = 512; /* most lines are a few hundred bytes */
-    for (;;) {
-        if (!reserve(ix, n + step + 1))
-            return -1;
-        ssize_t r = pread(ix->fd, ix->buf + n, step, (off_t)(off + n));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? -1 : (long)n;
-        char *nl = memchr(ix->buf + n, '\n', (size_t)r);
-        if (nl)
-            return (long)(nl - ix->buf);
-        n += (size_t)r;
-        if (n > JI_MAX_LINE)
-            return -1;
-        if (step < 65536)
-            step *= 2;
-    }
-}
-
-/* The key of the record at `off`, unescaped in place in ix->buf; -1 if none. */
-static long key_at(ji_index *ix, uint64_t off, const char **key)
-{
-    ion_jline jl;
-    long n = read_line(ix, off);
-    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
-        return -1;
-    *key = jl.k;
-    return ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k);
-}
-
-static void remember(ji_index *ix, uint64_t h, const char *k, size_t n)
-{
-    ji_seen *s = &ix->seen[h % JI_SEEN];
-    if (n <= JI_SEEN_KEY)
-        s->h = h, s->len = n, memcpy(s->key, k, n);
-}
-
-/* Whether k (hash h) is the key of the record at `off`, its slot's first. */
-static int same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n)
-{
-    const ji_seen *s = &ix->seen[h % JI_SEEN];
-    if (s->h == h && s->len == n && memcmp(s->key, k, n) == 0)
-        return 1;
-    const char *other = NULL;
-    long m = key_at(ix, off, &other);
-    if (m != (long)n || memcmp(other, k, n) != 0)
-        return 0;
-    remember(ix, h, k, n);
-    return 1;
-}
-
-/* Folds one record into its key's slot; 0 when its hash belongs to another
- * key (ix->collided), -1 out of memory. */
-static int apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off)
-{
-    uint64_t h = hash_key(ix, k, kn);
-    if ((ix->used + 1) * 4 > ix->cap * 3 && !grow(ix))
-        return -1;
-    ji_slot *s = find(ix, h);
-    if (s->h == 0) {
-        s->h = h, s->first = off, s->put = s->att = 0;
-        ix->used++;
-        remember(ix, h, k, kn);
-    } else if (!same_key(ix, h, s->first & JI_OFF, k, kn)) {
-        ix->collided = 1;
-        return 0;
-    }
-#define IS(word) (en == sizeof(word) - 1 && memcmp(e, word, en) == 0)
-    if (IS("put")) {
-        s->put = off + 1;
-    } else if (IS("attached")) {
-        s->att = off + 1, s->first &= JI_OFF;
-    } else if (IS("registering")) {
-        s->first |= JI_REG;
-    } else if (IS("in_doubt")) {
-        s->first |= JI_DOUBT;
-    } else if (IS("not_registered")) {
-        s->first &= ~JI_REG;
-    } else if (IS("stale")) {
-        s->put = 0, s->first &= ~JI_REG;
-    }
-#undef IS
-    return 1;
-}
-
-/* One line of the scan (no newline); -1 out of memory. A record's key is
- * unescaped in place: the window is ours. */
-static int scan_line(ji_index *ix, char *p, size_t n, uint64_t off)
-{
-    ion_jline jl;
-    long kn;
-    if (n == 0)
-        return 0;
-    ix->lines++;
-    if (n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl) || (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
-        ix->skipped++;
-        return 0;
-    }
-    ix->records++;
-    return apply(ix, jl.k, (size_t)kn, jl.e ? jl.e : "", jl.e_len, off) < 0 ? -1 : 0;
-}
-
-/* Reads the whole file through a window of JI_CHUNK bytes; 0, or an errno. */
-static int scan(ji_index *ix)
-{
-    uint64_t base = 0; /* file offset of chunk[0] */
-    size_t have = 0, start = 0;
-    int discarding = 0; /* inside a line longer than JI_MAX_LINE */
-    for (;;) {
-        ssize_t r = pread(ix->fd, ix->chunk + have, JI_CHUNK - have, (off_t)(base + have));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return errno;
-        have += (size_t)r;
-        for (;;) {
-            char *nl = memchr(ix->chunk + start, '\n', have - start);
-            if (!nl)
-                break;
-            size_t end = (size_t)(nl - ix->chunk);
-            if (discarding)
-                discarding = 0;
-            else if (scan_line(ix, ix->chunk + start, end - start, base + start) < 0)
-                return ENOMEM;
-            start = end + 1;
-        }
-        if (r == 0) { /* the end: a last line without its newline */
-            ix->unterminated = have > start;
-            if (!discarding && have > start && scan_line(ix, ix->chunk + start, have - start, base + start) < 0)
-                return ENOMEM;
-            return 0;
-        }
-        if (have - start > JI_MAX_LINE) {
-            if (!discarding)
-                ix->lines++, ix->skipped++;
-            discarding = 1, start = have;
-        }
-        memmove(ix->chunk, ix->chunk + start, have - start);
-        base += start, have -= start, start = 0;
-    }
-}
 
 static ji_index *check_index(lua_State *L)
 {
@@ -279,9 +55,9 @@ static int journal_index(lua_State *L)
     ix->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)ix;
     if (fflush(f) != 0 || (ix->fd = dup(fileno(f))) < 0)
         return ion_fail(L, "bad_input", "journal: %s", strerror(errno));
-    if (!grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) || !(ix->seen = calloc(JI_SEEN, sizeof *ix->seen)))
+    if (!ion_ji_grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) || !(ix->seen = calloc(JI_SEEN, sizeof *ix->seen)))
         return luaL_error(L, "journal: out of memory");
-    int e = scan(ix);
+    int e = ion_ji_scan(ix);
     free(ix->chunk), ix->chunk = NULL;
     if (e == ENOMEM)
         return luaL_error(L, "journal: out of memory");
@@ -331,9 +107,9 @@ static int ji_get(lua_State *L)
     ji_index *ix = check_index(L);
     size_t n;
     const char *k = luaL_checklstring(L, 2, &n);
-    uint64_t h = hash_key(ix, k, n);
-    ji_slot *s = find(ix, h);
-    if (s->h == 0 || !same_key(ix, h, s->first & JI_OFF, k, n)) {
+    uint64_t h = ion_ji_hash(ix, k, n);
+    ji_slot *s = ion_ji_find(ix, h);
+    if (s->h == 0 || !ion_ji_same_key(ix, h, s->first & JI_OFF, k, n)) {
         lua_pushnil(L);
         return 1;
     }
@@ -344,7 +120,7 @@ static int ji_get(lua_State *L)
     return 4;
 }
 
-/* idx:apply(key, event, offset) -> true | false (another key has its hash) */
+/* idx:ion_ji_apply(key, event, offset) -> true | false (another key has its hash) */
 static int ji_apply(lua_State *L)
 {
     ji_index *ix = check_index(L);
@@ -353,7 +129,7 @@ static int ji_apply(lua_State *L)
     const char *e = luaL_checklstring(L, 3, &en);
     lua_Integer off = luaL_checkinteger(L, 4);
     luaL_argcheck(L, off >= 0, 4, "negative offset");
-    int rc = apply(ix, k, kn, e, en, (uint64_t)off);
+    int rc = ion_ji_apply(ix, k, kn, e, en, (uint64_t)off);
     if (rc < 0)
         return luaL_error(L, "journal: out of memory");
     ix->records++, ix->lines++;
@@ -366,7 +142,7 @@ static int ji_line(lua_State *L)
 {
     ji_index *ix = check_index(L);
     lua_Integer off = luaL_checkinteger(L, 2);
-    long n = off < 0 ? -1 : read_line(ix, (uint64_t)off);
+    long n = off < 0 ? -1 : ion_ji_read_line(ix, (uint64_t)off);
     if (n < 0)
         lua_pushnil(L);
     else
@@ -401,7 +177,7 @@ static int compact_key(ji_index *ix, const ji_slot *s, FILE *dst, char **kraw, s
 {
     static const char *const none = "stale"; /* an entry with nothing left */
     ion_jline jl;
-    long n = read_line(ix, s->first & JI_OFF);
+    long n = ion_ji_read_line(ix, s->first & JI_OFF);
     if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
         return 0;
     size_t kn = jl.k_len;
@@ -416,7 +192,7 @@ static int compact_key(ji_index *ix, const ji_slot *s, FILE *dst, char **kraw, s
     const uint64_t lines[2] = {s->put, s->att};
     for (int i = 0; i < 2; i++) {
         if (lines[i]) {
-            if ((n = read_line(ix, lines[i] - 1)) < 0 || !put_line(dst, ix->buf, (size_t)n))
+            if ((n = ion_ji_read_line(ix, lines[i] - 1)) < 0 || !put_line(dst, ix->buf, (size_t)n))
                 return 0;
             wrote = 1;
         }

@@ -18,6 +18,7 @@
 local cjson = require("cjson.safe")
 local compact = require("ion.upload.journal_compact")
 local errors = require("ion.upload.errors")
+local jstate = require("ion.upload.journal_state")
 
 -- The C core reads the journal (core.journal_index), whatever core the
 -- caller passed for locks and fsync (unit specs stub those).
@@ -30,83 +31,6 @@ Journal.__index = Journal
 Journal.__name = "ion.upload.journal"
 
 local VERSION = 1
-
--- Folds one decoded record into the state of its file.
-local function apply(entries, rec)
-  local state = entries[rec.k]
-  if not state then
-    state = {}
-    entries[rec.k] = state
-  end
-  if rec.e == "put" then
-    state.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5, sha256 = rec.sha256 }
-  elseif rec.e == "attached" then
-    state.attached = rec.att
-    state.in_doubt, state.registering = nil, nil
-  elseif rec.e == "registering" then
-    state.registering = true
-  elseif rec.e == "in_doubt" then
-    state.in_doubt = true
-  elseif rec.e == "not_registered" then
-    state.registering = nil
-  elseif rec.e == "stale" then
-    -- Storage no longer had the object: forget the PUT, upload again.
-    state.put, state.registering = nil, nil
-  end
-end
-
--- Reads a whole journal into rich tables: only when the index found two
--- keys with one hash (see below), so that such a pair never mixes states.
-local function load_rich(fh)
-  local entries = {}
-  fh:seek("set", 0)
-  for line in fh:lines() do
-    local rec = cjson.decode(line)
-    if type(rec) == "table" and rec.v == VERSION and type(rec.k) == "string" then apply(entries, rec) end
-  end
-  fh:seek("end", 0)
-  return entries
-end
-
--- Why an index in the core rather than a Lua table of keys: measured on
--- 20,000 entries (spec/journal_index_spec.lua), the old rich tables cost
--- ~4.7 KiB per entry and a Lua table of key -> offsets ~200 bytes (the key
--- string alone is ~130), while the core's table keeps 32 bytes per key at
--- most 3/4 full: under 90 bytes per entry, and a million-line journal opens
--- in about a second (bench/journal_open.md). Lines are decoded only when a
--- key is looked up. Lines that are damaged (only the last one can be cut
--- short by a crash) are skipped: a record lost only means that step is done
--- again.
-local function index_file(fh)
-  local index = native().journal_index(fh, journal._hash_bits)
-  local stats = index:stats()
-  if stats.collided then
-    index:close()
-    return nil, stats, load_rich(fh)
-  end
-  return index, stats
-end
-
-local function record_at(index, offset)
-  local line = offset and index:line(offset)
-  local rec = line and cjson.decode(line)
-  if type(rec) == "table" then return rec end
-end
-
--- The state of `key` as apply() would have folded it, read back from the
--- lines the index points at.
-local function state_of(index, key)
-  local put_at, att_at, registering, in_doubt = index:get(key)
-  if put_at == nil then return nil end
-  local state = {}
-  local put = record_at(index, put_at)
-  if put then state.put = { s3Key = put.s3Key, etag = put.etag, md5 = put.md5, sha256 = put.sha256 } end
-  local att = record_at(index, att_at)
-  if att then state.attached = att.att end
-  state.registering = registering or nil
-  state.in_doubt = in_doubt or nil
-  return state
-end
 
 local function new_journal(fields)
   return setmetatable(fields, Journal)
@@ -153,7 +77,7 @@ function journal.open(path, opts)
       { hint = busy and "Wait for the other ion-upload run to finish, or give this run its own journal."
         or "Put the journal on a local file system that supports locks." })
   end
-  local index, stats, rich = index_file(fh)
+  local index, stats, rich = jstate.index_file(fh, journal._hash_bits)
   fh:seek("end", 0)
   if stats.unterminated then
     -- A crash cut the last record short: start the next one on a line of its own.
@@ -163,7 +87,7 @@ function journal.open(path, opts)
   local self = new_journal({ path = path, fh = fh, core = core, index = index, entries = rich,
     skipped = stats.skipped })
   if index and compact.due(stats) and compact.run(self, journal) then
-    self.index, stats, self.entries = index_file(self.fh)
+    self.index, stats, self.entries = jstate.index_file(self.fh, journal._hash_bits)
     self.fh:seek("end", 0)
     self.skipped = stats.skipped
   end
@@ -185,7 +109,7 @@ function journal.peek(path)
       oerr = rerr
     else
       local stats
-      index, stats, rich = index_file(fh)
+      index, stats, rich = jstate.index_file(fh, journal._hash_bits)
       if index then rich = nil end
       oerr = stats == nil and "unreadable" or nil
     end
@@ -247,7 +171,7 @@ end
 function Journal:lookup(key)
   if self.entries then return self.entries[key] end
   if not self.index then return nil end
-  return state_of(self.index, key)
+  return jstate.of(self.index, key)
 end
 
 --- Every key and its state, one at a time (in no particular order).
@@ -266,8 +190,8 @@ function Journal:each()
       local after, first = index:next(i)
       if not after then break end
       i = after
-      local rec = record_at(index, first)
-      if rec and type(rec.k) == "string" then return rec.k, state_of(index, rec.k) end
+      local rec = jstate.record_at(index, first)
+      if rec and type(rec.k) == "string" then return rec.k, jstate.of(index, rec.k) end
     end
     if self.read_only then self:close() end -- a journal.each(path): read to its end
     return nil
@@ -293,11 +217,11 @@ function Journal:write_records(recs)
   end
   for i, rec in ipairs(recs) do
     if self.entries then
-      apply(self.entries, rec)
+      jstate.apply(self.entries, rec)
     elseif not self.index:apply(rec.k, rec.e, at) then
       -- this key's hash is another key's: no index for this journal
       self.index:close()
-      self.index, self.entries = nil, load_rich(self.fh)
+      self.index, self.entries = nil, jstate.load_rich(self.fh)
     end
     at = at + #lines[i]
   end

@@ -32,8 +32,9 @@ local function step(journal, n)
 end
 
 --- Compacts the open, locked journal `self` (fields path, fh, core, index)
--- in place: on true, self.fh is the new file and self.index is nil. Failing before the rename leaves the old journal in use (it is
--- only a size optimisation); true when the journal was replaced.
+-- in place. True when the journal was replaced: self.fh is then the new
+-- file and self.index nil (the caller indexes it). Failing before the
+-- rename leaves the old journal in use (compaction only saves space).
 function compact.run(self, journal)
   local core, native = self.core, require("ion.upload.core")
   local tmp = self.path .. ".compact"
