@@ -160,6 +160,44 @@ describe("ion.upload.journal index", function()
     j:close()
   end)
 
+  it("accepts a mutated line only when cjson reads the same record from it (seeded)", function()
+    local core = require("ion.upload.core")
+    local base = cjson.encode({ v = 1, k = KEYS[2] .. "\226\130\172", e = "attached",
+      att = { id = 4, list = { 1, 2.5e3, true, false }, deep = { a = { b = "\\u" } } } })
+    local alphabet = '{}[]",:\\/ u0123456789abcdefABCDEFtrueflsn.-+eE\t'
+    math.randomseed(5)
+    local accepted = 0
+    for _ = 1, 3000 do
+      local line = base
+      for _ = 1, math.random(3) do
+        local at, how = math.random(#line), math.random(3)
+        local c = alphabet:sub(math.random(#alphabet)):sub(1, 1)
+        if how == 1 then
+          line = line:sub(1, at - 1) .. c .. line:sub(at + 1)
+        elseif how == 2 then
+          line = line:sub(1, at - 1) .. line:sub(at + 1)
+        else
+          line = line:sub(1, at) .. c .. line:sub(at + 1)
+        end
+      end
+      write_file(path, line .. "\n")
+      local fh = assert(io.open(path, "rb"))
+      local index = core.journal_index(fh)
+      fh:close()
+      if index:stats().records == 1 then
+        accepted = accepted + 1
+        local rec = cjson.decode(line)
+        assert.equal(1, rec.v, line)
+        local _, first = index:next(0)
+        assert.equal("string", type(rec.k), line)
+        assert.is_not_nil(index:get(rec.k), line) -- the key as cjson decodes it
+        assert.equal(0, first)
+      end
+      index:close()
+    end
+    assert.is_true(accepted > 100, accepted .. " accepted") -- the mutations did not all break the line
+  end)
+
   it("tells when a path no longer names the file it opened (core.same_file)", function()
     local core = require("ion.upload.core")
     write_file(path, "")
