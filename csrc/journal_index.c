@@ -185,7 +185,7 @@ int ion_ji_scan(ji_index *ix)
             start = end + 1;
         }
         if (r == 0) { /* the end: a last line without its newline */
-            ix->unterminated = have > start;
+            ix->unterminated = discarding || have > start;
             if (!discarding && have > start && scan_line(ix, ix->chunk + start, have - start, base + start) < 0)
                 return ENOMEM;
             return 0;

@@ -134,6 +134,20 @@ describe("ion.upload.journal index", function()
     j:close()
   end)
 
+  it("starts a new line after an over-long last line cut short, whatever its length", function()
+    for _, len in ipairs({ 1024 * 1024 + 10, 2 * 1024 * 1024, 3 * 1024 * 1024 + 7 }) do
+      write_file(path, '{"v":1,"k":"k0","e":"in_doubt"}\n{"v":1,"k":"k1","e":"put","s3Key":"' .. string.rep("x", len))
+      local j = assert(journal.open(path))
+      assert.equal(1, j.skipped)
+      assert(j:record_attached("k1", { id = 1 }))
+      j:close()
+      j = assert(journal.open(path))
+      assert.equal(1, j:lookup("k1").attached.id, len)
+      assert.is_true(j:lookup("k0").in_doubt)
+      j:close()
+    end
+  end)
+
   it("keeps under 100 bytes per entry for 20,000 entries (the old rich tables: 736)", function()
     local lines = {}
     for i = 1, 20000 do
