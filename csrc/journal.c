@@ -166,62 +166,17 @@ static int ji_next(lua_State *L)
     return 1;
 }
 
-static int put_line(FILE *dst, const char *p, size_t n)
-{
-    return fwrite(p, 1, n, dst) == n && fputc('\n', dst) != EOF;
-}
-
-/* One key's minimal records (its latest put and attached records as they
- * were, then its flags) to dst; 0 on a write error or a line gone. */
-static int compact_key(ji_index *ix, const ji_slot *s, FILE *dst, char **kraw, size_t *kcap)
-{
-    static const char *const none = "stale"; /* an entry with nothing left */
-    ion_jline jl;
-    long n = ion_ji_read_line(ix, s->first & JI_OFF);
-    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
-        return 0;
-    size_t kn = jl.k_len;
-    if (kn > *kcap) {
-        char *k = realloc(*kraw, kn);
-        if (!k)
-            return 0;
-        *kraw = k, *kcap = kn;
-    }
-    memcpy(*kraw, jl.k, kn);
-    int wrote = 0;
-    const uint64_t lines[2] = {s->put, s->att};
-    for (int i = 0; i < 2; i++) {
-        if (lines[i]) {
-            if ((n = ion_ji_read_line(ix, lines[i] - 1)) < 0 || !put_line(dst, ix->buf, (size_t)n))
-                return 0;
-            wrote = 1;
-        }
-    }
-    const char *flags[3] = {(s->first & JI_REG) ? "registering" : NULL,
-                            (s->first & JI_DOUBT) ? "in_doubt" : NULL, wrote ? NULL : none};
-    for (int i = 0; i < 3; i++) {
-        if (flags[i] && (flags[i] != none || !(s->first & (JI_REG | JI_DOUBT))) &&
-            fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)kn, *kraw, flags[i]) < 0)
-            return 0;
-    }
-    return 1;
-}
-
 /* idx:compact(dst) -> true | nil, err: every key's minimal records to the
  * file dst (flushed, not synced: the caller syncs and renames). */
 static int ji_compact(lua_State *L)
 {
     ji_index *ix = check_index(L);
     FILE *dst = ion_checkfile(L, 2);
-    char *kraw = NULL;
-    size_t kcap = 0;
-    int ok = 1;
-    for (size_t i = 0; ok && i < ix->cap; i++)
-        if (ix->slots[i].h)
-            ok = compact_key(ix, &ix->slots[i], dst, &kraw, &kcap);
-    free(kraw);
-    if (!ok || fflush(dst) != 0)
-        return ion_fail(L, "bad_input", "journal compaction: %s", errno ? strerror(errno) : "a record is gone");
+    int e = ion_ji_compact(ix, dst);
+    if (e == 0 && fflush(dst) != 0)
+        e = errno;
+    if (e)
+        return ion_fail(L, "bad_input", "journal compaction: %s", strerror(e));
     lua_pushboolean(L, 1);
     return 1;
 }

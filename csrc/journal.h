@@ -49,5 +49,9 @@ ION_HIDDEN long ion_ji_read_line(ji_index *ix, uint64_t off);
 ION_HIDDEN int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n);
 ION_HIDDEN int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off);
 ION_HIDDEN int ion_ji_scan(ji_index *ix);
+/* one line at off (NULL, 0: a line over JI_MAX_LINE); -1 stops the read */
+typedef int (*ion_ji_line_fn)(ji_index *ix, void *ud, char *line, size_t n, uint64_t off);
+/* every key's minimal records to dst, in two passes; 0 or an errno */
+ION_HIDDEN int ion_ji_compact(ji_index *ix, FILE *dst);
 
 #endif

@@ -143,16 +143,17 @@ int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t e
     return 1;
 }
 
-/* One line of the scan (no newline); -1 out of memory. A record's key is
- * unescaped in place: the window is ours. */
-static int scan_line(ji_index *ix, char *p, size_t n, uint64_t off)
+/* One line of the scan (no newline; NULL for an over-long one); -1 out of
+ * memory. A record's key is unescaped in place: the window is ours. */
+static int scan_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
 {
     ion_jline jl;
     long kn;
-    if (n == 0)
+    (void)ud;
+    if (p && n == 0)
         return 0;
     ix->lines++;
-    if (n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl) || (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
+    if (!p || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl) || (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
         ix->skipped++;
         return 0;
     }
@@ -160,8 +161,9 @@ static int scan_line(ji_index *ix, char *p, size_t n, uint64_t off)
     return ion_ji_apply(ix, jl.k, (size_t)kn, jl.e ? jl.e : "", jl.e_len, off) < 0 ? -1 : 0;
 }
 
-/* Reads the whole file through a window of JI_CHUNK bytes; 0, or an errno. */
-int ion_ji_scan(ji_index *ix)
+/* Calls fn for every line of the file, read through a window of JI_CHUNK
+ * bytes (ix->chunk); 0, or an errno (ENOMEM when fn says -1). */
+static int each_line(ji_index *ix, ion_ji_line_fn fn, void *ud)
 {
     uint64_t base = 0; /* file offset of chunk[0] */
     size_t have = 0, start = 0;
@@ -180,22 +182,82 @@ int ion_ji_scan(ji_index *ix)
             size_t end = (size_t)(nl - ix->chunk);
             if (discarding)
                 discarding = 0;
-            else if (scan_line(ix, ix->chunk + start, end - start, base + start) < 0)
+            else if (fn(ix, ud, ix->chunk + start, end - start, base + start) < 0)
                 return ENOMEM;
             start = end + 1;
         }
         if (r == 0) { /* the end: a last line without its newline */
             ix->unterminated = discarding || have > start;
-            if (!discarding && have > start && scan_line(ix, ix->chunk + start, have - start, base + start) < 0)
+            if (!discarding && have > start && fn(ix, ud, ix->chunk + start, have - start, base + start) < 0)
                 return ENOMEM;
             return 0;
         }
         if (have - start > JI_MAX_LINE) {
-            if (!discarding)
-                ix->lines++, ix->skipped++;
+            if (!discarding && fn(ix, ud, NULL, 0, base + start) < 0)
+                return ENOMEM;
             discarding = 1, start = have;
         }
         memmove(ix->chunk, ix->chunk + start, have - start);
         base += start, have -= start, start = 0;
     }
+}
+
+int ion_ji_scan(ji_index *ix)
+{
+    return each_line(ix, scan_line, NULL);
+}
+
+/* Compaction, first pass: the lines that slots point at, verbatim, in file
+ * order (the key is unescaped into ix->buf: the line must stay as it is). */
+static int copy_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
+{
+    ion_jline jl;
+    long kn;
+    if (!p || n == 0 || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl))
+        return 0;
+    if (!reserve(ix, jl.k_len))
+        return -1;
+    if ((kn = ion_jline_unescape(jl.k, jl.k_len, ix->buf)) < 0)
+        return 0;
+    const ji_slot *s = ion_ji_find(ix, ion_ji_hash(ix, ix->buf, (size_t)kn));
+    if (s->h && (off + 1 == s->put || off + 1 == s->att)) {
+        if (fwrite(p, 1, n, (FILE *)ud) != n || fputc('\n', (FILE *)ud) == EOF)
+            return -1;
+    }
+    return 0;
+}
+
+/* Second pass: each key's flags after its lines ("attached" clears them),
+ * and a "stale" record for a key with nothing else left. */
+static int write_flags(ji_index *ix, const ji_slot *s, FILE *dst)
+{
+    const char *what[2] = {(s->first & JI_REG) ? "registering" : NULL, (s->first & JI_DOUBT) ? "in_doubt" : NULL};
+    ion_jline jl;
+    if (!what[0] && !what[1]) {
+        if (s->put || s->att)
+            return 0;
+        what[0] = "stale";
+    }
+    long n = ion_ji_read_line(ix, s->first & JI_OFF);
+    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
+        return -1;
+    for (int i = 0; i < 2; i++)
+        if (what[i] && fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)jl.k_len, jl.k, what[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int ion_ji_compact(ji_index *ix, FILE *dst)
+{
+    int e = 0;
+    if (!(ix->chunk = malloc(JI_CHUNK)))
+        return ENOMEM;
+    errno = 0;
+    if ((e = each_line(ix, copy_line, dst)) == ENOMEM && errno) /* a write failed: say why */
+        e = errno;
+    free(ix->chunk), ix->chunk = NULL;
+    for (size_t i = 0; !e && i < ix->cap; i++)
+        if (ix->slots[i].h && write_flags(ix, &ix->slots[i], dst) != 0)
+            e = errno ? errno : EIO;
+    return e;
 }
