@@ -21,26 +21,38 @@ static int is_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* Bytes a string scan must stop at: the quote, the backslash, controls. */
+static int is_special(unsigned char c)
+{
+    return c == '"' || c == '\\' || c < 0x20;
+}
+
 /* p[i] is the opening quote: the index after the closing one, or 0. */
 static size_t scan_string(const char *p, size_t n, size_t i)
 {
     for (i++; i < n; i++) {
+        while (i < n && !is_special((unsigned char)p[i]))
+            i++;
+        if (i >= n)
+            return 0;
         unsigned char c = (unsigned char)p[i];
         if (c == '"')
             return i + 1;
         if (c < 0x20)
             return 0;
-        if (c == '\\') {
-            if (++i >= n)
+        if (++i >= n)
+            return 0;
+        switch (p[i]) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            break;
+        case 'u':
+            if (i + 4 >= n || !is_hex(p[i + 1]) || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) ||
+                !is_hex(p[i + 4]))
                 return 0;
-            if (p[i] == 'u') {
-                if (i + 4 >= n || !is_hex(p[i + 1]) || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) ||
-                    !is_hex(p[i + 4]))
-                    return 0;
-                i += 4;
-            } else if (!strchr("\"\\/bfnrt", p[i]) || p[i] == '\0') {
-                return 0;
-            }
+            i += 4;
+            break;
+        default:
+            return 0;
         }
     }
     return 0;
@@ -96,6 +108,8 @@ static size_t scan_literal(const char *p, size_t n, size_t i)
 static int is_one(const char *p, size_t len)
 {
     char buf[32];
+    if (len == 1)
+        return p[0] == '1';
     if (len == 0 || len >= sizeof buf)
         return 0;
     memcpy(buf, p, len);

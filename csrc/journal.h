@@ -51,7 +51,7 @@ ION_HIDDEN int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *
 ION_HIDDEN int ion_ji_scan(ji_index *ix);
 /* one line at off (NULL, 0: a line over JI_MAX_LINE); -1 stops the read */
 typedef int (*ion_ji_line_fn)(ji_index *ix, void *ud, char *line, size_t n, uint64_t off);
-/* every key's minimal records to dst, in two passes; 0 or an errno */
+/* every key's minimal records to dst, in file order; 0 or an errno */
 ION_HIDDEN int ion_ji_compact(ji_index *ix, FILE *dst);
 
 #endif

@@ -11,7 +11,13 @@
 
 uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL ^ ix->seed;
+    uint64_t h = 1469598103934665603ULL ^ ix->seed ^ n;
+    for (; n >= 8; k += 8, n -= 8) { /* a word at a time: keys are long paths */
+        uint64_t w;
+        memcpy(&w, k, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+    }
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
     h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL, h ^= h >> 33;
@@ -207,10 +213,14 @@ int ion_ji_scan(ji_index *ix)
     return each_line(ix, scan_line, NULL);
 }
 
-/* Compaction, first pass: the lines that slots point at, verbatim, in file
- * order (the key is unescaped into ix->buf: the line must stay as it is). */
+/* Compaction: one pass in file order. The lines a slot points at are
+ * copied as they are; the key's flags follow its last copied line
+ * ("attached" clears them), or its first record when nothing is copied
+ * (with a "stale" record if no flag either: the key stays known). The key
+ * is unescaped into ix->buf: the line itself must stay as it was. */
 static int copy_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
 {
+    FILE *dst = ud;
     ion_jline jl;
     long kn;
     if (!p || n == 0 || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl))
@@ -220,27 +230,18 @@ static int copy_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
     if ((kn = ion_jline_unescape(jl.k, jl.k_len, ix->buf)) < 0)
         return 0;
     const ji_slot *s = ion_ji_find(ix, ion_ji_hash(ix, ix->buf, (size_t)kn));
-    if (s->h && (off + 1 == s->put || off + 1 == s->att)) {
-        if (fwrite(p, 1, n, (FILE *)ud) != n || fputc('\n', (FILE *)ud) == EOF)
+    uint64_t last = s->put > s->att ? s->put : s->att; /* offset + 1, 0: none */
+    if (s->h == 0)
+        return 0;
+    if (off + 1 == s->put || off + 1 == s->att) {
+        if (fwrite(p, 1, n, dst) != n || fputc('\n', dst) == EOF)
             return -1;
     }
-    return 0;
-}
-
-/* Second pass: each key's flags after its lines ("attached" clears them),
- * and a "stale" record for a key with nothing else left. */
-static int write_flags(ji_index *ix, const ji_slot *s, FILE *dst)
-{
+    if (last ? off + 1 != last : off != (s->first & JI_OFF))
+        return 0;
     const char *what[2] = {(s->first & JI_REG) ? "registering" : NULL, (s->first & JI_DOUBT) ? "in_doubt" : NULL};
-    ion_jline jl;
-    if (!what[0] && !what[1]) {
-        if (s->put || s->att)
-            return 0;
+    if (!last && !what[0] && !what[1])
         what[0] = "stale";
-    }
-    long n = ion_ji_read_line(ix, s->first & JI_OFF);
-    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
-        return -1;
     for (int i = 0; i < 2; i++)
         if (what[i] && fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)jl.k_len, jl.k, what[i]) < 0)
             return -1;
@@ -249,15 +250,12 @@ static int write_flags(ji_index *ix, const ji_slot *s, FILE *dst)
 
 int ion_ji_compact(ji_index *ix, FILE *dst)
 {
-    int e = 0;
+    int e;
     if (!(ix->chunk = malloc(JI_CHUNK)))
         return ENOMEM;
     errno = 0;
     if ((e = each_line(ix, copy_line, dst)) == ENOMEM && errno) /* a write failed: say why */
         e = errno;
     free(ix->chunk), ix->chunk = NULL;
-    for (size_t i = 0; !e && i < ix->cap; i++)
-        if (ix->slots[i].h && write_flags(ix, &ix->slots[i], dst) != 0)
-            e = errno ? errno : EIO;
     return e;
 }
