@@ -43,7 +43,14 @@ static size_t scan_string(const char *p, size_t n, size_t i)
         if (++i >= n)
             return 0;
         switch (p[i]) {
-        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
             break;
         case 'u':
             if (i + 4 >= n || !is_hex(p[i + 1]) || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) ||

@@ -55,7 +55,8 @@ static int journal_index(lua_State *L)
     ix->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)ix;
     if (fflush(f) != 0 || (ix->fd = dup(fileno(f))) < 0)
         return ion_fail(L, "bad_input", "journal: %s", strerror(errno));
-    if (!ion_ji_grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) || !(ix->seen = calloc(JI_SEEN, sizeof *ix->seen)))
+    if (!ion_ji_grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) ||
+        !(ix->seen = calloc(JI_SEEN, sizeof *ix->seen)))
         return luaL_error(L, "journal: out of memory");
     int e = ion_ji_scan(ix);
     free(ix->chunk), ix->chunk = NULL;
@@ -84,7 +85,8 @@ static int ji_stats(lua_State *L)
     SET_INT("skipped", ix->skipped);
     SET_INT("keys", ix->used);
     SET_INT("live", live);
-    SET_INT("bytes", sizeof *ix + ix->cap * sizeof(ji_slot) + ix->bufcap + JI_SEEN * sizeof(ji_seen));
+    SET_INT("bytes",
+            sizeof *ix + ix->cap * sizeof(ji_slot) + ix->bufcap + JI_SEEN * sizeof(ji_seen));
 #undef SET_INT
     lua_pushboolean(L, ix->unterminated);
     lua_setfield(L, -2, "unterminated");
@@ -220,7 +222,7 @@ static int same_file(lua_State *L)
 void ion_journal_open_lib(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"stats", ji_stats}, {"get", ji_get},     {"apply", ji_apply}, {"line", ji_line},
+        {"stats", ji_stats}, {"get", ji_get},     {"apply", ji_apply},     {"line", ji_line},
         {"next", ji_next},   {"close", ji_close}, {"compact", ji_compact}, {NULL, NULL},
     };
     static const luaL_Reg funcs[] = {

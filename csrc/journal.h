@@ -14,8 +14,8 @@
 #define JI_OFF (~(JI_REG | JI_DOUBT))
 
 typedef struct {
-    uint64_t h;     /* 0: empty */
-    uint64_t first; /* offset of the key's first record | JI_REG | JI_DOUBT */
+    uint64_t h;        /* 0: empty */
+    uint64_t first;    /* offset of the key's first record | JI_REG | JI_DOUBT */
     uint64_t put, att; /* offset + 1 of the latest such record; 0: none */
 } ji_slot;
 
@@ -41,13 +41,13 @@ typedef struct {
     ji_seen *seen; /* JI_SEEN of them */
 } ji_index;
 
-
 ION_HIDDEN uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n);
 ION_HIDDEN ji_slot *ion_ji_find(const ji_index *ix, uint64_t h);
 ION_HIDDEN int ion_ji_grow(ji_index *ix);
 ION_HIDDEN long ion_ji_read_line(ji_index *ix, uint64_t off);
 ION_HIDDEN int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n);
-ION_HIDDEN int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off);
+ION_HIDDEN int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en,
+                            uint64_t off);
 ION_HIDDEN int ion_ji_scan(ji_index *ix);
 /* one line at off (NULL, 0: a line over JI_MAX_LINE); -1 stops the read */
 typedef int (*ion_ji_line_fn)(ji_index *ix, void *ud, char *line, size_t n, uint64_t off);

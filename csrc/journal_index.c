@@ -20,7 +20,8 @@ uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n)
     }
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
-    h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL, h ^= h >> 33;
+    h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL,
+        h ^= h >> 33;
     h &= ix->mask;
     return h ? h : 1;
 }
@@ -159,7 +160,8 @@ static int scan_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
     if (p && n == 0)
         return 0;
     ix->lines++;
-    if (!p || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl) || (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
+    if (!p || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl) ||
+        (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
         ix->skipped++;
         return 0;
     }
@@ -194,7 +196,8 @@ static int each_line(ji_index *ix, ion_ji_line_fn fn, void *ud)
         }
         if (r == 0) { /* the end: a last line without its newline */
             ix->unterminated = discarding || have > start;
-            if (!discarding && have > start && fn(ix, ud, ix->chunk + start, have - start, base + start) < 0)
+            if (!discarding && have > start &&
+                fn(ix, ud, ix->chunk + start, have - start, base + start) < 0)
                 return ENOMEM;
             return 0;
         }
@@ -239,11 +242,13 @@ static int copy_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
     }
     if (last ? off + 1 != last : off != (s->first & JI_OFF))
         return 0;
-    const char *what[2] = {(s->first & JI_REG) ? "registering" : NULL, (s->first & JI_DOUBT) ? "in_doubt" : NULL};
+    const char *what[2] = {(s->first & JI_REG) ? "registering" : NULL,
+                           (s->first & JI_DOUBT) ? "in_doubt" : NULL};
     if (!last && !what[0] && !what[1])
         what[0] = "stale";
     for (int i = 0; i < 2; i++)
-        if (what[i] && fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)jl.k_len, jl.k, what[i]) < 0)
+        if (what[i] &&
+            fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)jl.k_len, jl.k, what[i]) < 0)
             return -1;
     return 0;
 }
