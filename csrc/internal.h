@@ -182,15 +182,6 @@ ION_HIDDEN void ion_spawn_open_lib(lua_State *L);
 /* hash.c: core.hash_file (ion-upload verify) */
 ION_HIDDEN void ion_hash_open_lib(lua_State *L);
 
-/* jline.c: one journal line checked as JSON, its "k" and "e" picked out
- * (k: the raw string with its quotes; e: the raw text between them) */
-typedef struct {
-    int ok;
-    const char *k, *e;
-    size_t k_len, e_len;
-} ion_jline;
-ION_HIDDEN int ion_jline_parse(const char *p, size_t n, ion_jline *out);
-ION_HIDDEN long ion_jline_unescape(const char *s, size_t len, char *out);
 /* journal.c: core.journal_index, core.fsync_dir, core.same_file */
 ION_HIDDEN void ion_journal_open_lib(lua_State *L);
 

@@ -1,11 +1,12 @@
 /* One line of the resume journal, read without building any Lua value: a
  * single forward pass (no recursion, no backtracking) checks that the line is
  * one JSON object and picks out its top-level "v", "k" and "e". The line is
- * untrusted text: nesting is capped, every index is bounds-checked. */
+ * untrusted text: nesting is capped, every index is bounds-checked. Plain
+ * C over buffers, like parse.c (fuzz/jline.c). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "parse.h"
 
 #define JL_MAX_DEPTH 64
 
