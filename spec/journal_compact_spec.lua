@@ -117,6 +117,28 @@ describe("ion.upload.journal compaction", function()
     assert.equal(text, read_all(path))
   end)
 
+  it("holds the lock across the rename: no other run opens the journal at any step", function()
+    write_journal(path, 14, 1000, 4)
+    local early = assert(io.open(path, "a+")) -- a run that opened the file just before
+    local refused = {}
+    journal._compaction_step = function(n)
+      local other, err = journal.open(path)
+      if other then other:close() end
+      refused[n] = other == nil and err.message:find("in use by another run", 1, true) ~= nil
+    end
+    local ok, j = pcall(journal.open, path)
+    journal._compaction_step = nil
+    assert(ok, j)
+    for n = 1, compact.STEPS do assert.is_true(refused[n], "step " .. n) end
+    -- that early handle can lock the old file now, but it is no longer the
+    -- journal: journal.open checks this after locking and opens the path again
+    local core = require("ion.upload.core")
+    assert.truthy(core.lock(early, "exclusive"))
+    assert.is_false(core.same_file(early, path))
+    early:close()
+    j:close()
+  end)
+
   it("leaves a journal alone below the threshold or when most lines still count", function()
     write_journal(path, 12, 300, 4) -- under compact.MIN_LINES lines
     local small = read_all(path)
