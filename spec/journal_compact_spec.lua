@@ -153,7 +153,7 @@ describe("ion.upload.journal compaction", function()
 
   for _, seed in ipairs({ 21, 22 }) do
     for n = 1, compact.STEPS do
-      it("leaves the old journal or the new one, whole, when killed after step " .. n .. " (seed " .. seed .. ")",
+      it("leaves the old journal or the new one, whole, when killed after step " .. n .. " (seed " .. seed .. ") #slow",
         function()
           local nlines = write_journal(path, seed * 100 + n, 1100, 3)
           local old = read_all(path)

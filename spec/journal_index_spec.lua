@@ -174,7 +174,7 @@ describe("ion.upload.journal index", function()
     j:close()
   end)
 
-  it("accepts a mutated line only when cjson reads the same record from it (seeded)", function()
+  it("accepts a mutated line only when cjson reads the same record from it (seeded) #slow", function()
     local core = require("ion.upload.core")
     local base = cjson.encode({ v = 1, k = KEYS[2] .. "\226\130\172", e = "attached",
       att = { id = 4, list = { 1, 2.5e3, true, false }, deep = { a = { b = "\\u" } } } })
