@@ -34,7 +34,7 @@ build = {
       sources = {
         "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
         "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
-        "csrc/hash.c",
+        "csrc/hash.c", "csrc/jline.c", "csrc/journal.c", "csrc/journal_index.c",
         "csrc/sys.c", "csrc/watch.c", "csrc/fs.c", "csrc/spawn.c", "csrc/rate.c",
       },
       libraries = { "curl", "crypto", "pthread" },
@@ -80,6 +80,8 @@ build = {
     ["ion.upload.graphql_operation"] = "lua/ion/upload/graphql_operation.lua",
     ["ion.upload.job"] = "lua/ion/upload/job.lua",
     ["ion.upload.journal"] = "lua/ion/upload/journal.lua",
+    ["ion.upload.journal_compact"] = "lua/ion/upload/journal_compact.lua",
+    ["ion.upload.journal_state"] = "lua/ion/upload/journal_state.lua",
     ["ion.upload.luv"] = "lua/ion/upload/luv.lua",
     ["ion.upload.cqueues"] = "lua/ion/upload/cqueues.lua",
     ["ion.upload.cli.manifest"] = "lua/ion/upload/cli/manifest.lua",

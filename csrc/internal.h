@@ -182,6 +182,9 @@ ION_HIDDEN void ion_spawn_open_lib(lua_State *L);
 /* hash.c: core.hash_file (ion-upload verify) */
 ION_HIDDEN void ion_hash_open_lib(lua_State *L);
 
+/* journal.c: core.journal_index, core.fsync_dir, core.same_file */
+ION_HIDDEN void ion_journal_open_lib(lua_State *L);
+
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is
  * returned to Lua as nil, err (bad_input). Needs `L` and `x` in scope. */
 #define SETOPT(opt, val)                                                                           \

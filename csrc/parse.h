@@ -40,4 +40,14 @@ ION_HIDDEN int ion_header_value_ok(const char *v, size_t n);
 ION_HIDDEN int ion_header_name_ok(const char *v, size_t n);
 ION_HIDDEN char *ion_redact_url(const char *method, const char *url);
 
+/* jline.c: one journal line checked as JSON, its "k" and "e" picked out
+ * (k: the raw string with its quotes; e: the raw text between them) */
+typedef struct {
+    int ok;
+    const char *k, *e;
+    size_t k_len, e_len;
+} ion_jline;
+ION_HIDDEN int ion_jline_parse(const char *p, size_t n, ion_jline *out);
+ION_HIDDEN long ion_jline_unescape(const char *s, size_t len, char *out);
+
 #endif

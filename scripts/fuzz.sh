@@ -9,12 +9,12 @@ cd "$(dirname "$0")/.."
 cc=${FUZZ_CC:-clang}
 time=${FUZZ_TIME:-30}
 targets=("$@")
-((${#targets[@]})) || targets=(headers etag url)
+((${#targets[@]})) || targets=(headers etag url jline)
 
 mkdir -p build-fuzz
 for t in "${targets[@]}"; do
   "$cc" -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -Icsrc "fuzz/$t.c" csrc/parse.c -o "build-fuzz/$t"
+    -Icsrc "fuzz/$t.c" csrc/parse.c csrc/jline.c -o "build-fuzz/$t"
   mkdir -p "build-fuzz/corpus-$t"
   log="build-fuzz/$t.log"
   if ! (cd build-fuzz && "./$t" -max_total_time="$time" -timeout=10 -rss_limit_mb=1024 \

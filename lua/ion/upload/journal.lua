@@ -16,7 +16,13 @@
 -- to be done, so a crash loses at most the record being written (a truncated
 -- last line, which loading tolerates).
 local cjson = require("cjson.safe")
+local compact = require("ion.upload.journal_compact")
 local errors = require("ion.upload.errors")
+local jstate = require("ion.upload.journal_state")
+
+-- The C core reads the journal (core.journal_index), whatever core the
+-- caller passed for locks and fsync (unit specs stub those).
+local function native() return require("ion.upload.core") end
 
 local journal = {}
 
@@ -26,66 +32,44 @@ Journal.__name = "ion.upload.journal"
 
 local VERSION = 1
 
--- Folds one decoded record into the state of its file.
-local function apply(entries, rec)
-  local state = entries[rec.k]
-  if not state then
-    state = {}
-    entries[rec.k] = state
-  end
-  if rec.e == "put" then
-    state.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5, sha256 = rec.sha256 }
-  elseif rec.e == "attached" then
-    state.attached = rec.att
-    state.in_doubt, state.registering = nil, nil
-  elseif rec.e == "registering" then
-    state.registering = true
-  elseif rec.e == "in_doubt" then
-    state.in_doubt = true
-  elseif rec.e == "not_registered" then
-    state.registering = nil
-  elseif rec.e == "stale" then
-    -- Storage no longer had the object: forget the PUT, upload again.
-    state.put, state.registering = nil, nil
-  end
+local function new_journal(fields)
+  return setmetatable(fields, Journal)
 end
 
--- Reads what earlier runs recorded. Lines that do not decode are skipped:
--- only the last one can be cut short by a crash, and a record that is lost
--- only means that step is done again. Returns the state per key, the number
--- of lines skipped and whether the file ends without a newline.
-local function load(fh)
-  local entries, skipped = {}, 0
-  local content = fh:read("*a") or ""
-  for line in content:gmatch("[^\n]+") do
-    local rec = cjson.decode(line)
-    if type(rec) == "table" and rec.v == VERSION and type(rec.k) == "string" then
-      apply(entries, rec)
-    else
-      skipped = skipped + 1
+local function lock_current(core, path)
+  for _ = 1, 10 do
+    local fh, oerr = io.open(path, "a+")
+    if not fh then return nil, oerr end
+    local locked, lerr = core.lock(fh, "exclusive")
+    if not locked then
+      fh:close()
+      return nil, nil, lerr
     end
+    -- another run may have compacted the journal (renamed a new file over
+    -- it) between our open and our lock: then lock the file the path names
+    if native().same_file(fh, path) then return fh end
+    core.lock(fh, "unlock")
+    fh:close()
   end
-  local unterminated = #content > 0 and content:sub(-1) ~= "\n"
-  return entries, skipped, unterminated
+  return nil, "it keeps being replaced"
 end
 
 --- Opens (or creates) the journal at `path` and takes an exclusive lock on it
 -- for as long as it stays open, so two runs can't interleave their records.
--- `opts.core` replaces ion.upload.core (the batch passes its client's, which
--- unit specs stub). Returns the journal, or nil and a `bad_input` error.
+-- When more than half its lines are superseded, it is compacted first
+-- (journal_compact.lua). `opts.core` replaces ion.upload.core for locks and
+-- fsync (the batch passes its client's, which unit specs stub). Returns the
+-- journal, or nil and a `bad_input` error.
 function journal.open(path, opts)
   if type(path) ~= "string" or path == "" then
     error("journal path must be a non-empty string", 2)
   end
-  local core = opts and opts.core or require("ion.upload.core")
-  local fh, oerr = io.open(path, "a+")
-  if not fh then
+  local core = opts and opts.core or native()
+  local fh, oerr, lerr = lock_current(core, path)
+  if not fh and oerr then
     return nil, errors.new("bad_input", "cannot open journal " .. path .. ": " .. tostring(oerr),
       { hint = "Check that the journal's folder exists and is writable." })
-  end
-  local locked, lerr = core.lock(fh, "exclusive")
-  if not locked then
-    fh:close()
+  elseif not fh then
     local busy = type(lerr) == "table" and lerr.code == "busy"
     return nil, errors.new("bad_input",
       busy and ("journal " .. path .. " is in use by another run")
@@ -93,29 +77,42 @@ function journal.open(path, opts)
       { hint = busy and "Wait for the other ion-upload run to finish, or give this run its own journal."
         or "Put the journal on a local file system that supports locks." })
   end
-  fh:seek("set", 0)
-  local entries, skipped, unterminated = load(fh)
+  local index, stats, rich = jstate.index_file(fh, journal._hash_bits)
   fh:seek("end", 0)
-  if unterminated then
+  if stats.unterminated then
     -- A crash cut the last record short: start the next one on a line of its own.
     fh:write("\n")
+    fh:flush()
   end
-  local self = setmetatable({ path = path, fh = fh, core = core, entries = entries, skipped = skipped }, Journal)
+  local self = new_journal({ path = path, fh = fh, core = core, index = index, entries = rich,
+    skipped = stats.skipped })
+  if index and compact.due(stats) and compact.run(self, journal) then
+    self.index, stats, self.entries = jstate.index_file(self.fh, journal._hash_bits)
+    self.fh:seek("end", 0)
+    self.skipped = stats.skipped
+  end
   return self
 end
 
 --- What a journal holds, read without a lock and without writing a byte
--- (client:plan): a read-only journal (lookup, close) | nil,
+-- (client:plan): a read-only journal (lookup, each, close) | nil,
 -- err (bad_input). A journal that does not exist yet reads as empty.
 function journal.peek(path)
   if type(path) ~= "string" or path == "" then
     error("journal path must be a non-empty string", 2)
   end
-  local entries = {}
+  local index, rich = nil, {}
   local fh, oerr, errno = io.open(path, "rb")
   if fh then
     local ok, rerr = fh:read(0) -- a folder opens, then fails to read
-    if ok == nil and rerr then oerr = rerr else entries = load(fh) end
+    if ok == nil and rerr then
+      oerr = rerr
+    else
+      local stats
+      index, stats, rich = jstate.index_file(fh, journal._hash_bits)
+      if index then rich = nil end
+      oerr = stats == nil and "unreadable" or nil
+    end
     fh:close()
   elseif errno == 2 then -- ENOENT: not yet; the run would create it, in its folder
     local folder = path:match("^(.*)/[^/]*$") or "."
@@ -126,8 +123,8 @@ function journal.peek(path)
     return nil, errors.new("bad_input", "cannot read journal " .. path .. ": " .. tostring(oerr),
       { hint = "Check that the journal is a file you may read and write." })
   end
-  -- no fh: close() has nothing to do, and a write raises "journal is closed"
-  return setmetatable({ path = path, entries = entries, read_only = true }, Journal)
+  -- no fh: a write raises "journal is closed"
+  return new_journal({ path = path, index = index, entries = rich, read_only = true })
 end
 
 --- The key of one file and target. `target_key` is a canonical string of the
@@ -145,15 +142,26 @@ function journal.parse_key(key)
   return abs, tonumber(size), tonumber(mtime), target_key
 end
 
---- What a journal file holds, read without creating or locking it (for
--- ion-upload verify): entries by key (as Journal:lookup's) | nil, err.
-function journal.read(path)
+--- Every file of the journal at `path`, read without creating or locking
+-- it (ion-upload verify): an iterator of key, state (as Journal:lookup's)
+-- | nil, err. The states are read one at a time: a journal of any size.
+function journal.each(path)
   local fh, oerr = io.open(path, "rb")
   if not fh then
     return nil, errors.new("bad_input", "cannot read journal " .. path .. ": " .. tostring(oerr))
   end
-  local entries = load(fh)
   fh:close()
+  local jnl, err = journal.peek(path)
+  if not jnl then return nil, err end
+  return jnl:each()
+end
+
+--- The same as one table of states by key (small journals, specs).
+function journal.read(path)
+  local iter, err = journal.each(path)
+  if not iter then return nil, err end
+  local entries = {}
+  for key, state in iter do entries[key] = state end
   return entries
 end
 
@@ -161,7 +169,33 @@ end
 -- `put` = {s3Key, etag, md5}, `attached` = attachment, `in_doubt` = true,
 -- `registering` = true (sent, and no outcome recorded: in doubt too).
 function Journal:lookup(key)
-  return self.entries[key]
+  if self.entries then return self.entries[key] end
+  if not self.index then return nil end
+  return jstate.of(self.index, key)
+end
+
+--- Every key and its state, one at a time (in no particular order).
+function Journal:each()
+  local index, i = self.index, 0
+  if self.entries then
+    local key
+    return function()
+      local state
+      key, state = next(self.entries, key)
+      return key, state
+    end
+  end
+  return function()
+    while index do
+      local after, first = index:next(i)
+      if not after then break end
+      i = after
+      local rec = jstate.record_at(index, first)
+      if rec and type(rec.k) == "string" then return rec.k, jstate.of(index, rec.k) end
+    end
+    if self.read_only then self:close() end -- a journal.each(path): read to its end
+    return nil
+  end
 end
 
 -- Writes records in one write and one fsync; true | nil, err.
@@ -171,6 +205,7 @@ function Journal:write_records(recs)
   end
   local lines = {}
   for i, rec in ipairs(recs) do lines[i] = assert(cjson.encode(rec)) .. "\n" end
+  local at = self.fh:seek("end", 0)
   local ok, werr = self.fh:write(table.concat(lines))
   if ok then
     ok, werr = self.core.fsync(self.fh)
@@ -180,7 +215,16 @@ function Journal:write_records(recs)
       .. tostring(type(werr) == "table" and werr.message or werr),
       { hint = "Free some disk space or fix the journal's permissions, then run again: nothing is lost." })
   end
-  for _, rec in ipairs(recs) do apply(self.entries, rec) end
+  for i, rec in ipairs(recs) do
+    if self.entries then
+      jstate.apply(self.entries, rec)
+    elseif not self.index:apply(rec.k, rec.e, at) then
+      -- this key's hash is another key's: no index for this journal
+      self.index:close()
+      self.index, self.entries = nil, jstate.load_rich(self.fh)
+    end
+    at = at + #lines[i]
+  end
   return true
 end
 
@@ -221,6 +265,10 @@ function Journal:record_stale(key)
 end
 
 function Journal:close()
+  if self.index then
+    self.index:close()
+    self.index = nil
+  end
   if self.fh then
     self.core.lock(self.fh, "unlock")
     self.fh:close()

@@ -31,10 +31,10 @@ end
 
 --- Entries of a journal's files | nil, message. Sorted by path.
 function inputs.from_journal(path)
-  local entries, err = journal.read(path)
-  if not entries then return nil, tostring(err.message) end
+  local each, err = journal.each(path)
+  if not each then return nil, tostring(err.message) end
   local out = {}
-  for key, state in pairs(entries) do
+  for key, state in each do
     local abs, size, mtime, target_key = journal.parse_key(key)
     if abs then
       local a = state.attached

@@ -1,0 +1,57 @@
+/* The journal index shared by journal_index.c (the table and the scan) and
+ * journal.c (its Lua methods and compaction). */
+#ifndef ION_JOURNAL_H
+#define ION_JOURNAL_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+#define JI_MAX_LINE (1 << 20) /* a longer line is damage: skipped */
+#define JI_CHUNK (2 * JI_MAX_LINE)
+#define JI_REG (1ULL << 62)
+#define JI_DOUBT (1ULL << 61)
+#define JI_OFF (~(JI_REG | JI_DOUBT))
+
+typedef struct {
+    uint64_t h;        /* 0: empty */
+    uint64_t first;    /* offset of the key's first record | JI_REG | JI_DOUBT */
+    uint64_t put, att; /* offset + 1 of the latest such record; 0: none */
+} ji_slot;
+
+/* Keys lately proven to own their slot, by hash: a record of the same key a
+ * few lines on is told apart from a colliding key without a read back. */
+#define JI_SEEN 256
+#define JI_SEEN_KEY 248
+typedef struct {
+    uint64_t h;
+    size_t len;
+    char key[JI_SEEN_KEY];
+} ji_seen;
+
+typedef struct {
+    int fd; /* a dup of the journal's descriptor; -1 once closed */
+    ji_slot *slots;
+    size_t cap, used;
+    uint64_t seed, mask; /* mask: all ones, or a few bits (specs force collisions) */
+    lua_Integer lines, records, skipped;
+    int collided, unterminated;
+    char *buf, *chunk; /* a line read back; the scan's window */
+    size_t bufcap;
+    ji_seen *seen; /* JI_SEEN of them */
+} ji_index;
+
+ION_HIDDEN uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n);
+ION_HIDDEN ji_slot *ion_ji_find(const ji_index *ix, uint64_t h);
+ION_HIDDEN int ion_ji_grow(ji_index *ix);
+ION_HIDDEN long ion_ji_read_line(ji_index *ix, uint64_t off);
+ION_HIDDEN int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n);
+ION_HIDDEN int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en,
+                            uint64_t off);
+ION_HIDDEN int ion_ji_scan(ji_index *ix);
+/* one line at off (NULL, 0: a line over JI_MAX_LINE); -1 stops the read */
+typedef int (*ion_ji_line_fn)(ji_index *ix, void *ud, char *line, size_t n, uint64_t off);
+/* every key's minimal records to dst, in file order; 0 or an errno */
+ION_HIDDEN int ion_ji_compact(ji_index *ix, FILE *dst);
+
+#endif

@@ -1,0 +1,266 @@
+/* The journal index's table and its scan of the file (see journal.c): an
+ * open-addressed table of 32-byte slots, filled by one forward read of the
+ * journal through a window, lines checked by jline.c. */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+
+uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL ^ ix->seed ^ n;
+    for (; n >= 8; k += 8, n -= 8) { /* a word at a time: keys are long paths */
+        uint64_t w;
+        memcpy(&w, k, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
+    h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL,
+        h ^= h >> 33;
+    h &= ix->mask;
+    return h ? h : 1;
+}
+
+ji_slot *ion_ji_find(const ji_index *ix, uint64_t h)
+{
+    size_t i = (size_t)h & (ix->cap - 1);
+    while (ix->slots[i].h != 0 && ix->slots[i].h != h)
+        i = (i + 1) & (ix->cap - 1);
+    return &ix->slots[i];
+}
+
+int ion_ji_grow(ji_index *ix)
+{
+    size_t cap = ix->cap ? ix->cap * 2 : 1024;
+    ji_slot *old = ix->slots, *s = calloc(cap, sizeof *s);
+    size_t oldcap = ix->cap;
+    if (!s)
+        return 0;
+    ix->slots = s, ix->cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].h)
+            *ion_ji_find(ix, old[i].h) = old[i];
+    free(old);
+    return 1;
+}
+
+static int reserve(ji_index *ix, size_t n)
+{
+    if (n <= ix->bufcap)
+        return 1;
+    char *b = realloc(ix->buf, n);
+    if (!b)
+        return 0;
+    ix->buf = b, ix->bufcap = n;
+    return 1;
+}
+
+/* The line at `off` (without its newline) into ix->buf: its length, or -1
+ * (unreadable, or longer than JI_MAX_LINE). */
+long ion_ji_read_line(ji_index *ix, uint64_t off)
+{
+    size_t n = 0, step = 512; /* most lines are a few hundred bytes */
+    for (;;) {
+        if (!reserve(ix, n + step + 1))
+            return -1;
+        ssize_t r = pread(ix->fd, ix->buf + n, step, (off_t)(off + n));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -1 : (long)n;
+        char *nl = memchr(ix->buf + n, '\n', (size_t)r);
+        if (nl)
+            return (long)(nl - ix->buf);
+        n += (size_t)r;
+        if (n > JI_MAX_LINE)
+            return -1;
+        if (step < 65536)
+            step *= 2;
+    }
+}
+
+/* The key of the record at `off`, unescaped in place in ix->buf; -1 if none. */
+static long key_at(ji_index *ix, uint64_t off, const char **key)
+{
+    ion_jline jl;
+    long n = ion_ji_read_line(ix, off);
+    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
+        return -1;
+    *key = jl.k;
+    return ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k);
+}
+
+static void remember(ji_index *ix, uint64_t h, const char *k, size_t n)
+{
+    ji_seen *s = &ix->seen[h % JI_SEEN];
+    if (n <= JI_SEEN_KEY)
+        s->h = h, s->len = n, memcpy(s->key, k, n);
+}
+
+/* Whether k (hash h) is the key of the record at `off`, its slot's first. */
+int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n)
+{
+    const ji_seen *s = &ix->seen[h % JI_SEEN];
+    if (s->h == h && s->len == n && memcmp(s->key, k, n) == 0)
+        return 1;
+    const char *other = NULL;
+    long m = key_at(ix, off, &other);
+    if (m != (long)n || memcmp(other, k, n) != 0)
+        return 0;
+    remember(ix, h, k, n);
+    return 1;
+}
+
+/* Folds one record into its key's slot; 0 when its hash belongs to another
+ * key (ix->collided), -1 out of memory. */
+int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off)
+{
+    uint64_t h = ion_ji_hash(ix, k, kn);
+    if ((ix->used + 1) * 4 > ix->cap * 3 && !ion_ji_grow(ix))
+        return -1;
+    ji_slot *s = ion_ji_find(ix, h);
+    if (s->h == 0) {
+        s->h = h, s->first = off, s->put = s->att = 0;
+        ix->used++;
+        remember(ix, h, k, kn);
+    } else if (!ion_ji_same_key(ix, h, s->first & JI_OFF, k, kn)) {
+        ix->collided = 1;
+        return 0;
+    }
+#define IS(word) (en == sizeof(word) - 1 && memcmp(e, word, en) == 0)
+    if (IS("put")) {
+        s->put = off + 1;
+    } else if (IS("attached")) {
+        s->att = off + 1, s->first &= JI_OFF;
+    } else if (IS("registering")) {
+        s->first |= JI_REG;
+    } else if (IS("in_doubt")) {
+        s->first |= JI_DOUBT;
+    } else if (IS("not_registered")) {
+        s->first &= ~JI_REG;
+    } else if (IS("stale")) {
+        s->put = 0, s->first &= ~JI_REG;
+    }
+#undef IS
+    return 1;
+}
+
+/* One line of the scan (no newline; NULL for an over-long one); -1 out of
+ * memory. A record's key is unescaped in place: the window is ours. */
+static int scan_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
+{
+    ion_jline jl;
+    long kn;
+    (void)ud;
+    if (p && n == 0)
+        return 0;
+    ix->lines++;
+    if (!p || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl) ||
+        (kn = ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k)) < 0) {
+        ix->skipped++;
+        return 0;
+    }
+    ix->records++;
+    return ion_ji_apply(ix, jl.k, (size_t)kn, jl.e ? jl.e : "", jl.e_len, off) < 0 ? -1 : 0;
+}
+
+/* Calls fn for every line of the file, read through a window of JI_CHUNK
+ * bytes (ix->chunk); 0, or an errno (ENOMEM when fn says -1). */
+static int each_line(ji_index *ix, ion_ji_line_fn fn, void *ud)
+{
+    uint64_t base = 0; /* file offset of chunk[0] */
+    size_t have = 0, start = 0;
+    int discarding = 0; /* inside a line longer than JI_MAX_LINE */
+    for (;;) {
+        ssize_t r = pread(ix->fd, ix->chunk + have, JI_CHUNK - have, (off_t)(base + have));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return errno;
+        have += (size_t)r;
+        for (;;) {
+            char *nl = memchr(ix->chunk + start, '\n', have - start);
+            if (!nl)
+                break;
+            size_t end = (size_t)(nl - ix->chunk);
+            if (discarding)
+                discarding = 0;
+            else if (fn(ix, ud, ix->chunk + start, end - start, base + start) < 0)
+                return ENOMEM;
+            start = end + 1;
+        }
+        if (r == 0) { /* the end: a last line without its newline */
+            ix->unterminated = discarding || have > start;
+            if (!discarding && have > start &&
+                fn(ix, ud, ix->chunk + start, have - start, base + start) < 0)
+                return ENOMEM;
+            return 0;
+        }
+        if (have - start > JI_MAX_LINE) {
+            if (!discarding && fn(ix, ud, NULL, 0, base + start) < 0)
+                return ENOMEM;
+            discarding = 1, start = have;
+        }
+        memmove(ix->chunk, ix->chunk + start, have - start);
+        base += start, have -= start, start = 0;
+    }
+}
+
+int ion_ji_scan(ji_index *ix)
+{
+    return each_line(ix, scan_line, NULL);
+}
+
+/* Compaction: one pass in file order. The lines a slot points at are
+ * copied as they are; the key's flags follow its last copied line
+ * ("attached" clears them), or its first record when nothing is copied
+ * (with a "stale" record if no flag either: the key stays known). The key
+ * is unescaped into ix->buf: the line itself must stay as it was. */
+static int copy_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
+{
+    FILE *dst = ud;
+    ion_jline jl;
+    long kn;
+    if (!p || n == 0 || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl))
+        return 0;
+    if (!reserve(ix, jl.k_len))
+        return -1;
+    if ((kn = ion_jline_unescape(jl.k, jl.k_len, ix->buf)) < 0)
+        return 0;
+    const ji_slot *s = ion_ji_find(ix, ion_ji_hash(ix, ix->buf, (size_t)kn));
+    uint64_t last = s->put > s->att ? s->put : s->att; /* offset + 1, 0: none */
+    if (s->h == 0)
+        return 0;
+    if (off + 1 == s->put || off + 1 == s->att) {
+        if (fwrite(p, 1, n, dst) != n || fputc('\n', dst) == EOF)
+            return -1;
+    }
+    if (last ? off + 1 != last : off != (s->first & JI_OFF))
+        return 0;
+    const char *what[2] = {(s->first & JI_REG) ? "registering" : NULL,
+                           (s->first & JI_DOUBT) ? "in_doubt" : NULL};
+    if (!last && !what[0] && !what[1])
+        what[0] = "stale";
+    for (int i = 0; i < 2; i++)
+        if (what[i] &&
+            fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)jl.k_len, jl.k, what[i]) < 0)
+            return -1;
+    return 0;
+}
+
+int ion_ji_compact(ji_index *ix, FILE *dst)
+{
+    int e;
+    if (!(ix->chunk = malloc(JI_CHUNK)))
+        return ENOMEM;
+    errno = 0;
+    if ((e = each_line(ix, copy_line, dst)) == ENOMEM && errno) /* a write failed: say why */
+        e = errno;
+    free(ix->chunk), ix->chunk = NULL;
+    return e;
+}

@@ -1,0 +1,35 @@
+/* libFuzzer target: a journal line checked and its "k" and "e" picked out
+ * (jline.c), as the journal index reads untrusted file text: the spans it
+ * gives lie inside the line, "k" is a whole string that unescapes to no
+ * more bytes than it holds. */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../csrc/parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *line = malloc(size ? size : 1);
+    ion_jline jl;
+    if (line == NULL)
+        return 0;
+    memcpy(line, data, size);
+    if (ion_jline_parse(line, size, &jl)) {
+        assert(jl.k >= line && jl.k + jl.k_len <= line + size && jl.k_len >= 2);
+        assert(jl.k[0] == '"' && jl.k[jl.k_len - 1] == '"');
+        if (jl.e)
+            assert(jl.e >= line && jl.e + jl.e_len <= line + size);
+        char *out = malloc(jl.k_len);
+        if (out) {
+            long n = ion_jline_unescape(jl.k, jl.k_len, out);
+            assert(n < (long)jl.k_len);
+            free(out);
+        }
+    }
+    free(line);
+    return 0;
+}
