@@ -61,6 +61,12 @@ class Attachments {
     return this.byId.get(id) || null;
   }
 
+  // { attachments, issued }: how many are registered and how many upload
+  // keys were issued, without listing them.
+  stats() {
+    return { attachments: this.byId.size, issued: this.issued.size };
+  }
+
   list() {
     return [...this.byId.values()];
   }
