@@ -91,7 +91,8 @@ function Run:next_due()
   if next(self.token_waits) then consider(self.ctx.auth:retry_at()) end
   if not self.abort_err then
     for _, item in ipairs(self.url_retry) do consider(item.not_before) end -- the never tried have none
-    local linger_end = self:linger_end()
+    -- a window's worth waiting is due at once: no need to look for the oldest
+    local linger_end = #self.reg_queue < self.W and self:linger_end()
     if linger_end and linger_end > now then consider(linger_end) end
   end
   return at and math.max(0, at - now) or nil

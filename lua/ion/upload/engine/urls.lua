@@ -64,11 +64,14 @@ function M.url_answer(self, item, out)
 end
 
 -- The next URL document goes out while the URLs already held (or asked for)
--- are fewer than a window: one window ahead of the PUTs, never more.
+-- are fewer than a window: one window ahead of the PUTs, never more. Nor
+-- while the files waiting for registration are more than two lookaheads: a
+-- server slower to register than storage is to take PUTs would otherwise
+-- let that queue grow with the input.
 function M.send_urls(self)
   local now = self.clock.now()
   while not self.abort_err and self.gql_out < self.C and self:url_waiting() > 0
-    and #self.ready + self.url_out < self.lookahead do
+    and #self.ready + self.url_out < self.lookahead and #self.reg_queue < 2 * self.lookahead do
     local chunk, entries, keep = {}, {}, {}
     local function take(item)
       chunk[#chunk + 1] = item
