@@ -16,17 +16,17 @@ local function bad(message)
 end
 
 -- The last component of a path ("a/b/c.jpg" -> "c.jpg"; "a/b/" -> "b").
--- Read from the end, byte by byte: a pattern anchored with $ would be tried
--- from every position of the path, once per file of a million.
+-- One match from the start ("^.*" runs to the end and backs up to the last
+-- separator): a pattern anchored with $ would be tried from every position
+-- of the path, once per file of a million.
 local function is_sep(byte) return byte == 47 or byte == 92 end -- "/" or "\"
 
 function files.basename(path)
   local stop = #path
-  while stop > 0 and is_sep(path:byte(stop)) do stop = stop - 1 end
+  while stop > 0 and is_sep(path:byte(stop)) do stop = stop - 1 end -- trailing separators: rare
   if stop == 0 then return path end
-  local start = stop
-  while start > 1 and not is_sep(path:byte(start - 1)) do start = start - 1 end
-  return path:sub(start, stop)
+  if stop < #path then path = path:sub(1, stop) end
+  return path:sub(path:match("^.*[/\\]()") or 1)
 end
 
 -- { size =, mtime = } of a readable regular file (mtime only with stat) | nil,
@@ -69,6 +69,7 @@ end
 -- U+10FFFF)? JSON carries only UTF-8: a server would replace bad bytes with
 -- U+FFFD and register another name than the one given.
 local function utf8_ok(s)
+  if not s:find("[\128-\255]") then return true end -- ASCII: the common name
   local i, n = 1, #s
   while i <= n do
     local c = s:byte(i)
