@@ -138,6 +138,7 @@ _bench: build
 # several seeds with files up to 8 MiB, the crash soak of 200 files, 10,000
 # uploads for fd/RSS growth. SOAK_SEEDS picks the fault seeds. Then the hot
 # folder's soak, bench/watch_soak.sh (WATCH_SOAK_FILES, default 10000).
+# SCALE_SOAK=1: then the back-fill of 1,000,000 files (bench/scale.sh; hours).
 _soak: build
 	@bash scripts/soak.sh
 

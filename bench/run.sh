@@ -15,3 +15,6 @@ bash bench/host_loop.sh
 bash bench/watch_latency.sh
 bash bench/watch_scan.sh
 bash bench/watch_idle.sh
+# The back-fill at scale (issue 16): 1,000 to 100,000 tiny files, about 20
+# minutes (SCALE_N="1000 10000" for a shorter run).
+N="${SCALE_N:-1000 10000 100000}" bash bench/scale.sh

@@ -53,6 +53,8 @@ function createAdminHandler({ attachments, storage, counters, faults, hostile, o
     'GET /admin/registrations': async () => [200, attachments.list().map((a) => ({
       id: a.id, filename: a.filename, entityId: a.entityId, s3Key: a.s3Key, registeredAtMs: a.registeredAtMs ?? null,
     }))],
+    // Counts, not lists: cheap with a million attachments registered.
+    'GET /admin/stats': async () => [200, attachments.stats()],
     'GET /admin/counters': async () => [200, counters.snapshot()],
     'GET /admin/dataset': async () => [200, dataset.toJSON()],
     'GET /admin/faults': async () => [200, { ...faults.config }],

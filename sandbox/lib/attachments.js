@@ -2,6 +2,11 @@
 // What ION would keep in its database: issued upload keys and registered
 // attachments. In memory; POST /admin/reset clears it. With a log (--directory,
 // see persist.js) every change is also written down and replayed at start.
+// Sized for a back-fill of a million files: attachments by column
+// (attachment-table.js), issued keys mapped to an interned content type, and
+// counts (stats) that need no list.
+
+const { AttachmentTable } = require('./attachment-table');
 
 class Attachments {
   constructor({ log } = {}) {
@@ -15,11 +20,11 @@ class Attachments {
   }
 
   replay(r) {
-    if (r.op === 'issue') this.issued.set(r.s3Key, { filename: r.filename, contentType: r.contentType });
+    if (r.op === 'issue') this.issued.set(r.s3Key, this.table.typeOf(r.contentType));
     else if (r.op === 'add') {
-      this.byId.set(r.att.id, r.att);
+      this.table.put(r.att);
       this.nextId = Math.max(this.nextId, r.att.id + 1);
-    } else if (r.op === 'remove') this.byId.delete(r.id);
+    } else if (r.op === 'remove') this.table.remove(r.id);
     else if (r.op === 'reset') this.reset();
   }
 
@@ -28,13 +33,13 @@ class Attachments {
   }
 
   reset() {
-    this.byId = new Map();
-    this.issued = new Map(); // s3Key -> { filename, contentType }
+    this.table = new AttachmentTable(this.nextId);
+    this.issued = new Map(); // s3Key -> content type (its index in the table's interned list)
     this.record({ op: 'reset' });
   }
 
   issue(s3Key, filename, contentType) {
-    this.issued.set(s3Key, { filename, contentType });
+    this.issued.set(s3Key, this.table.typeOf(contentType));
     this.record({ op: 'issue', s3Key, filename, contentType });
   }
 
@@ -45,24 +50,37 @@ class Attachments {
       id: this.nextId++, filename, s3Key, etag: s3Etag, entityId: String(entityId), contentType,
       registeredAtMs: Date.now(),
     };
-    this.byId.set(att.id, att);
+    this.table.put(att);
     this.record({ op: 'add', att });
     return att;
   }
 
   // An attachment deleted in ION (admin): true when there was one.
   remove(id) {
-    const had = this.byId.delete(id);
+    const had = this.table.remove(id);
     if (had) this.record({ op: 'remove', id });
     return had;
   }
 
-  get(id) {
-    return this.byId.get(id) || null;
+  // The content type an issued key was given, or null for a key never issued.
+  issuedContentType(s3Key) {
+    const t = this.issued.get(s3Key);
+    return t === undefined ? null : this.table.types[t];
   }
 
+  get(id) {
+    return this.table.get(id);
+  }
+
+  // { attachments, issued }: how many are registered and how many upload
+  // keys were issued, without listing them.
+  stats() {
+    return { attachments: this.table.size, issued: this.issued.size };
+  }
+
+  // Every attachment, in id order: for the admin routes that list them.
   list() {
-    return [...this.byId.values()];
+    return [...this.table];
   }
 
   close() {

@@ -6,13 +6,11 @@
 const crypto = require('crypto');
 const dataset = require('./dataset');
 const { contentTypeFor } = require('./content-type');
+const { keySafe } = require('./attachment-table');
 
 // ETags are compared as S3 clients do: quotes and a weak prefix dropped,
 // hex case ignored.
 const normEtag = (s) => String(s).trim().replace(/^W\//, '').replace(/"/g, '').toLowerCase();
-
-// One path segment: a filename with slashes would otherwise add key levels.
-const keySafe = (name) => name.replace(/[/\\]/g, '_');
 
 function createRoot({ storage, attachments, faults }) {
   const target = (type) => ({ id }) => dataset.lookup(type, id);
@@ -59,8 +57,7 @@ function createRoot({ storage, attachments, faults }) {
           throw new Error(`Upload validation failed: ETag mismatch for ${s3Key}`);
         }
       }
-      const issued = attachments.issued.get(s3Key);
-      const contentType = issued ? issued.contentType : contentTypeFor(s3Key);
+      const contentType = attachments.issuedContentType(s3Key) ?? contentTypeFor(s3Key);
       const att = attachments.add({ filename, s3Key, s3Etag: normEtag(s3Etag), entityId, contentType });
       return { fileAttachment: await withDownloadUrl(att) };
     },

@@ -15,13 +15,22 @@ local function bad(message)
   return nil, errors.new("bad_input", message, { field = "path" })
 end
 
--- The last component of a path ("a/b/c.jpg" -> "c.jpg").
+-- The last component of a path ("a/b/c.jpg" -> "c.jpg"; "a/b/" -> "b").
+-- One match from the start ("^.*" runs to the end and backs up to the last
+-- separator): a pattern anchored with $ would be tried from every position
+-- of the path, once per file of a million.
+local function is_sep(byte) return byte == 47 or byte == 92 end -- "/" or "\"
+
 function files.basename(path)
-  local name = path:gsub("[/\\]+$", ""):match("([^/\\]+)$")
-  return name or path
+  local stop = #path
+  while stop > 0 and is_sep(path:byte(stop)) do stop = stop - 1 end -- trailing separators: rare
+  if stop == 0 then return path end
+  if stop < #path then path = path:sub(1, stop) end
+  return path:sub(path:match("^.*[/\\]()") or 1)
 end
 
--- { size = } of a readable regular file | nil, err (bad_input).
+-- { size =, mtime = } of a readable regular file (mtime only with stat) | nil,
+-- err (bad_input).
 -- stat: core.stat when the core is loaded; without it, plain io.
 function files.check(path, stat)
   if path == "" then return bad("path is empty") end
@@ -37,7 +46,7 @@ function files.check(path, stat)
     if st.size > files.max_size then
       return bad(path .. ": " .. st.size .. " bytes, over the 5 GiB a single PUT to storage may carry")
     end
-    return { size = st.size }
+    return { size = st.size, mtime = st.mtime } -- mtime: the journal key's (engine/items.lua)
   end
   local f, oerr = io.open(path, "rb")
   if not f then return bad(tostring(oerr)) end
@@ -60,6 +69,7 @@ end
 -- U+10FFFF)? JSON carries only UTF-8: a server would replace bad bytes with
 -- U+FFFD and register another name than the one given.
 local function utf8_ok(s)
+  if not s:find("[\128-\255]") then return true end -- ASCII: the common name
   local i, n = 1, #s
   while i <= n do
     local c = s:byte(i)

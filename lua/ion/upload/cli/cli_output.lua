@@ -6,15 +6,6 @@ local cjson = require("cjson")
 
 local output = {}
 
--- JSON object text with the keys in the order given (DESIGN.md's order).
-local function object(pairs_list)
-  local parts = {}
-  for _, kv in ipairs(pairs_list) do
-    if kv[2] ~= nil then parts[#parts + 1] = cjson.encode(kv[1]) .. ":" .. kv[2] end
-  end
-  return "{" .. table.concat(parts, ",") .. "}"
-end
-
 -- cjson writes "/" as "\/": valid JSON, but paths read better without it
 -- (a "/" is always escaped, so every "\/" is one and the swap is exact).
 local function enc(v)
@@ -22,22 +13,42 @@ local function enc(v)
   return (cjson.encode(v):gsub("\\/", "/"))
 end
 
---- The --json line of one result.
+-- Appends "key":value to an object's parts when the value is there. The keys
+-- come JSON-quoted (constants): one line per file of a million builds no
+-- table per field.
+local function field(parts, quoted_key, value)
+  if value ~= nil then parts[#parts + 1] = quoted_key .. value end
+end
+
+local function object(parts)
+  return "{" .. table.concat(parts, ",") .. "}"
+end
+
+--- The --json line of one result (keys in DESIGN.md's order).
 function output.json_line(path, result)
+  local parts = {}
+  field(parts, '"path":', enc(path))
   if result.ok then
     local a = result.attachment or {}
-    return object({
-      { "path", enc(path) }, { "ok", "true" }, { "id", enc(a.id) }, { "entityId", enc(a.entityId) },
-      { "filename", enc(a.filename) }, { "size", enc(a.size) }, { "md5", enc(a.md5) },
-      { "skipped", result.skipped and "true" or nil },
-      { "was_in_doubt", result.was_in_doubt and "true" or nil }, -- registered again: check for a duplicate
-    })
+    parts[#parts + 1] = '"ok":true'
+    field(parts, '"id":', enc(a.id))
+    field(parts, '"entityId":', enc(a.entityId))
+    field(parts, '"filename":', enc(a.filename))
+    field(parts, '"size":', enc(a.size))
+    field(parts, '"md5":', enc(a.md5))
+    if result.skipped then parts[#parts + 1] = '"skipped":true' end
+    -- registered again: check for a duplicate
+    if result.was_in_doubt then parts[#parts + 1] = '"was_in_doubt":true' end
+    return object(parts)
   end
   local e = result.err or {}
-  return object({
-    { "path", enc(path) }, { "ok", "false" },
-    { "error", object({ { "code", enc(e.code) }, { "message", enc(e.message) }, { "hint", enc(e.hint) } }) },
-  })
+  parts[#parts + 1] = '"ok":false'
+  local err = {}
+  field(err, '"code":', enc(e.code))
+  field(err, '"message":', enc(e.message))
+  field(err, '"hint":', enc(e.hint))
+  parts[#parts + 1] = '"error":' .. object(err)
+  return object(parts)
 end
 
 function output.size(n)
@@ -93,6 +104,7 @@ function output.in_order(n, print_line)
   return function(i)
     done[i] = true
     while next_i <= n and done[next_i] do
+      done[next_i] = nil -- only the results waiting for an earlier one are held
       print_line(next_i)
       next_i = next_i + 1
     end

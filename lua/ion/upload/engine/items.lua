@@ -94,7 +94,7 @@ local function item_error(message, field)
 end
 
 --- One input item checked: a record { index, path, filename, kind, id,
--- target_key, size, abs, info } or { index, path, err }.
+-- target_key, size, mtime } or { index, path, err }.
 function items.check(core, index, input)
   if type(input) ~= "table" then
     return { index = index, path = tostring(input),
@@ -148,16 +148,22 @@ function items.check(core, index, input)
     rec.err = ferr
     return rec
   end
-  rec.size = info.size
+  rec.size, rec.mtime = info.size, info.mtime
   return rec
 end
 
 --- The journal key of a checked item (absolute path, size, mtime, target).
+-- The size and mtime are those items.check read: one stat per file (the
+-- realpath names the same file, symlinks followed as stat follows them).
 function items.journal_key(core, journal, rec)
   local abs, aerr = core.realpath(rec.path)
   if not abs then return nil, item_error(rec.path .. ": " .. tostring(aerr and aerr.message or aerr), "path") end
-  local info, serr = core.stat(abs)
-  if not info then return nil, item_error(rec.path .. ": " .. tostring(serr and serr.message or serr), "path") end
+  local info = rec.mtime and rec
+  if not info then
+    local serr
+    info, serr = core.stat(abs)
+    if not info then return nil, item_error(rec.path .. ": " .. tostring(serr and serr.message or serr), "path") end
+  end
   return journal.key(abs, info, rec.target_key)
 end
 

@@ -90,8 +90,9 @@ function Run:next_due()
   for _, t in ipairs(self.timers) do consider(t.at) end
   if next(self.token_waits) then consider(self.ctx.auth:retry_at()) end
   if not self.abort_err then
-    for _, item in ipairs(self.url_queue) do consider(item.not_before) end
-    local linger_end = self:linger_end()
+    for _, item in ipairs(self.url_retry) do consider(item.not_before) end -- the never tried have none
+    -- a window's worth waiting is due at once: no need to look for the oldest
+    local linger_end = #self.reg_queue < self.W and self:linger_end()
     if linger_end and linger_end > now then consider(linger_end) end
   end
   return at and math.max(0, at - now) or nil
@@ -142,7 +143,8 @@ function run.new(ctx, opts, jnl)
     on_event = opts.on_event, validate = opts.validate, sha256 = opts.sha256,
     on_result = opts.on_result, keep_results = opts.keep_results ~= false,
     W = W, C = C, lookahead = math.max(W, C), reg_cap = math.max(W, C),
-    live = {}, count = 0, results = {}, targets = {}, target_queue = {}, url_queue = {}, ready = {}, reg_queue = {},
+    live = {}, count = 0, results = {}, targets = {}, target_queue = {},
+    url_queue = {}, url_head = 1, url_tail = 0, url_retry = {}, ready = {}, reg_queue = {},
     transfers = {}, timers = {}, window_pending = {}, windows = 0,
     gql_out = 0, url_out = 0, reg_out = 0, puts_out = 0, token_waits = {},
     counts = { graphql = 0 },

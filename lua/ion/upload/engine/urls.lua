@@ -6,6 +6,11 @@ local queries = require("ion.upload.queries")
 
 local M = {}
 
+-- Items waiting for a URL: the few retries (url_retry, each maybe with a
+-- not_before) go ahead of the items never tried, which wait in a FIFO
+-- (url_queue from url_head to url_tail). A million queued items cost no scan:
+-- only the retries are looked through at each step.
+
 -- An item whose target is known goes to the URL queue, or straight to the
 -- registration queue when the journal shows its bytes are in storage.
 function M.queue_item(self, item)
@@ -13,7 +18,8 @@ function M.queue_item(self, item)
     self:ready_to_register(item)
   else
     item.state = "url_wait"
-    self.url_queue[#self.url_queue + 1] = item
+    self.url_tail = self.url_tail + 1
+    self.url_queue[self.url_tail] = item
   end
 end
 
@@ -21,7 +27,12 @@ end
 function M.requeue_url(self, item, delay)
   item.state, item.ticket = "url_wait", nil
   item.not_before = delay and (self.clock.now() + delay) or nil
-  table.insert(self.url_queue, 1, item)
+  table.insert(self.url_retry, 1, item)
+end
+
+-- How many items wait for a URL.
+function M.url_waiting(self)
+  return #self.url_retry + self.url_tail - self.url_head + 1
 end
 
 -- An item no longer holds up its window's registrations (PUT done, or failed).
@@ -53,22 +64,33 @@ function M.url_answer(self, item, out)
 end
 
 -- The next URL document goes out while the URLs already held (or asked for)
--- are fewer than a window: one window ahead of the PUTs, never more.
+-- are fewer than a window: one window ahead of the PUTs, never more. Nor
+-- while the files waiting for registration are more than two lookaheads: a
+-- server slower to register than storage is to take PUTs would otherwise
+-- let that queue grow with the input.
 function M.send_urls(self)
   local now = self.clock.now()
-  while not self.abort_err and self.gql_out < self.C and #self.url_queue > 0
-    and #self.ready + self.url_out < self.lookahead do
+  while not self.abort_err and self.gql_out < self.C and self:url_waiting() > 0
+    and #self.ready + self.url_out < self.lookahead and #self.reg_queue < 2 * self.lookahead do
     local chunk, entries, keep = {}, {}, {}
-    for _, item in ipairs(self.url_queue) do
+    local function take(item)
+      chunk[#chunk + 1] = item
+      entries[#entries + 1] = { field = queries.fields.request_upload_url, value = item.url_name or item.filename }
+    end
+    for _, item in ipairs(self.url_retry) do
       if #chunk < self.W and (not item.not_before or item.not_before <= now) then
-        chunk[#chunk + 1] = item
-        entries[#entries + 1] = { field = queries.fields.request_upload_url, value = item.url_name or item.filename }
+        take(item)
       else
         keep[#keep + 1] = item
       end
     end
+    self.url_retry = keep
+    while #chunk < self.W and self.url_head <= self.url_tail do
+      take(self.url_queue[self.url_head])
+      self.url_queue[self.url_head] = nil
+      self.url_head = self.url_head + 1
+    end
     if #chunk == 0 then return end
-    self.url_queue = keep
     self.windows = self.windows + 1
     for _, item in ipairs(chunk) do
       item.state = "url"
