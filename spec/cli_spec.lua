@@ -144,18 +144,6 @@ describe("ion.upload.cli.cli_output", function()
     assert.not_matches("[\r\n\27]", skip)
     assert.equal("caf\195\169", output.printable("caf\195\169")) -- other UTF-8 stays as it is
   end)
-
-  it("prints in input order as results arrive", function()
-    local printed = {}
-    local done = output.in_order(4, function(i) printed[#printed + 1] = i end)
-    done(2)
-    assert.same({}, printed)
-    done(1)
-    assert.same({ 1, 2 }, printed)
-    done(4)
-    done(3)
-    assert.same({ 1, 2, 3, 4 }, printed)
-  end)
 end)
 
 describe("ion.upload.cli.cli_progress", function()

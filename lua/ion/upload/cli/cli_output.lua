@@ -97,18 +97,4 @@ function output.summary_line(summary, interrupted)
   return s
 end
 
---- Prints results in input order as they become known: `print_line(i)` for
--- every i once all of 1..i are done.
-function output.in_order(n, print_line)
-  local done, next_i = {}, 1
-  return function(i)
-    done[i] = true
-    while next_i <= n and done[next_i] do
-      done[next_i] = nil -- only the results waiting for an earlier one are held
-      print_line(next_i)
-      next_i = next_i + 1
-    end
-  end
-end
-
 return output
