@@ -3,6 +3,7 @@
 #ifndef ION_INTERNAL_H
 #define ION_INTERNAL_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -175,6 +176,17 @@ ION_HIDDEN void ion_watch_open_lib(lua_State *L);
 ION_HIDDEN double ion_now(void);
 ION_HIDDEN int ion_interrupted(void);
 ION_HIDDEN void ion_sys_open_lib(lua_State *L);
+
+/* realpath.c: core.realpath's folder cache (one per Lua state) */
+typedef struct {
+    int valid;
+    dev_t dev;
+    ino_t ino;
+    char dir[PATH_MAX];  /* the folder as given */
+    char real[PATH_MAX]; /* its realpath */
+} ion_realpath_cache;
+/* 1 and out (PATH_MAX bytes) = path's realpath; 0: call realpath(3) */
+ION_HIDDEN int ion_realpath_cached(ion_realpath_cache *c, const char *path, char *out);
 
 /* fs.c: core.list_dir; spawn.c: core.run_capture */
 ION_HIDDEN void ion_fs_open_lib(lua_State *L);

@@ -85,11 +85,13 @@ static int sys_stat(lua_State *L)
     return 1;
 }
 
+/* upvalue 1: this Lua state's ion_realpath_cache (realpath.c) */
 static int sys_realpath(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
     char buf[PATH_MAX]; /* on the stack: lua_pushstring may raise, a malloc'd one would leak */
-    if (realpath(path, buf) == NULL)
+    ion_realpath_cache *cache = lua_touserdata(L, lua_upvalueindex(1));
+    if (!ion_realpath_cached(cache, path, buf) && realpath(path, buf) == NULL)
         return sys_error(L, "bad_input", path, errno);
     lua_pushstring(L, buf);
     return 1;
@@ -355,7 +357,6 @@ void ion_sys_open_lib(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
         {"stat", sys_stat},
-        {"realpath", sys_realpath},
         {"fsync", sys_fsync},
         {"lock", sys_lock},
         {"now", sys_now},
@@ -371,4 +372,8 @@ void ion_sys_open_lib(lua_State *L)
         {NULL, NULL},
     };
     ion_setfuncs(L, funcs);
+    ion_realpath_cache *cache = lua_newuserdata(L, sizeof *cache);
+    cache->valid = 0;
+    lua_pushcclosure(L, sys_realpath, 1);
+    lua_setfield(L, -2, "realpath");
 }

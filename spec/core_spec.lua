@@ -633,6 +633,29 @@ describe("ion.upload.core", function()
       assert.is_nil(core.realpath("/nonexistent/x"))
     end)
 
+    -- core.realpath keeps the last folder's realpath (csrc/realpath.c): each
+    -- answer must still be realpath(3)'s when the folder path is a link that
+    -- moves, when the file is a link, and for ".", ".." and "/".
+    it("realpath through its folder cache answers as realpath(3)", function()
+      local root = fixture.tmpname(".rp")
+      assert(os.execute("mkdir " .. root))
+      root = core.realpath(root)
+      assert(os.execute(string.format("mkdir -p %s/a %s/b && touch %s/a/f %s/b/f %s/a/g", root, root, root, root, root)))
+      assert(os.execute(string.format("ln -s a %s/cur && ln -s ../b/f %s/a/lnk", root, root)))
+      assert.equal(root .. "/a/f", core.realpath(root .. "/cur/f"))
+      assert.equal(root .. "/a/g", core.realpath(root .. "/cur/g")) -- from the cache
+      assert.equal(root .. "/b/f", core.realpath(root .. "/a/lnk")) -- the file is a link
+      assert(os.execute(string.format("rm %s/cur && ln -s b %s/cur", root, root)))
+      assert.equal(root .. "/b/f", core.realpath(root .. "/cur/f")) -- the folder link moved
+      assert.is_nil(core.realpath(root .. "/cur/g"))
+      assert.equal(root .. "/a", core.realpath(root .. "/a/."))
+      assert.equal(root, core.realpath(root .. "/a/.."))
+      assert.equal("/tmp", core.realpath("/tmp"))
+      assert.equal(root .. "/a/f", core.realpath(root .. "//a/f"))
+      assert.equal(root .. "/a/f", core.realpath(root .. "/a/../a/f"))
+      os.execute("rm -rf " .. root)
+    end)
+
     it("fsync and lock on Lua file handles", function()
       local path = fixture.tmpname(".lock")
       local f1 = assert(io.open(path, "w"))

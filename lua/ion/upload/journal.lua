@@ -174,6 +174,13 @@ function Journal:lookup(key)
   return jstate.of(self.index, key)
 end
 
+--- What resuming `key` needs: lookup's state, without `put` when the file
+-- is attached (the engine skips it; a rerun reads one record a file).
+function Journal:resume_state(key)
+  if self.entries or not self.index then return self:lookup(key) end
+  return jstate.of(self.index, key, true)
+end
+
 --- Every key and its state, one at a time (in no particular order).
 function Journal:each()
   local index, i = self.index, 0

@@ -14,16 +14,18 @@ local function journal_state(self, item)
   local key, kerr = items_mod.journal_key(self.clock, journal_mod, item)
   if not key then return false, kerr end
   item.key = key
-  return self.journal:lookup(key)
+  return self.journal:resume_state(key)
 end
 
--- An attachment as the journal wrote it (JSON gave 4242.0 for 4242).
+-- An attachment as the journal wrote it (JSON gave 4242.0 for 4242). The
+-- table is the journal's fresh decode of its line, so it is fixed in place.
+local tointeger = math.tointeger
 local function attachment_from_journal(attached)
-  local att = {}
+  if not tointeger then return attached end -- before 5.3 there is one number type
   for k, v in pairs(attached) do
-    att[k] = math.type and math.type(v) == "float" and math.tointeger(v) or v
+    if type(v) == "number" then attached[k] = tointeger(v) or v end
   end
-  return att
+  return attached
 end
 
 -- The item waits for its target: known (cache, entity_id), asked, or failed.
