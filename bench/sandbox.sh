@@ -27,7 +27,9 @@ print(d)' "$1/state.json" "${@:2}"
 }
 
 sandbox_stop() {
-  if [ -n "${sandbox_pid:-}" ]; then kill "$sandbox_pid" 2>/dev/null || true; fi
+  # and wait: on SIGTERM it removes its stored objects, which for a big N
+  # takes minutes of CPU that must not overlap the next measurement
+  if [ -n "${sandbox_pid:-}" ]; then kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null || true; fi
 }
 
 # POST /admin/reset: no attachments, counters at zero.
