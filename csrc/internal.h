@@ -194,6 +194,9 @@ ION_HIDDEN void ion_spawn_open_lib(lua_State *L);
 /* hash.c: core.hash_file (ion-upload verify) */
 ION_HIDDEN void ion_hash_open_lib(lua_State *L);
 
+/* hashset.c: core.hashset (the hot folder's versions uploaded) */
+ION_HIDDEN void ion_hashset_open_lib(lua_State *L);
+
 /* journal.c: core.journal_index, core.fsync_dir, core.same_file */
 ION_HIDDEN void ion_journal_open_lib(lua_State *L);
 

@@ -54,7 +54,11 @@ function watch.start(client, dir, opts, level)
     cand = {},     -- rel -> { key, since }: seen, not yet settled
     inflight = {}, -- rel -> { key, index, rewritten }
     by_index = {}, -- engine index -> rel
-    uploaded = {}, -- rel -> key uploaded (or shown done by the journal)
+    -- what was uploaded (or shown done by the journal), for as long as the
+    -- watch runs: as 64-bit hashes in the core (about 20 bytes a file, where
+    -- Lua strings took 110: bench/watch_soak.md). versions: rel .. "\0" ..
+    -- key of each version done; paths: each rel with a version done.
+    uploaded = { versions = core.hashset(), paths = core.hashset() },
     held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed
     waiting = {},  -- rel -> { key, due, attempt }: transient failure, to retry
     outcomes = {}, -- engine events to act on after the step

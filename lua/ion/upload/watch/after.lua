@@ -25,15 +25,22 @@ function M:move_under(base, rel)
 end
 
 -- A confirmed attachment (its journal record written): keep, move or delete.
-function M:after_success(rel)
+-- A file moved or deleted is gone: nothing to remember it by (the same
+-- bytes dropped in again are taken, skipped by the journal, and moved).
+function M:forget(rel, key)
+  self.uploaded.versions:remove(rel .. "\0" .. key)
+  self.uploaded.paths:remove(rel)
+end
+
+function M:after_success(rel, key)
   local o, abs = self.o, self.root .. "/" .. rel
   if o.after == "delete" then
     local ok, why = os.remove(abs)
-    if ok then self.uploaded[rel] = nil end -- gone: nothing to remember it by
+    if ok then self:forget(rel, key) end
     self.emit({ type = ok and "deleted" or "after_error", rel = rel, path = abs, message = (not ok) and why or nil })
   elseif o.move_to then
     local ok, dest, why = self:move_under(o.move_to, rel)
-    if ok then self.uploaded[rel] = nil end
+    if ok then self:forget(rel, key) end
     self.emit({ type = ok and "moved" or "after_error", rel = rel, path = abs, to = dest,
       message = (not ok) and why or nil })
   end

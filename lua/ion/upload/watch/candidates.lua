@@ -48,7 +48,7 @@ function M:saw(rel, info)
     return
   end
   local key = key_of(info)
-  if self.uploaded[rel] == key or self.held[rel] == key .. "#" .. self.gen then return end
+  if self.uploaded.versions:has(rel .. "\0" .. key) or self.held[rel] == key .. "#" .. self.gen then return end
   local f = self.inflight[rel]
   if f and f.key == key then return end
   local wt = self.waiting[rel]
@@ -95,7 +95,7 @@ function M:take(rel, c)
     end
     return
   end
-  local rewritten = self.uploaded[rel] ~= nil
+  local rewritten = self.uploaded.paths:has(rel)
   self.adding = rel -- an item refused at once has its event inside add
   local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
   self.adding = nil

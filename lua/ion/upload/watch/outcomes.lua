@@ -10,10 +10,11 @@ local M = {}
 local PERMANENT = { not_found = true, permission_denied = true, bad_input = true }
 
 function M:on_done(rel, f, ev, now)
-  self.uploaded[rel] = f.key
+  self.uploaded.versions:add(rel .. "\0" .. f.key)
+  self.uploaded.paths:add(rel)
   self.waiting[rel] = nil
   if not ev.skipped then self:outage_ends(now) end
-  self:after_success(rel)
+  self:after_success(rel, f.key)
 end
 
 function M:on_transient(rel, f, ev, now)
