@@ -640,7 +640,8 @@ describe("ion.upload.core", function()
       local root = fixture.tmpname(".rp")
       assert(os.execute("mkdir " .. root))
       root = core.realpath(root)
-      assert(os.execute(string.format("mkdir -p %s/a %s/b && touch %s/a/f %s/b/f %s/a/g", root, root, root, root, root)))
+      local sh = "mkdir -p %s/a %s/b && touch %s/a/f %s/b/f %s/a/g"
+      assert(os.execute(string.format(sh, root, root, root, root, root)))
       assert(os.execute(string.format("ln -s a %s/cur && ln -s ../b/f %s/a/lnk", root, root)))
       assert.equal(root .. "/a/f", core.realpath(root .. "/cur/f"))
       assert.equal(root .. "/a/g", core.realpath(root .. "/cur/g")) -- from the cache
