@@ -79,3 +79,33 @@ void ion_xfer_set_failure(ion_xfer *x, const char *code, const char *fmt, ...)
     vsnprintf(x->fail_msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
 }
+
+/* The metatable of a core object (session, watcher, journal index,
+ * hashset): its methods as __index, `close` as __gc (and __close where the
+ * Lua has it, when `closable`), __tostring when given, __name. */
+void ion_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close,
+                   lua_CFunction tostring, int closable)
+{
+    if (luaL_newmetatable(L, name)) {
+        lua_newtable(L);
+        ion_setfuncs(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, close);
+        lua_setfield(L, -2, "__gc");
+#if ION_HAVE_CLOSE
+        if (closable) {
+            lua_pushcfunction(L, close);
+            lua_setfield(L, -2, "__close");
+        }
+#else
+        (void)closable;
+#endif
+        if (tostring) {
+            lua_pushcfunction(L, tostring);
+            lua_setfield(L, -2, "__tostring");
+        }
+        lua_pushstring(L, name);
+        lua_setfield(L, -2, "__name");
+    }
+    lua_pop(L, 1);
+}

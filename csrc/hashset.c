@@ -168,15 +168,6 @@ void ion_hashset_open_lib(lua_State *L)
         {"add", hs_add}, {"has", hs_has}, {"remove", hs_remove}, {"count", hs_count}, {NULL, NULL},
     };
     static const luaL_Reg funcs[] = {{"hashset", new_hashset}, {NULL, NULL}};
-    if (luaL_newmetatable(L, HS_MT)) {
-        lua_newtable(L);
-        ion_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, hs_gc);
-        lua_setfield(L, -2, "__gc");
-        lua_pushliteral(L, HS_MT);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    ion_new_class(L, HS_MT, methods, hs_gc, NULL, 0);
     ion_setfuncs(L, funcs);
 }

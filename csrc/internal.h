@@ -194,6 +194,10 @@ ION_HIDDEN void ion_spawn_open_lib(lua_State *L);
 /* hash.c: core.hash_file (ion-upload verify) */
 ION_HIDDEN void ion_hash_open_lib(lua_State *L);
 
+/* errors.c: a core object's metatable, registered once under `name` */
+ION_HIDDEN void ion_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                              lua_CFunction close, lua_CFunction tostring, int closable);
+
 /* hashset.c: core.hashset (the hot folder's versions uploaded) */
 ION_HIDDEN void ion_hashset_open_lib(lua_State *L);
 

@@ -231,17 +231,6 @@ void ion_journal_open_lib(lua_State *L)
         {"same_file", same_file},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, JI_MT)) {
-        lua_newtable(L);
-        ion_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, ji_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, ji_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, JI_MT);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    ion_new_class(L, JI_MT, methods, ji_close, ji_tostring, 0);
     ion_setfuncs(L, funcs);
 }

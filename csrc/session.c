@@ -557,22 +557,7 @@ void ion_session_open_lib(lua_State *L)
         {"pending", s_pending}, {"timeout", s_timeout}, {"fds", s_fds},
         {"close", s_close},     {NULL, NULL},
     };
-    if (luaL_newmetatable(L, ION_SESSION_MT)) {
-        lua_newtable(L);
-        ion_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, s_close);
-        lua_setfield(L, -2, "__gc");
-#if ION_HAVE_CLOSE
-        lua_pushcfunction(L, s_close);
-        lua_setfield(L, -2, "__close");
-#endif
-        lua_pushcfunction(L, s_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, ION_SESSION_MT);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    ion_new_class(L, ION_SESSION_MT, methods, s_close, s_tostring, 1);
     if (luaL_newmetatable(L, ION_XFER_MT)) {
         lua_pushcfunction(L, xfer_gc);
         lua_setfield(L, -2, "__gc");

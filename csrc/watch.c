@@ -519,22 +519,7 @@ static void ensure_metatable(lua_State *L)
         {"fd", w_fd},           {"read", w_read},   {"wait", w_wait},
         {"watches", w_watches}, {"close", w_close}, {NULL, NULL},
     };
-    if (luaL_newmetatable(L, ION_WATCHER_MT)) {
-        lua_newtable(L);
-        ion_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, w_close);
-        lua_setfield(L, -2, "__gc");
-#if ION_HAVE_CLOSE
-        lua_pushcfunction(L, w_close);
-        lua_setfield(L, -2, "__close");
-#endif
-        lua_pushcfunction(L, w_tostring);
-        lua_setfield(L, -2, "__tostring");
-        lua_pushliteral(L, ION_WATCHER_MT);
-        lua_setfield(L, -2, "__name");
-    }
-    lua_pop(L, 1);
+    ion_new_class(L, ION_WATCHER_MT, methods, w_close, w_tostring, 1);
 }
 
 static int fail_watcher(lua_State *L, ion_watcher *w, const char *code, const char *message,
