@@ -34,6 +34,7 @@ static int ji_close(lua_State *L)
     if (ix->fd >= 0)
         close(ix->fd);
     ix->fd = -1;
+    ion_ji_drop(ix);
     free(ix->slots), free(ix->buf), free(ix->chunk), free(ix->seen);
     ix->slots = NULL, ix->buf = ix->chunk = NULL, ix->seen = NULL;
     ix->cap = ix->used = ix->bufcap = 0;
@@ -49,7 +50,7 @@ static int journal_index(lua_State *L)
     luaL_argcheck(L, bits >= 1 && bits <= 64, 2, "hash bits out of 1..64");
     ji_index *ix = ion_newuserdata(L, sizeof *ix);
     memset(ix, 0, sizeof *ix);
-    ix->fd = -1;
+    ix->fd = ix->next_fd = -1;
     ion_setmetatable(L, JI_MT);
     ix->mask = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
     ix->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)ix;
@@ -70,7 +71,10 @@ static int journal_index(lua_State *L)
 static int ji_stats(lua_State *L)
 {
     ji_index *ix = check_index(L);
-    lua_Integer live = 0; /* records a compacted journal would hold */
+    /* records no later one supersedes (a key's latest put and attached, its
+     * flags): more than half superseded calls for compaction. A compacted
+     * journal holds these less an attached file's put (ion_ji_adopt). */
+    lua_Integer live = 0;
     for (size_t i = 0; i < ix->cap; i++) {
         const ji_slot *s = &ix->slots[i];
         if (s->h) {
@@ -169,7 +173,8 @@ static int ji_next(lua_State *L)
 }
 
 /* idx:compact(dst) -> true | nil, err: every key's minimal records to the
- * file dst (flushed, not synced: the caller syncs and renames). */
+ * file dst (flushed, not synced: the caller syncs and renames, then calls
+ * idx:adopt() or, giving up, idx:drop()). */
 static int ji_compact(lua_State *L)
 {
     ji_index *ix = check_index(L);
@@ -181,6 +186,23 @@ static int ji_compact(lua_State *L)
         return ion_fail(L, "bad_input", "journal compaction: %s", strerror(e));
     lua_pushboolean(L, 1);
     return 1;
+}
+
+/* idx:adopt(): the index now reads the file compact() wrote (renamed over
+ * the journal by then): its offsets, its lines */
+static int ji_adopt(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    luaL_argcheck(L, ix->next_fd >= 0, 1, "no compaction to adopt");
+    ion_ji_adopt(ix);
+    return 0;
+}
+
+/* idx:drop(): forgets a compaction written but not adopted */
+static int ji_drop(lua_State *L)
+{
+    ion_ji_drop(check_index(L));
+    return 0;
 }
 
 static int ji_tostring(lua_State *L)
@@ -223,7 +245,8 @@ void ion_journal_open_lib(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"stats", ji_stats}, {"get", ji_get},     {"apply", ji_apply},     {"line", ji_line},
-        {"next", ji_next},   {"close", ji_close}, {"compact", ji_compact}, {NULL, NULL},
+        {"next", ji_next},   {"close", ji_close}, {"compact", ji_compact}, {"adopt", ji_adopt},
+        {"drop", ji_drop},   {NULL, NULL},
     };
     static const luaL_Reg funcs[] = {
         {"journal_index", journal_index},

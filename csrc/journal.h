@@ -29,6 +29,12 @@ typedef struct {
     char key[JI_SEEN_KEY];
 } ji_seen;
 
+/* One line a compaction keeps: its offset (the old one, then the new one)
+ * and its slot's index << 4 | what the line is (JM_*). */
+typedef struct {
+    uint64_t off, slot;
+} ji_move;
+
 typedef struct {
     int fd; /* a dup of the journal's descriptor; -1 once closed */
     ji_slot *slots;
@@ -38,7 +44,11 @@ typedef struct {
     int collided, unterminated;
     char *buf, *chunk; /* a line read back; the scan's window */
     size_t bufcap;
-    ji_seen *seen; /* JI_SEEN of them */
+    ji_seen *seen;  /* JI_SEEN of them */
+    ji_move *moves; /* a compaction written, not yet adopted; else NULL */
+    size_t nmoves;
+    int next_fd;            /* a dup of the compacted file's descriptor; -1: none */
+    lua_Integer next_lines; /* the lines written to it */
 } ji_index;
 
 ION_HIDDEN uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n);
@@ -49,9 +59,11 @@ ION_HIDDEN int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const cha
 ION_HIDDEN int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en,
                             uint64_t off);
 ION_HIDDEN int ion_ji_scan(ji_index *ix);
-/* one line at off (NULL, 0: a line over JI_MAX_LINE); -1 stops the read */
-typedef int (*ion_ji_line_fn)(ji_index *ix, void *ud, char *line, size_t n, uint64_t off);
-/* every key's minimal records to dst, in file order; 0 or an errno */
+/* journal_compact.c: every key's minimal records to dst, in file order; 0
+ * or an errno. The index keeps the lines' new offsets until ion_ji_adopt
+ * (after the rename) points it at dst, or ion_ji_drop forgets them. */
 ION_HIDDEN int ion_ji_compact(ji_index *ix, FILE *dst);
+ION_HIDDEN void ion_ji_adopt(ji_index *ix);
+ION_HIDDEN void ion_ji_drop(ji_index *ix);
 
 #endif

@@ -116,11 +116,10 @@ int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_
     return 1;
 }
 
-/* Folds one record into its key's slot; 0 when its hash belongs to another
- * key (ix->collided), -1 out of memory. */
-int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off)
+/* apply() with the key's hash already known. */
+static int apply_hashed(ji_index *ix, uint64_t h, const char *k, size_t kn, const char *e,
+                        size_t en, uint64_t off)
 {
-    uint64_t h = ion_ji_hash(ix, k, kn);
     if ((ix->used + 1) * 4 > ix->cap * 3 && !ion_ji_grow(ix))
         return -1;
     ji_slot *s = ion_ji_find(ix, h);
@@ -150,13 +149,50 @@ int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t e
     return 1;
 }
 
+/* Folds one record into its key's slot; 0 when its hash belongs to another
+ * key (ix->collided), -1 out of memory. */
+int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off)
+{
+    return apply_hashed(ix, ion_ji_hash(ix, k, kn), k, kn, e, en, off);
+}
+
+/* Records parsed but not yet applied, their slots prefetched meanwhile: at
+ * a million keys the table is tens of MiB, nearly every record's slot
+ * misses the cache, and waiting out those misses one line at a time was a
+ * fifth of a scan. They are applied in file order, before the window moves
+ * (their keys point into it). */
+#define JI_AHEAD 8
+typedef struct {
+    struct {
+        const char *k, *e;
+        size_t kn, en;
+        uint64_t off, h;
+    } rec[JI_AHEAD];
+    int head, count;
+} ji_ahead;
+
+static int apply_oldest(ji_index *ix, ji_ahead *a)
+{
+    int i = a->head;
+    a->head = (a->head + 1) % JI_AHEAD, a->count--;
+    return apply_hashed(ix, a->rec[i].h, a->rec[i].k, a->rec[i].kn, a->rec[i].e, a->rec[i].en,
+                        a->rec[i].off);
+}
+
+static int apply_all(ji_index *ix, ji_ahead *a)
+{
+    while (a->count)
+        if (apply_oldest(ix, a) < 0)
+            return -1;
+    return 0;
+}
+
 /* One line of the scan (no newline; NULL for an over-long one); -1 out of
  * memory. A record's key is unescaped in place: the window is ours. */
-static int scan_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
+static int scan_line(ji_index *ix, ji_ahead *a, char *p, size_t n, uint64_t off)
 {
     ion_jline jl;
     long kn;
-    (void)ud;
     if (p && n == 0)
         return 0;
     ix->lines++;
@@ -166,13 +202,23 @@ static int scan_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
         return 0;
     }
     ix->records++;
-    return ion_ji_apply(ix, jl.k, (size_t)kn, jl.e ? jl.e : "", jl.e_len, off) < 0 ? -1 : 0;
+    if (a->count == JI_AHEAD && apply_oldest(ix, a) < 0)
+        return -1;
+    int i = (a->head + a->count++) % JI_AHEAD;
+    uint64_t h = ion_ji_hash(ix, jl.k, (size_t)kn);
+    a->rec[i].k = jl.k, a->rec[i].kn = (size_t)kn, a->rec[i].off = off, a->rec[i].h = h;
+    a->rec[i].e = jl.e ? jl.e : "", a->rec[i].en = jl.e_len;
+#ifdef __GNUC__
+    __builtin_prefetch(&ix->slots[h & (ix->cap - 1)]);
+#endif
+    return 0;
 }
 
-/* Calls fn for every line of the file, read through a window of JI_CHUNK
- * bytes (ix->chunk); 0, or an errno (ENOMEM when fn says -1). */
-static int each_line(ji_index *ix, ion_ji_line_fn fn, void *ud)
+/* Reads every line of the file into scan_line, through a window of
+ * JI_CHUNK bytes (ix->chunk); 0, or an errno. */
+int ion_ji_scan(ji_index *ix)
 {
+    ji_ahead a = {.head = 0, .count = 0};
     uint64_t base = 0; /* file offset of chunk[0] */
     size_t have = 0, start = 0;
     int discarding = 0; /* inside a line longer than JI_MAX_LINE */
@@ -190,77 +236,25 @@ static int each_line(ji_index *ix, ion_ji_line_fn fn, void *ud)
             size_t end = (size_t)(nl - ix->chunk);
             if (discarding)
                 discarding = 0;
-            else if (fn(ix, ud, ix->chunk + start, end - start, base + start) < 0)
+            else if (scan_line(ix, &a, ix->chunk + start, end - start, base + start) < 0)
                 return ENOMEM;
             start = end + 1;
         }
         if (r == 0) { /* the end: a last line without its newline */
             ix->unterminated = discarding || have > start;
             if (!discarding && have > start &&
-                fn(ix, ud, ix->chunk + start, have - start, base + start) < 0)
+                scan_line(ix, &a, ix->chunk + start, have - start, base + start) < 0)
                 return ENOMEM;
-            return 0;
+            return apply_all(ix, &a) < 0 ? ENOMEM : 0;
         }
         if (have - start > JI_MAX_LINE) {
-            if (!discarding && fn(ix, ud, NULL, 0, base + start) < 0)
+            if (!discarding && scan_line(ix, &a, NULL, 0, base + start) < 0)
                 return ENOMEM;
             discarding = 1, start = have;
         }
+        if (apply_all(ix, &a) < 0)
+            return ENOMEM;
         memmove(ix->chunk, ix->chunk + start, have - start);
         base += start, have -= start, start = 0;
     }
-}
-
-int ion_ji_scan(ji_index *ix)
-{
-    return each_line(ix, scan_line, NULL);
-}
-
-/* Compaction: one pass in file order. The lines a slot points at are
- * copied as they are; the key's flags follow its last copied line
- * ("attached" clears them), or its first record when nothing is copied
- * (with a "stale" record if no flag either: the key stays known). The key
- * is unescaped into ix->buf: the line itself must stay as it was. */
-static int copy_line(ji_index *ix, void *ud, char *p, size_t n, uint64_t off)
-{
-    FILE *dst = ud;
-    ion_jline jl;
-    long kn;
-    if (!p || n == 0 || n > JI_MAX_LINE || !ion_jline_parse(p, n, &jl))
-        return 0;
-    if (!reserve(ix, jl.k_len))
-        return -1;
-    if ((kn = ion_jline_unescape(jl.k, jl.k_len, ix->buf)) < 0)
-        return 0;
-    const ji_slot *s = ion_ji_find(ix, ion_ji_hash(ix, ix->buf, (size_t)kn));
-    uint64_t last = s->put > s->att ? s->put : s->att; /* offset + 1, 0: none */
-    if (s->h == 0)
-        return 0;
-    if (off + 1 == s->put || off + 1 == s->att) {
-        if (fwrite(p, 1, n, dst) != n || fputc('\n', dst) == EOF)
-            return -1;
-    }
-    if (last ? off + 1 != last : off != (s->first & JI_OFF))
-        return 0;
-    const char *what[2] = {(s->first & JI_REG) ? "registering" : NULL,
-                           (s->first & JI_DOUBT) ? "in_doubt" : NULL};
-    if (!last && !what[0] && !what[1])
-        what[0] = "stale";
-    for (int i = 0; i < 2; i++)
-        if (what[i] &&
-            fprintf(dst, "{\"v\":1,\"k\":%.*s,\"e\":\"%s\"}\n", (int)jl.k_len, jl.k, what[i]) < 0)
-            return -1;
-    return 0;
-}
-
-int ion_ji_compact(ji_index *ix, FILE *dst)
-{
-    int e;
-    if (!(ix->chunk = malloc(JI_CHUNK)))
-        return ENOMEM;
-    errno = 0;
-    if ((e = each_line(ix, copy_line, dst)) == ENOMEM && errno) /* a write failed: say why */
-        e = errno;
-    free(ix->chunk), ix->chunk = NULL;
-    return e;
 }

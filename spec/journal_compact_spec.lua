@@ -4,7 +4,8 @@
 -- step 3 (written, not yet synced) the new file is also cut at a seeded
 -- byte count, as a kill in the middle of the write leaves it. The parent
 -- then checks that the path holds the old journal byte for byte or a whole
--- compacted one, and that every key's state is exactly what it was.
+-- compacted one, and that every key's state is what it was (less an
+-- attached file's put record, which compaction drops: resumable() below).
 local cjson = require("cjson")
 local compact = require("ion.upload.journal_compact")
 local interpreter = require("support.interpreter")
@@ -64,6 +65,19 @@ local function states_of(path)
   return out
 end
 
+-- What resuming needs of each state: compaction keeps an attached file's
+-- attachment, not its put record (a rerun skips the file on the first).
+local function resumable(states)
+  local out = {}
+  for k, s in pairs(states) do
+    local copy = {}
+    for f, v in pairs(s) do copy[f] = v end
+    if copy.attached then copy.put = nil end
+    out[k] = copy
+  end
+  return out
+end
+
 -- Runs a child that opens `path` and kills itself after compaction step `n`.
 local function crash_child(path, n)
   local script = path .. ".child.lua"
@@ -101,7 +115,7 @@ describe("ion.upload.journal compaction", function()
     local stats = j.index:stats()
     assert.is_true(stats.lines < nlines / 2, stats.lines .. " lines left of " .. nlines)
     assert.equal(stats.live, stats.lines)
-    for k, s in pairs(before) do assert.same(s, j:lookup(k), k) end
+    for k, s in pairs(resumable(before)) do assert.same(s, j:lookup(k), k) end
     -- appends go to the new file, under the lock
     assert(j:record_attached("/late|1|1.000000|run=1", { id = 99 }))
     assert.is_nil(journal.open(path))
@@ -110,7 +124,7 @@ describe("ion.upload.journal compaction", function()
     local after = states_of(path)
     assert.equal(99, after["/late|1|1.000000|run=1"].attached.id)
     after["/late|1|1.000000|run=1"] = nil
-    assert.same(before, after)
+    assert.same(resumable(before), after)
     -- once compact, opening again rewrites nothing
     local text = read_all(path)
     assert(journal.open(path)):close()
@@ -169,13 +183,14 @@ describe("ion.upload.journal compaction", function()
           local now = read_all(path)
           if n < 5 then
             assert.equal(old, now) -- not renamed yet: the old journal, untouched
+            assert.same(before, states_of(path))
           else
             assert.is_true(count_lines(now) < nlines / 2) -- renamed: the whole new journal
+            assert.same(resumable(before), states_of(path))
           end
-          assert.same(before, states_of(path))
-          -- and the next run opens it (compacting if still due), states unchanged
+          -- and the next run opens it (compacting if still due), what resuming needs unchanged
           assert(journal.open(path)):close()
-          assert.same(before, states_of(path))
+          assert.same(resumable(before), states_of(path))
           assert.is_nil(read_all(path .. ".compact"))
         end)
     end

@@ -87,9 +87,7 @@ function journal.open(path, opts)
   local self = new_journal({ path = path, fh = fh, core = core, index = index, entries = rich,
     skipped = stats.skipped })
   if index and compact.due(stats) and compact.run(self, journal) then
-    self.index, stats, self.entries = jstate.index_file(self.fh, journal._hash_bits)
-    self.fh:seek("end", 0)
-    self.skipped = stats.skipped
+    self.skipped = self.index:stats().skipped
   end
   return self
 end

@@ -1,11 +1,15 @@
 -- Compaction of the resume journal on open. A journal only grows (a file
 -- gets a "put", a "registering" and an "attached" record, more after
--- retries); when more than half of its lines say nothing a lookup needs, the
--- open run writes each key's minimal records (its latest put and attached
--- lines as they were, then its flags) to a new file and renames it over the
--- old one. Crash safety: until the rename the old journal is untouched (the
--- new file has another name); the rename replaces it whole; the new file is
--- fsynced before and the folder after. Locks: the new file is locked before
+-- retries); when more than half of its lines are superseded by a later one,
+-- the open run writes each key's minimal records (the line resuming needs, as
+-- it was: its latest attached record, or else its latest put; then its
+-- flags) to a new file and renames it over the old one. An attached file's
+-- put record goes: a rerun skips the file on its attachment alone. The core
+-- copies from the offsets its index holds and notes the new ones, so the
+-- new file is not scanned again (csrc/journal_compact.c).
+-- Crash safety: until the rename the old journal is untouched (the new file
+-- has another name); the rename replaces it whole; the new file is fsynced
+-- before and the folder after. Locks: the new file is locked before
 -- the rename and the old one unlocked only after it, so no other run can
 -- lock either journal in between (journal.open checks that the file it
 -- locked is still the one the path names).
@@ -33,8 +37,9 @@ end
 
 --- Compacts the open, locked journal `self` (fields path, fh, core, index)
 -- in place. True when the journal was replaced: self.fh is then the new
--- file and self.index nil (the caller indexes it). Failing before the
--- rename leaves the old journal in use (compaction only saves space).
+-- file, and self.index describes it (the core noted each line's new offset
+-- as it copied: no second scan). Failing before the rename leaves the old
+-- journal in use (compaction only saves space).
 function compact.run(self, journal)
   local core, native = self.core, require("ion.upload.core")
   local tmp = self.path .. ".compact"
@@ -43,6 +48,7 @@ function compact.run(self, journal)
   local out = io.open(tmp, "a+")
   if not out then return false end
   local function give_up()
+    self.index:drop()
     core.lock(out, "unlock")
     out:close()
     os.remove(tmp)
@@ -50,6 +56,7 @@ function compact.run(self, journal)
   end
   if not core.lock(out, "exclusive") then return give_up() end
   step(journal, 2)
+  out:setvbuf("full", 1 << 20) -- the copy writes hundreds of MiB: fewer, larger writes
   if not self.index:compact(out) then return give_up() end
   step(journal, 3)
   if not core.fsync(out) then return give_up() end
@@ -61,10 +68,10 @@ function compact.run(self, journal)
   native.fsync_dir(folder_of(self.path))
   step(journal, 6)
   out:seek("end", 0)
-  self.index:close()
+  self.index:adopt()
   core.lock(self.fh, "unlock")
   self.fh:close()
-  self.fh, self.index = out, nil -- the caller indexes the new file
+  self.fh = out
   step(journal, 7)
   return true
 end
