@@ -187,6 +187,8 @@ typedef struct {
 } ion_realpath_cache;
 /* 1 and out (PATH_MAX bytes) = path's realpath; 0: call realpath(3) */
 ION_HIDDEN int ion_realpath_cached(ion_realpath_cache *c, const char *path, char *out);
+/* the same for a path that lstat just found is no symbolic link */
+ION_HIDDEN int ion_realpath_of_unlinked(ion_realpath_cache *c, const char *path, char *out);
 
 /* fs.c: core.list_dir; spawn.c: core.run_capture */
 ION_HIDDEN void ion_fs_open_lib(lua_State *L);

@@ -126,6 +126,32 @@ static int ji_get(lua_State *L)
     return 4;
 }
 
+/* idx:attached(key) -> its "attached" line, registering, in_doubt | nil
+ * (an unknown key) | false (the rest: ask idx:get). A rerun's question for
+ * every file: one read, the key checked on the line that is read anyway
+ * (idx:get checks it on the key's first record, one read more). */
+static int ji_attached(lua_State *L)
+{
+    ji_index *ix = check_index(L);
+    size_t n;
+    const char *k = luaL_checklstring(L, 2, &n);
+    uint64_t h = ion_ji_hash(ix, k, n);
+    const ji_slot *s = ion_ji_find(ix, h);
+    long len;
+    if (s->h == 0) {
+        lua_pushnil(L);
+    } else if (!s->att || (len = ion_ji_read_line(ix, s->att - 1)) < 0 ||
+               !ion_ji_line_has_key(ix, h, ix->buf, (size_t)len, k, n)) {
+        lua_pushboolean(L, 0);
+    } else {
+        lua_pushlstring(L, ix->buf, (size_t)len);
+        lua_pushboolean(L, (s->first & JI_REG) != 0);
+        lua_pushboolean(L, (s->first & JI_DOUBT) != 0);
+        return 3;
+    }
+    return 1;
+}
+
 /* idx:ion_ji_apply(key, event, offset) -> true | false (another key has its hash) */
 static int ji_apply(lua_State *L)
 {
@@ -244,9 +270,10 @@ static int same_file(lua_State *L)
 void ion_journal_open_lib(lua_State *L)
 {
     static const luaL_Reg methods[] = {
-        {"stats", ji_stats}, {"get", ji_get},     {"apply", ji_apply},     {"line", ji_line},
-        {"next", ji_next},   {"close", ji_close}, {"compact", ji_compact}, {"adopt", ji_adopt},
-        {"drop", ji_drop},   {NULL, NULL},
+        {"stats", ji_stats},     {"get", ji_get},     {"apply", ji_apply},
+        {"line", ji_line},       {"next", ji_next},   {"close", ji_close},
+        {"compact", ji_compact}, {"adopt", ji_adopt}, {"attached", ji_attached},
+        {"drop", ji_drop},       {NULL, NULL},
     };
     static const luaL_Reg funcs[] = {
         {"journal_index", journal_index},

@@ -56,6 +56,8 @@ ION_HIDDEN ji_slot *ion_ji_find(const ji_index *ix, uint64_t h);
 ION_HIDDEN int ion_ji_grow(ji_index *ix);
 ION_HIDDEN long ion_ji_read_line(ji_index *ix, uint64_t off);
 ION_HIDDEN int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n);
+ION_HIDDEN int ion_ji_line_has_key(ji_index *ix, uint64_t h, const char *p, size_t n, const char *k,
+                                   size_t kn);
 ION_HIDDEN int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en,
                             uint64_t off);
 ION_HIDDEN int ion_ji_scan(ji_index *ix);

@@ -116,6 +116,26 @@ int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_
     return 1;
 }
 
+/* Whether k (hash h) is the key of the line (p, n), which stays as it is
+ * (the key is unescaped into a copy). */
+int ion_ji_line_has_key(ji_index *ix, uint64_t h, const char *p, size_t n, const char *k, size_t kn)
+{
+    const ji_seen *s = &ix->seen[h % JI_SEEN];
+    ion_jline jl;
+    if (s->h == h && s->len == kn && memcmp(s->key, k, kn) == 0)
+        return 1;
+    if (!ion_jline_parse(p, n, &jl))
+        return 0;
+    char small[512], *key = jl.k_len <= sizeof small ? small : malloc(jl.k_len);
+    long m = key ? ion_jline_unescape(jl.k, jl.k_len, key) : -1;
+    int same = m == (long)kn && memcmp(key, k, kn) == 0;
+    if (key != small)
+        free(key);
+    if (same)
+        remember(ix, h, k, kn);
+    return same;
+}
+
 /* apply() with the key's hash already known. */
 static int apply_hashed(ji_index *ix, uint64_t h, const char *k, size_t kn, const char *e,
                         size_t en, uint64_t off)

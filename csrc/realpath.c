@@ -31,10 +31,18 @@ static const char *name_of(const char *path, size_t *dir_len)
 
 int ion_realpath_cached(ion_realpath_cache *c, const char *path, char *out)
 {
+    struct stat st;
+    if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode))
+        return 0;
+    return ion_realpath_of_unlinked(c, path, out);
+}
+
+int ion_realpath_of_unlinked(ion_realpath_cache *c, const char *path, char *out)
+{
     size_t dir_len = 0;
     const char *name = name_of(path, &dir_len);
-    struct stat st, ds;
-    if (!name || dir_len >= PATH_MAX || lstat(path, &st) != 0 || S_ISLNK(st.st_mode))
+    struct stat ds;
+    if (!name || dir_len >= PATH_MAX)
         return 0;
     char dir[PATH_MAX];
     memcpy(dir, path, dir_len);

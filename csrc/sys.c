@@ -59,29 +59,51 @@ static const char *type_name(mode_t m)
     return "other";
 }
 
-/* Follows symbolic links (the uploader wants the target); a link whose
- * target is missing is reported as type "link". */
+/* core.stat(path [, with_realpath]) -> { type, size, mtime, readable, mode
+ * [, real] } | nil, err. Symbolic links are followed (the uploader wants
+ * the target; a dangling one reads as type "link"). with_realpath is the
+ * engine's question for every file (engine/items.lua): it adds the file's
+ * realpath as `real` (its journal key's) for a stat of its folder, and
+ * leaves `readable` out: a file the journal shows attached is never read,
+ * the engine asks core.readable of the others. A rerun of 100,000 files
+ * skipped made six system calls a file, four of them these; now two.
+ * upvalue 1: the Lua state's ion_realpath_cache. */
 static int sys_stat(lua_State *L)
 {
     const char *path = luaL_checkstring(L, 1);
+    int with_real = lua_toboolean(L, 2), linked = 1;
     struct stat st;
-    if (stat(path, &st) != 0) {
+    if (with_real ? lstat(path, &st) != 0 : 0)
+        return sys_error(L, "bad_input", path, errno);
+    if (with_real && !S_ISLNK(st.st_mode)) {
+        linked = 0;
+    } else if (stat(path, &st) != 0) {
         int e = errno;
         if (e != ENOENT || lstat(path, &st) != 0)
             return sys_error(L, "bad_input", path, e);
     }
-    lua_createtable(L, 0, 4);
+    lua_createtable(L, 0, 6);
     lua_pushstring(L, type_name(st.st_mode));
     lua_setfield(L, -2, "type");
     lua_pushinteger(L, (lua_Integer)st.st_size);
     lua_setfield(L, -2, "size");
     lua_pushnumber(L, (lua_Number)st.st_mtim.tv_sec + (lua_Number)st.st_mtim.tv_nsec / 1e9);
     lua_setfield(L, -2, "mtime");
-    lua_pushboolean(L, !S_ISLNK(st.st_mode) && access(path, R_OK) == 0);
-    lua_setfield(L, -2, "readable");
+    if (!with_real) { /* with it, the caller asks core.readable if it reads the file */
+        lua_pushboolean(L, !S_ISLNK(st.st_mode) && access(path, R_OK) == 0);
+        lua_setfield(L, -2, "readable");
+    }
     /* the permission bits: the CLI refuses a secret file others can read */
     lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
     lua_setfield(L, -2, "mode");
+    char real[PATH_MAX]; /* on the stack: lua_pushstring may raise */
+    ion_realpath_cache *cache = lua_touserdata(L, lua_upvalueindex(1));
+    if (with_real && S_ISREG(st.st_mode) &&
+        (linked ? realpath(path, real) != NULL
+                : ion_realpath_of_unlinked(cache, path, real) || realpath(path, real) != NULL)) {
+        lua_pushstring(L, real);
+        lua_setfield(L, -2, "real");
+    }
     return 1;
 }
 
@@ -94,6 +116,13 @@ static int sys_realpath(lua_State *L)
     if (!ion_realpath_cached(cache, path, buf) && realpath(path, buf) == NULL)
         return sys_error(L, "bad_input", path, errno);
     lua_pushstring(L, buf);
+    return 1;
+}
+
+/* core.readable(path) -> whether this process may read the file */
+static int sys_readable(lua_State *L)
+{
+    lua_pushboolean(L, access(luaL_checkstring(L, 1), R_OK) == 0);
     return 1;
 }
 
@@ -356,8 +385,8 @@ static int sys_poll(lua_State *L)
 void ion_sys_open_lib(lua_State *L)
 {
     static const luaL_Reg funcs[] = {
-        {"stat", sys_stat},
         {"fsync", sys_fsync},
+        {"readable", sys_readable},
         {"lock", sys_lock},
         {"now", sys_now},
         {"sleep", sys_sleep},
@@ -374,6 +403,9 @@ void ion_sys_open_lib(lua_State *L)
     ion_setfuncs(L, funcs);
     ion_realpath_cache *cache = lua_newuserdata(L, sizeof *cache);
     cache->valid = 0;
+    lua_pushvalue(L, -1);
     lua_pushcclosure(L, sys_realpath, 1);
-    lua_setfield(L, -2, "realpath");
+    lua_setfield(L, -3, "realpath");
+    lua_pushcclosure(L, sys_stat, 1);
+    lua_setfield(L, -2, "stat");
 }

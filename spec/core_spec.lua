@@ -657,6 +657,30 @@ describe("ion.upload.core", function()
       os.execute("rm -rf " .. root)
     end)
 
+    -- core.stat(path, true): the engine's one call a file (stat and realpath
+    -- from one lstat, no access): the same answers as the calls apart.
+    it("stat with its realpath answers as stat and realpath apart", function()
+      local root = core.realpath(fixture.tmpname(".sr"):match("^(.*)/") or "/tmp") .. "/sr" .. os.time()
+      local sh = "mkdir -p %s/a %s/b && echo x >%s/a/f && echo yy >%s/b/f && ln -s a %s/cur && ln -s ../b/f %s/a/lnk"
+        .. " && ln -s nowhere %s/a/dangling"
+      assert(os.execute(sh:format(root, root, root, root, root, root, root)))
+      finally(function() os.execute("rm -rf " .. root) end)
+      for _, p in ipairs({ "/cur/f", "/a/f", "/a/lnk", "/a/dangling", "/a", "/cur/f" }) do
+        local both, alone = core.stat(root .. p, true), core.stat(root .. p)
+        assert.is_nil(both.readable, p)
+        assert.equal(alone.readable, core.readable(root .. p), p)
+        alone.readable = nil
+        assert.equal(alone.type == "file" and core.realpath(root .. p) or nil, both.real, p)
+        both.real = nil
+        assert.same(alone, both, p)
+      end
+      assert(os.execute(("rm %s/cur && ln -s b %s/cur"):format(root, root)))
+      assert.equal(root .. "/b/f", core.stat(root .. "/cur/f", true).real) -- the folder link moved
+      assert.equal(3, core.stat(root .. "/cur/f", true).size)
+      assert.is_nil(core.stat(root .. "/nope", true))
+      assert.is_false(core.readable(root .. "/nope"))
+    end)
+
     it("fsync and lock on Lua file handles", function()
       local path = fixture.tmpname(".lock")
       local f1 = assert(io.open(path, "w"))

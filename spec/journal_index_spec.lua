@@ -60,6 +60,17 @@ end
 
 local function expect_states(j, states)
   for k, s in pairs(states) do assert.same(s, j:lookup(k), k) end
+  -- what a rerun reads (index:attached): lookup's state, less an attached file's put
+  for k, s in pairs(states) do
+    local want = {}
+    for f, v in pairs(s) do want[f] = v end
+    if want.attached then want.put = nil end
+    local got, state = {}, j:resume_state(k)
+    for f, v in pairs(state) do got[f] = v end
+    if got.attached and not j.index then got.put = nil end -- the rich tables keep it
+    assert.same(want, got, k)
+  end
+  assert.is_nil(j:resume_state("/nowhere|1|1.000000|run_step=1"))
   local seen = 0
   for k, s in j:each() do
     assert.same(states[k], s, k)
@@ -102,6 +113,35 @@ describe("ion.upload.journal index", function()
       assert.same(states, assert(journal.read(path)))
     end)
   end
+
+  it("checks the key on the attached line it reads: a key of the same hash is not taken for it", function()
+    local core = require("ion.upload.core")
+    local key = "/data/a.log|1|1.000000|run_step=1"
+    write_file(path, cjson.encode({ v = 1, k = key, e = "put", s3Key = "u/1", etag = "e" }) .. "\n"
+      .. cjson.encode({ v = 1, k = key, e = "attached", att = { id = 7 } }) .. "\n"
+      .. cjson.encode({ v = 1, k = key, e = "registering" }) .. "\n")
+    local fh = assert(io.open(path, "rb"))
+    local idx = core.journal_index(fh, 1) -- one bit: every key has the one hash there is
+    local line, registering, in_doubt = idx:attached(key)
+    assert.equal(7, cjson.decode(line).att.id)
+    assert.is_true(registering)
+    assert.is_false(in_doubt)
+    for i = 1, 16 do -- other keys land on its slot: never its line
+      local other = "/data/other" .. i .. ".log|1|1.000000|run_step=1"
+      assert.is_false(idx:attached(other), other)
+      assert.is_nil(idx:get(other))
+    end
+    idx:close()
+    fh:close()
+    -- a key known but not attached: false (the caller asks idx:get)
+    write_file(path, cjson.encode({ v = 1, k = key, e = "put", s3Key = "u/1", etag = "e" }) .. "\n")
+    fh = assert(io.open(path, "rb"))
+    idx = core.journal_index(fh)
+    assert.is_false(idx:attached(key))
+    assert.is_nil(idx:attached("/data/b.log|1|1.000000|run_step=1"))
+    idx:close()
+    fh:close()
+  end)
 
   it("skips damaged lines and a truncated last one, as the old fold did", function()
     local good = {

@@ -15,6 +15,11 @@ local function bad(message)
   return nil, errors.new("bad_input", message, { field = "path" })
 end
 
+--- nil, the error of a file this process may not read.
+function files.unreadable(path)
+  return bad(path .. ": not readable")
+end
+
 -- The last component of a path ("a/b/c.jpg" -> "c.jpg"; "a/b/" -> "b").
 -- One match from the start ("^.*" runs to the end and backs up to the last
 -- separator): a pattern anchored with $ would be tried from every position
@@ -29,24 +34,27 @@ function files.basename(path)
   return path:sub(path:match("^.*[/\\]()") or 1)
 end
 
--- { size =, mtime = } of a readable regular file (mtime only with stat) | nil,
--- err (bad_input).
+-- { size =, mtime =, real =, readable = } of a regular file, readable unless
+-- readable is nil (mtime only with stat) | nil, err (bad_input).
 -- stat: core.stat when the core is loaded; without it, plain io.
-function files.check(path, stat)
+-- with_realpath: asks stat for the file's realpath too (`real`, when it can;
+-- core.stat then leaves `readable` to be asked apart: engine/plan.lua).
+function files.check(path, stat, with_realpath)
   if path == "" then return bad("path is empty") end
   if stat then
-    local st, serr = stat(path)
+    local st, serr = stat(path, with_realpath)
     if not st then
       local why = tostring(type(serr) == "table" and serr.message or serr or "cannot stat")
       return bad(why:find(path, 1, true) and why or (path .. ": " .. why))
     end
     if st.type == "directory" then return bad(path .. ": is a directory") end
     if st.type ~= "file" then return bad(path .. ": not a regular file (" .. tostring(st.type) .. ")") end
-    if st.readable == false then return bad(path .. ": not readable") end
+    if st.readable == false then return files.unreadable(path) end
     if st.size > files.max_size then
       return bad(path .. ": " .. st.size .. " bytes, over the 5 GiB a single PUT to storage may carry")
     end
-    return { size = st.size, mtime = st.mtime } -- mtime: the journal key's (engine/items.lua)
+    -- mtime and real: the journal key's (engine/items.lua); readable: nil when not asked
+    return { size = st.size, mtime = st.mtime, real = st.real, readable = st.readable }
   end
   local f, oerr = io.open(path, "rb")
   if not f then return bad(tostring(oerr)) end
@@ -62,7 +70,7 @@ function files.check(path, stat)
   if size > files.max_size then
     return bad(path .. ": " .. size .. " bytes, over the 5 GiB a single PUT to storage may carry")
   end
-  return { size = size }
+  return { size = size, readable = true }
 end
 
 -- Is s well-formed UTF-8 (no overlong forms, surrogates or code points past

@@ -176,7 +176,7 @@ end
 -- is attached (the engine skips it; a rerun reads one record a file).
 function Journal:resume_state(key)
   if self.entries or not self.index then return self:lookup(key) end
-  return jstate.of(self.index, key, true)
+  return jstate.to_resume(self.index, key)
 end
 
 --- Every key and its state, one at a time (in no particular order).

@@ -56,7 +56,7 @@ function compact.run(self, journal)
   end
   if not core.lock(out, "exclusive") then return give_up() end
   step(journal, 2)
-  out:setvbuf("full", 1 << 20) -- the copy writes hundreds of MiB: fewer, larger writes
+  out:setvbuf("full", 1048576) -- the copy writes hundreds of MiB: fewer, larger writes
   if not self.index:compact(out) then return give_up() end
   step(journal, 3)
   if not core.fsync(out) then return give_up() end

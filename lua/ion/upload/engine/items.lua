@@ -143,20 +143,24 @@ function items.check(core, index, input)
   end
   rec.filename = filename
   rec.url_name = files.key_name(filename) -- what requestFileUploadUrl is asked for
-  local info, ferr = files.check(input.path, core.stat)
+  -- with its realpath (the journal key's) from the same call: fewer system calls a file
+  local info, ferr = files.check(input.path, core.stat, true)
   if not info then
     rec.err = ferr
     return rec
   end
-  rec.size, rec.mtime = info.size, info.mtime
+  rec.size, rec.mtime, rec.real = info.size, info.mtime, info.real
+  rec.read_unchecked = info.readable == nil or nil -- engine/plan.lua asks if it will read it
   return rec
 end
 
 --- The journal key of a checked item (absolute path, size, mtime, target).
--- The size and mtime are those items.check read: one stat per file (the
--- realpath names the same file, symlinks followed as stat follows them).
+-- The size, mtime and realpath are those items.check read: one stat per
+-- file (the realpath names the same file, symlinks followed as stat follows
+-- them).
 function items.journal_key(core, journal, rec)
-  local abs, aerr = core.realpath(rec.path)
+  local abs, aerr = rec.real, nil
+  if not abs then abs, aerr = core.realpath(rec.path) end
   if not abs then return nil, item_error(rec.path .. ": " .. tostring(aerr and aerr.message or aerr), "path") end
   local info = rec.mtime and rec
   if not info then

@@ -2,6 +2,7 @@
 -- storage: registered only), else its target is looked up first (once per
 -- target and client: the entity cache).
 local errors = require("ion.upload.errors")
+local files = require("ion.upload.files")
 local items_mod = require("ion.upload.engine.items")
 local journal_mod = require("ion.upload.journal")
 
@@ -73,6 +74,9 @@ function M.plan(self, records)
       self:fail(item, item.err or serr)
     elseif state and state.attached then
       self:succeed(item, attachment_from_journal(state.attached), true)
+    elseif item.read_unchecked and not self.clock.readable(item.path) then
+      -- items.check leaves this to files that may be read (not those skipped)
+      self:fail(item, select(2, files.unreadable(item.path)))
     else
       if state and state.put then
         item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size,
