@@ -35,9 +35,9 @@ static int ji_close(lua_State *L)
         close(ix->fd);
     ix->fd = -1;
     ion_ji_drop(ix);
-    free(ix->slots), free(ix->buf), free(ix->chunk), free(ix->seen);
-    ix->slots = NULL, ix->buf = ix->chunk = NULL, ix->seen = NULL;
-    ix->cap = ix->used = ix->bufcap = 0;
+    free(ix->slots), free(ix->buf), free(ix->chunk), free(ix->seen), free(ix->win);
+    ix->slots = NULL, ix->buf = ix->chunk = ix->win = NULL, ix->seen = NULL;
+    ix->cap = ix->used = ix->bufcap = ix->wlen = 0;
     return 0;
 }
 
@@ -89,8 +89,8 @@ static int ji_stats(lua_State *L)
     SET_INT("skipped", ix->skipped);
     SET_INT("keys", ix->used);
     SET_INT("live", live);
-    SET_INT("bytes",
-            sizeof *ix + ix->cap * sizeof(ji_slot) + ix->bufcap + JI_SEEN * sizeof(ji_seen));
+    SET_INT("bytes", sizeof *ix + ix->cap * sizeof(ji_slot) + ix->bufcap +
+                         JI_SEEN * sizeof(ji_seen) + (ix->win ? JI_WINDOW : 0));
 #undef SET_INT
     lua_pushboolean(L, ix->unterminated);
     lua_setfield(L, -2, "unterminated");

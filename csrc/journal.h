@@ -9,6 +9,7 @@
 
 #define JI_MAX_LINE (1 << 20) /* a longer line is damage: skipped */
 #define JI_CHUNK (2 * JI_MAX_LINE)
+#define JI_WINDOW 65536 /* lines read back: see ion_ji_read_line */
 #define JI_REG (1ULL << 62)
 #define JI_DOUBT (1ULL << 61)
 #define JI_OFF (~(JI_REG | JI_DOUBT))
@@ -44,7 +45,10 @@ typedef struct {
     int collided, unterminated;
     char *buf, *chunk; /* a line read back; the scan's window */
     size_t bufcap;
-    ji_seen *seen;  /* JI_SEEN of them */
+    ji_seen *seen; /* JI_SEEN of them */
+    char *win;     /* the read-back window (ion_ji_read_line): wlen bytes at wbase */
+    uint64_t wbase;
+    size_t wlen;
     ji_move *moves; /* a compaction written, not yet adopted; else NULL */
     size_t nmoves;
     int next_fd;            /* a dup of the compacted file's descriptor; -1: none */

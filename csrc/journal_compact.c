@@ -188,6 +188,7 @@ void ion_ji_adopt(ji_index *ix)
     }
     close(ix->fd);
     ix->fd = ix->next_fd, ix->next_fd = -1;
+    ix->wlen = 0; /* the window held the old file's bytes */
     ix->lines = ix->records = ix->next_lines;
     ix->skipped = 0, ix->unterminated = 0;
     free(ix->moves), ix->moves = NULL, ix->nmoves = 0;

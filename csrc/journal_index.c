@@ -60,11 +60,45 @@ static int reserve(ji_index *ix, size_t n)
     return 1;
 }
 
+/* The line at `off` from the read-back window, copied to ix->buf (callers
+ * unescape keys in place there): its length, or -1 when the window does
+ * not hold all of it. The journal is append-only, so bytes once read stay
+ * true (compaction's new file resets the window: ion_ji_adopt). */
+static long from_window(ji_index *ix, uint64_t off)
+{
+    if (off < ix->wbase || off >= ix->wbase + ix->wlen)
+        return -1;
+    const char *p = ix->win + (off - ix->wbase);
+    const char *nl = memchr(p, '\n', ix->wlen - (size_t)(off - ix->wbase));
+    if (!nl || !reserve(ix, (size_t)(nl - p) + 1))
+        return -1;
+    memcpy(ix->buf, p, (size_t)(nl - p));
+    return (long)(nl - p);
+}
+
 /* The line at `off` (without its newline) into ix->buf: its length, or -1
- * (unreadable, or longer than JI_MAX_LINE). */
+ * (unreadable, or longer than JI_MAX_LINE). Read through a window of up to
+ * JI_WINDOW bytes first: a rerun asks for lines in about file order, one
+ * read for a couple of hundred of them, not one each (on this VM a system
+ * call costs more than the rest of a lookup). */
 long ion_ji_read_line(ji_index *ix, uint64_t off)
 {
-    size_t n = 0, step = 512; /* most lines are a few hundred bytes */
+    long got = from_window(ix, off);
+    if (got >= 0)
+        return got;
+    if (ix->win || (ix->win = malloc(JI_WINDOW)) != NULL) {
+        /* the whole window only when reading on from the last one: a read
+         * far from it (a scan checking a key's first record) takes 1 KiB */
+        int onward = ix->wlen && off >= ix->wbase && off - ix->wbase < 2 * (uint64_t)JI_WINDOW;
+        ssize_t r;
+        while ((r = pread(ix->fd, ix->win, onward ? JI_WINDOW : 1024, (off_t)off)) < 0 &&
+               errno == EINTR)
+            ;
+        ix->wbase = off, ix->wlen = r > 0 ? (size_t)r : 0;
+        if ((got = from_window(ix, off)) >= 0)
+            return got;
+    }
+    size_t n = 0, step = 512; /* a line over the window, or the last one unterminated */
     for (;;) {
         if (!reserve(ix, n + step + 1))
             return -1;
