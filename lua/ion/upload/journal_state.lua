@@ -85,8 +85,9 @@ function state.of(index, key)
 end
 
 -- The state of `key` for resuming it: a file attached needs no more to be
--- skipped, so only its attached record is read (index:attached: one read
--- and one decode a file on a rerun, where state.of makes three and two);
+-- skipped, so only its attached record is read (index:attached: one line
+-- and one decode a file on a rerun, where state.of reads three lines and
+-- decodes two);
 -- any other key's state as state.of reads it.
 function state.to_resume(index, key)
   local line, registering, in_doubt = index:attached(key)
