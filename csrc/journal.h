@@ -31,7 +31,7 @@ typedef struct {
 } ji_seen;
 
 /* One line a compaction keeps: its offset (the old one, then the new one)
- * and its slot's index << 4 | what the line is (JM_*). */
+ * and its slot's index << JM_SHIFT | what the line is (journal_compact.c). */
 typedef struct {
     uint64_t off, slot;
 } ji_move;

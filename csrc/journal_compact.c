@@ -6,7 +6,8 @@
  *
  * Why from the slots rather than a second scan of the file: the index
  * already knows every kept line's offset, so the copy sorts those offsets
- * and reads forward, parsing only the few lines whose key a flag needs; and
+ * and reads forward (through ion_ji_read_line's window), parsing only the
+ * few lines whose key a flag needs; and
  * it notes each line's new offset, so that the index can point at the new
  * file (ion_ji_adopt) without scanning it again. On a journal of 1,000,000
  * files and 5.6 M lines the second scan and the scan of the new file took
@@ -24,8 +25,8 @@ enum {
     JM_ATT = 2,    /* its latest "attached" line, copied */
     JM_KEY = 3,    /* its first record, read only for the key (nothing copied) */
     JM_KIND = 3,   /* the bits above */
-    JM_REG = 16,   /* its flags, copied from the slot: the copy never reads */
-    JM_DOUBT = 32, /* the table (a cache miss a key) */
+    JM_REG = 16,   /* the key's flags, copied from its slot so that the */
+    JM_DOUBT = 32, /* copy never reads the table (a cache miss a key) */
     JM_SHIFT = 6,  /* the slot's index sits above these bits */
 };
 
@@ -78,34 +79,6 @@ static int plan(ji_index *ix)
     return sort_by_offset(m, n);
 }
 
-/* The line at `off` in the window ix->chunk (file offset *base, *have bytes
- * read), read forward as needed: its start, its length in *len; NULL when
- * unreadable (errno set, or 0 when the line is gone: the file changed). */
-static const char *line_at(ji_index *ix, uint64_t off, uint64_t *base, size_t *have, size_t *len)
-{
-    for (int fresh = 0;; fresh = 1) {
-        if (off >= *base && off < *base + *have) {
-            const char *p = ix->chunk + (off - *base);
-            size_t left = *have - (size_t)(off - *base);
-            const char *nl = memchr(p, '\n', left);
-            if (nl || (fresh && *have < JI_CHUNK)) { /* or the file's unterminated end */
-                *len = nl ? (size_t)(nl - p) : left;
-                return p;
-            }
-            if (fresh)
-                return errno = 0, NULL; /* over JI_MAX_LINE: the scan took no such line */
-        } else if (fresh) {
-            return errno = 0, NULL; /* past the end */
-        }
-        ssize_t r;
-        while ((r = pread(ix->fd, ix->chunk, JI_CHUNK, (off_t)off)) < 0 && errno == EINTR)
-            ;
-        if (r < 0)
-            return NULL;
-        *base = off, *have = (size_t)r;
-    }
-}
-
 /* The flag records that follow the key's line (p, n): how many, or -1. */
 static int write_flags(uint64_t bits, const char *p, size_t n, FILE *dst, uint64_t *pos)
 {
@@ -135,14 +108,15 @@ static int write_flags(uint64_t bits, const char *p, size_t n, FILE *dst, uint64
 /* Copies the planned lines to dst; each move's off becomes its new one. */
 static int copy(ji_index *ix, FILE *dst, uint64_t *lines)
 {
-    uint64_t base = 0, pos = 0;
-    size_t have = 0;
+    uint64_t pos = 0;
     for (size_t i = 0; i < ix->nmoves; i++) {
         ji_move *m = &ix->moves[i];
-        size_t n;
-        const char *p = line_at(ix, m->off, &base, &have, &n);
-        if (!p)
+        errno = 0;
+        long len = ion_ji_read_line(ix, m->off); /* in order: the read-back window serves */
+        if (len < 0)
             return errno ? errno : EIO;
+        const char *p = ix->buf;
+        size_t n = (size_t)len;
         m->off = pos;
         if ((m->slot & JM_KIND) != JM_KEY) {
             if (fwrite(p, 1, n, dst) != n || fputc('\n', dst) == EOF)
@@ -161,13 +135,10 @@ int ion_ji_compact(ji_index *ix, FILE *dst)
 {
     int e;
     ion_ji_drop(ix);
-    if (!(ix->chunk = malloc(JI_CHUNK)))
-        return ENOMEM;
     uint64_t lines = 0;
     if ((e = plan(ix)) == 0 && (e = copy(ix, dst, &lines)) == 0 &&
         (ix->next_fd = dup(fileno(dst))) < 0)
         e = errno;
-    free(ix->chunk), ix->chunk = NULL;
     if (e)
         ion_ji_drop(ix);
     ix->next_lines = (lua_Integer)lines;

@@ -118,17 +118,6 @@ long ion_ji_read_line(ji_index *ix, uint64_t off)
     }
 }
 
-/* The key of the record at `off`, unescaped in place in ix->buf; -1 if none. */
-static long key_at(ji_index *ix, uint64_t off, const char **key)
-{
-    ion_jline jl;
-    long n = ion_ji_read_line(ix, off);
-    if (n < 0 || !ion_jline_parse(ix->buf, (size_t)n, &jl))
-        return -1;
-    *key = jl.k;
-    return ion_jline_unescape(jl.k, jl.k_len, (char *)jl.k);
-}
-
 static void remember(ji_index *ix, uint64_t h, const char *k, size_t n)
 {
     ji_seen *s = &ix->seen[h % JI_SEEN];
@@ -136,22 +125,9 @@ static void remember(ji_index *ix, uint64_t h, const char *k, size_t n)
         s->h = h, s->len = n, memcpy(s->key, k, n);
 }
 
-/* Whether k (hash h) is the key of the record at `off`, its slot's first. */
-int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n)
-{
-    const ji_seen *s = &ix->seen[h % JI_SEEN];
-    if (s->h == h && s->len == n && memcmp(s->key, k, n) == 0)
-        return 1;
-    const char *other = NULL;
-    long m = key_at(ix, off, &other);
-    if (m != (long)n || memcmp(other, k, n) != 0)
-        return 0;
-    remember(ix, h, k, n);
-    return 1;
-}
-
 /* Whether k (hash h) is the key of the line (p, n), which stays as it is
- * (the key is unescaped into a copy). */
+ * (the key is unescaped into a copy). Keys lately proven (ix->seen) need
+ * no parse. */
 int ion_ji_line_has_key(ji_index *ix, uint64_t h, const char *p, size_t n, const char *k, size_t kn)
 {
     const ji_seen *s = &ix->seen[h % JI_SEEN];
@@ -168,6 +144,18 @@ int ion_ji_line_has_key(ji_index *ix, uint64_t h, const char *p, size_t n, const
     if (same)
         remember(ix, h, k, kn);
     return same;
+}
+
+/* Whether k (hash h) is the key of the record at `off`, its slot's first
+ * (read back only when ix->seen does not know it). */
+int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n)
+{
+    const ji_seen *s = &ix->seen[h % JI_SEEN];
+    long len;
+    if (s->h == h && s->len == n && memcmp(s->key, k, n) == 0)
+        return 1;
+    return (len = ion_ji_read_line(ix, off)) >= 0 &&
+           ion_ji_line_has_key(ix, h, ix->buf, (size_t)len, k, n);
 }
 
 /* apply() with the key's hash already known. */
