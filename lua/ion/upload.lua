@@ -73,7 +73,7 @@ end
 
 -- A hot folder (ion.upload.watch, docs/api.md "client:watch"): job | nil, err.
 function Client:watch(dir, opts)
-  local j, err = require("ion.upload.watch").start(self, dir, opts, 3)
+  local j, err = require("ion.upload.watch").start(self, dir, opts, 3, self:_core_module())
   return j, err
 end
 

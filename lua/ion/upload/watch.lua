@@ -37,13 +37,12 @@ for _, part in ipairs({
   for name, f in pairs(part) do Watch[name] = f end
 end
 
---- watch.start(client, dir, opts) -> job | nil, err
-function watch.start(client, dir, opts, level)
+--- watch.start(client, dir, opts, level, core) -> job | nil, err (core: the client's C core module)
+function watch.start(client, dir, opts, level, core)
   check.arg(type(dir) == "string", 1, "watch", "string", dir, level)
   check.arg(opts == nil or type(opts) == "table", 2, "watch", "table or nil", opts, level)
   local o, err = options.check(opts or {}, { settle = watch.default_settle, retry_cap = watch.default_retry_cap })
   if not o then return nil, err end
-  local core = client:_core_module()
   local root, rerr = core.realpath(dir)
   if not root then return nil, rerr end
   local st = core.stat(root)
@@ -173,9 +172,8 @@ function Watch:timeout()
   local now = self.core.now()
   -- an open job with nothing to do says 0.2 s (it waits for items); ours
   -- come through the watcher's fd or our own timers, so idle is idle_wait
-  local run = self.job._run
   local t = watch.idle_wait
-  if run:busy() or run:next_due() or run.input_done then t = math.min(self.job:timeout(), t) end
+  if not self.job:idle() then t = math.min(self.job:timeout(), t) end
   local due = self:next_due(now)
   if due and due < t then t = due end
   return t

@@ -130,6 +130,35 @@ function Run:step(timeout)
   return false
 end
 
+-- Seconds a host may wait before the next step, at most max_wait while
+-- transfers run or the input is open (job:timeout()).
+function Run:timeout(max_wait)
+  local wait = self:next_due()
+  if self:busy() then
+    local t = self.transport:timeout()
+    wait = math.min(wait or max_wait, t or max_wait, max_wait)
+  elseif wait == nil then
+    -- nothing in flight and nothing due: the next step finishes, unless
+    -- more items may come
+    wait = self.input_done and 0 or max_wait
+  end
+  return wait
+end
+
+-- Nothing in flight, nothing due, and the input open: the run waits for items.
+function Run:idle()
+  return not self:busy() and not self:next_due() and not self.input_done
+end
+
+-- The client's session (its descriptors are every job's of the client).
+function Run:session()
+  return self.transport
+end
+
+function Run:fds()
+  return self.transport:fds()
+end
+
 ---------------------------------------------------------------------------
 -- Life of a run
 
@@ -164,16 +193,22 @@ function run.open(ctx, opts)
   return run.new(ctx, opts, jnl)
 end
 
--- Checks and plans more items (their indexes follow the ones before).
+-- Checks and plans more items (their indexes follow the ones before); the
+-- index of the last.
 function Run:add_items(list)
   local records, base = {}, self.count
   for i = 1, #list do records[i] = items_mod.check(self.clock, base + i, list[i]) end
   self:plan(records)
+  return self.count
 end
 
 -- No more items will come: the run ends once those it has are done.
 function Run:finish_input()
   self.input_done = true
+end
+
+function Run:input_finished()
+  return self.input_done == true
 end
 
 -- Lets go of this run's transfers and the journal (again: harmless). The
@@ -185,6 +220,16 @@ function Run:close()
   self.transfers = {}
   self:leave_token_waits()
   if self.journal then self.journal:close() end
+end
+
+-- The result of item i once final (nil before, or when results are not kept).
+function Run:result(i)
+  return self.results[i]
+end
+
+-- The reason the run stopped (an error, a copy), nil while it goes on.
+function Run:stopping()
+  return self.abort_err and self:abort_error() or nil
 end
 
 -- After the last step (or an abort): whatever did not finish fails with the
