@@ -16,6 +16,8 @@
 -- Known exceptions are listed below with their reason and printed; one that
 -- no longer reaches fails the spec, so the list cannot rot.
 
+local support_files = require("support.files")
+
 -- Parts of the library not yet rebuilt, each with what it still does.
 local pending = {
   ["lua/ion/upload/watch/after.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
@@ -56,10 +58,7 @@ local function strip(src)
 end
 
 local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
+  return assert(support_files.read(path), path)
 end
 
 local function sources()
