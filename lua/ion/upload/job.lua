@@ -201,13 +201,13 @@ function Job:timeout()
   return self._run:timeout(job.max_wait)
 end
 
--- job:idle() -> true while the job only waits for items: nothing in flight,
+--- job:idle() -> true while the job only waits for items: nothing in flight,
 -- nothing due, its input open (a watch then sleeps on its own terms).
 function Job:idle()
   return not self._results and self._run:idle()
 end
 
--- job:session() -> the client's session, shared by its jobs (and their
+--- job:session() -> the client's session, shared by its jobs (and their
 -- descriptors: an adapter polls one job of a client at a time).
 function Job:session()
   return self._run:session()
