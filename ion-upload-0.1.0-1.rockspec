@@ -77,6 +77,7 @@ build = {
     ["ion.upload.errors"] = "lua/ion/upload/errors.lua",
     ["ion.upload.files"] = "lua/ion/upload/files.lua",
     ["ion.upload.graphql"] = "lua/ion/upload/graphql.lua",
+    ["ion.upload.graphql.literal"] = "lua/ion/upload/graphql/literal.lua",
     ["ion.upload.graphql_operation"] = "lua/ion/upload/graphql_operation.lua",
     ["ion.upload.job"] = "lua/ion/upload/job.lua",
     ["ion.upload.journal"] = "lua/ion/upload/journal.lua",
