@@ -20,6 +20,8 @@ function check(what, value, ok, expected) {
 }
 const isTitle = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_TITLE;
 const isListOf = (max) => (v) => Array.isArray(v) && v.length <= max;
+// Lua's cjson encodes an empty table as {}: taken for an empty list.
+const asList = (v) => (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 ? [] : v);
 const TITLE = `a string of 1..${MAX_TITLE} characters`;
 
 class Targets {
@@ -78,12 +80,12 @@ class Targets {
     const title = check('title', b.title, isTitle, TITLE);
     const status = check('status', b.status ?? 'TODO', (v) => RUN_STATUSES.includes(v), RUN_STATUSES.join('|'));
     const procedureId = check('procedureId', b.procedureId ?? 1, (v) => this.byType.procedure.has(v), 'a procedure id');
-    const steps = check('steps', b.steps ?? [], isListOf(MAX_STEPS), `a list of at most ${MAX_STEPS}`).map((s, i) => {
+    const steps = check('steps', asList(b.steps ?? []), isListOf(MAX_STEPS), `a list of at most ${MAX_STEPS}`).map((s, i) => {
       const step = typeof s === 'string' ? { title: s } : s || {};
       return {
         title: check(`steps[${i}].title`, step.title, isTitle, TITLE),
         status: check(`steps[${i}].status`, step.status ?? 'TODO', (v) => STEP_STATUSES.includes(v), STEP_STATUSES.join('|')),
-        fields: check(`steps[${i}].fields`, step.fields ?? [], isListOf(MAX_FIELDS), `a list of at most ${MAX_FIELDS}`)
+        fields: check(`steps[${i}].fields`, asList(step.fields ?? []), isListOf(MAX_FIELDS), `a list of at most ${MAX_FIELDS}`)
           .map((name, j) => check(`steps[${i}].fields[${j}]`, name, isTitle, TITLE)),
       };
     });
