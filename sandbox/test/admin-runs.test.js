@@ -27,14 +27,16 @@ describe('admin runs', () => {
       id: 51, title: 'SN009999 final test', status: 'IN_PROGRESS', procedureId: 6, entityId: '521',
       steps: [
         { id: 201, title: 'Receiving inspection', position: 1, status: 'TODO', entityId: '522', fields: [] },
-        { id: 202, title: 'Final test', position: 2, status: 'IN_PROGRESS', entityId: '523', fields: [{ id: 101, name: 'Photo', entityId: '524' }] },
+        { id: 202, title: 'Final test', position: 2, status: 'IN_PROGRESS', entityId: '523',
+          fields: [{ id: 101, name: 'Photo', entityId: '524' }] },
       ],
     });
     const [node] = await found('SN009999 final test');
     assert.deepEqual({ ...node, entity: undefined }, { ...run, entity: undefined });
     assert.equal(node.entity.id, '521');
     const byId = await sb.gql('{ run(id: 51) { id } runStep(id: 202) { title entity { id } } runStepField(id: 101) { name } }');
-    assert.deepEqual(byId.json.data, { run: { id: 51 }, runStep: { title: 'Final test', entity: { id: '523' } }, runStepField: { name: 'Photo' } });
+    assert.deepEqual(byId.json.data,
+      { run: { id: 51 }, runStep: { title: 'Final test', entity: { id: '523' } }, runStepField: { name: 'Photo' } });
     const { result } = await sb.upload('later.jpg', 'x', '523');
     assert.equal(result.json.errors, undefined, result.body);
     assert.equal(result.json.data.createFileAttachment.fileAttachment.entityId, '523');
@@ -48,7 +50,8 @@ describe('admin runs', () => {
 
   it('renames a run: found by the new title, no longer by the old', async () => {
     const renamed = await sb.admin('/runs/update', { method: 'POST', body: { id: 14, title: 'SN004600 rework', status: 'COMPLETE' } });
-    assert.deepEqual([renamed.id, renamed.title, renamed.status, renamed.entityId], [14, 'SN004600 rework', 'COMPLETE', (await sb.admin('/dataset')).run['14']]);
+    assert.deepEqual([renamed.id, renamed.title, renamed.status, renamed.entityId],
+      [14, 'SN004600 rework', 'COMPLETE', (await sb.admin('/dataset')).run['14']]);
     assert.deepEqual((await found('Bracket assembly')).map((r) => r.id), [13, 15]);
     assert.deepEqual((await found('SN004600 rework')).map((r) => [r.id, r.status]), [[14, 'COMPLETE']]);
   });
