@@ -104,7 +104,8 @@ function runStep(id) {
   const runId = Math.floor((id - 1) / STEPS_PER_RUN) + 1;
   const position = ((id - 1) % STEPS_PER_RUN) + 1;
   const r = run(runId);
-  return { id, runId, position, title: patternOf(r.procedureId)[position - 1], status: stepStatus(r.status, runId, position) };
+  const title = patternOf(r.procedureId)[position - 1];
+  return { id, runId, position, title, status: stepStatus(r.status, runId, position) };
 }
 
 function runStepField(id) {
@@ -133,6 +134,4 @@ function part(id) {
 // The descriptive fields of object `id` of a dataset.js type.
 const DESCRIBE = { run, runStep, runStepField, procedure, step, part };
 
-module.exports = {
-  DESCRIBE, STEPS_PER_RUN, INJECTION_TITLE, INJECTION_FIRST_LINE, INJECTION_UNESCAPED, stepStatus,
-};
+module.exports = { DESCRIBE };

@@ -20,6 +20,7 @@ function check(what, value, ok, expected) {
 }
 const isTitle = (v) => typeof v === 'string' && v.length > 0 && v.length <= MAX_TITLE;
 const isListOf = (max) => (v) => Array.isArray(v) && v.length <= max;
+const isOneOf = (list) => (v) => list.includes(v);
 // Lua's cjson encodes an empty table as {}: taken for an empty list.
 const asList = (v) => (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 ? [] : v);
 const TITLE = `a string of 1..${MAX_TITLE} characters`;
@@ -78,19 +79,21 @@ class Targets {
   createRun(body) {
     const b = check('the body', body, (v) => v && typeof v === 'object' && !Array.isArray(v), 'a JSON object');
     const title = check('title', b.title, isTitle, TITLE);
-    const status = check('status', b.status ?? 'TODO', (v) => RUN_STATUSES.includes(v), RUN_STATUSES.join('|'));
+    const status = check('status', b.status ?? 'TODO', isOneOf(RUN_STATUSES), RUN_STATUSES.join('|'));
     const procedureId = check('procedureId', b.procedureId ?? 1, (v) => this.byType.procedure.has(v), 'a procedure id');
-    const steps = check('steps', asList(b.steps ?? []), isListOf(MAX_STEPS), `a list of at most ${MAX_STEPS}`).map((s, i) => {
+    const steps = check('steps', asList(b.steps ?? []), isListOf(MAX_STEPS), `a list of at most ${MAX_STEPS}`);
+    const clean = steps.map((s, i) => {
       const step = typeof s === 'string' ? { title: s } : s || {};
+      const fields = check(`steps[${i}].fields`, asList(step.fields ?? []), isListOf(MAX_FIELDS),
+        `a list of at most ${MAX_FIELDS}`);
       return {
         title: check(`steps[${i}].title`, step.title, isTitle, TITLE),
-        status: check(`steps[${i}].status`, step.status ?? 'TODO', (v) => STEP_STATUSES.includes(v), STEP_STATUSES.join('|')),
-        fields: check(`steps[${i}].fields`, asList(step.fields ?? []), isListOf(MAX_FIELDS), `a list of at most ${MAX_FIELDS}`)
-          .map((name, j) => check(`steps[${i}].fields[${j}]`, name, isTitle, TITLE)),
+        status: check(`steps[${i}].status`, step.status ?? 'TODO', isOneOf(STEP_STATUSES), STEP_STATUSES.join('|')),
+        fields: fields.map((name, j) => check(`steps[${i}].fields[${j}]`, name, isTitle, TITLE)),
       };
     });
     const run = this.create('run', { title, status, procedureId });
-    steps.forEach((s, i) => {
+    clean.forEach((s, i) => {
       const step = this.create('runStep', { runId: run.id, position: i + 1, title: s.title, status: s.status });
       run.steps.push(step);
       for (const name of s.fields) step.fields.push(this.create('runStepField', { runStepId: step.id, name }));
@@ -103,7 +106,7 @@ class Targets {
     const b = check('the body', body, (v) => v && typeof v === 'object' && !Array.isArray(v), 'a JSON object');
     const run = check('id', this.get('run', b.id), Boolean, 'the id of a run');
     if (b.title !== undefined) run.title = check('title', b.title, isTitle, TITLE);
-    if (b.status !== undefined) run.status = check('status', b.status, (v) => RUN_STATUSES.includes(v), RUN_STATUSES.join('|'));
+    if (b.status !== undefined) run.status = check('status', b.status, isOneOf(RUN_STATUSES), RUN_STATUSES.join('|'));
     return runJSON(run);
   }
 
