@@ -1,6 +1,7 @@
 # ion-upload: build the C core, run the sandbox, the demo, the tests.
 # `make test`, `make demo` and the other targets of WITH_DEPS install what
 # they need first (scripts/deps.sh), then run in a sub-make (below).
+# docs/testing.md says which target runs what.
 
 LUA         ?= lua5.4
 LUA_PC      ?= lua5.4
@@ -29,15 +30,15 @@ UBSAN_RT    := $(shell $(CC) -print-file-name=libubsan.so)
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
 export LUA_CPATH := $(CURDIR)/$(BUILD)/?.so;;
 
-.PHONY: all build host examples check-rock deps test test-sandbox test-lua test-one sanitize valgrind lint format \
-        sandbox demo bench clean rock soak fuzz dist
+.PHONY: all build host examples check-rock deps test test-all test-sandbox test-lua test-one sanitize valgrind lint \
+        format sandbox demo bench clean rock soak fuzz dist
 
 # Targets that install their own dependencies. Each runs `deps`, then its
 # recipe (_<target>) in a sub-make: this file's pkg-config flags are computed
 # when make reads it, so only a make started after deps sees the headers.
 # No recipe of these targets runs in the make that ran deps;
 # scripts/check-makefile.sh (CI, before deps) keeps it that way.
-WITH_DEPS   := test demo examples host valgrind bench soak check-rock sanitize sandbox
+WITH_DEPS   := test test-all demo examples host valgrind bench soak check-rock sanitize sandbox
 .PHONY: $(WITH_DEPS:%=_%)
 
 $(WITH_DEPS): deps
@@ -81,12 +82,19 @@ $(SLEEPING_HOST): examples/host/sleeping_host.c
 _examples: build $(HOST)
 	@bash examples/run_all.sh
 
-# The whole suite: the sandbox's own specs, then every busted spec (unit and
-# integration against a sandbox started for the run) under each Lua of
-# MATRIX that is installed (scripts/test-matrix.sh; its last line sums them).
+# make test, for a newcomer (a few minutes): the build, the sandbox's own
+# specs, then every busted spec (unit, and integration against a sandbox
+# started for the run) under Lua 5.4. make test-all (CI): the same, the
+# busted suite under each Lua of MATRIX that is installed
+# (scripts/test-matrix.sh; its last line sums them).
 MATRIX      ?= 5.1 5.2 5.3 5.4 jit
 
 _test:
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory test-sandbox
+	@$(MAKE) --no-print-directory test-lua MATRIX=5.4
+
+_test-all:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory test-sandbox
 	@$(MAKE) --no-print-directory test-lua
@@ -124,8 +132,10 @@ lint:
 format:
 	clang-format -i csrc/*.c csrc/*.h examples/host/*.c
 
-# The sandbox in the foreground, for a person: prints the endpoint and a token.
-_sandbox:
+# The sandbox in the foreground, for a person: prints the exports (endpoint,
+# token), ids that exist and commands to paste (README.md, "Quick start").
+# The core is built first, so that bin/ion-upload runs from the checkout.
+_sandbox: build
 	node sandbox/server.js --print
 
 _demo: build
@@ -156,8 +166,11 @@ dist:
 _check-rock:
 	@bash scripts/check-rock.sh
 
+# luarocks install for LUA_VERSION (default 5.4) into ~/.luarocks, built from
+# make dist's rock outside the checkout (scripts/rock.sh says why).
+LUA_VERSION ?= 5.4
 rock:
-	luarocks make --deps-mode=none --local ion-upload-*.rockspec
+	@LUA_VERSION=$(LUA_VERSION) bash scripts/rock.sh
 
 clean:
 	rm -rf build build-asan build-fuzz bench/out
