@@ -178,4 +178,4 @@ class Client {
   }
 }
 
-module.exports = { start, request, waitUntil, SERVER };
+module.exports = { start, request, waitUntil, SERVER, Client };
