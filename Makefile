@@ -144,7 +144,7 @@ _demo: build
 _bench: build
 	@bash bench/run.sh
 
-# The long reliability runs (README.md, "Reliability"): the fault soak over
+# The long reliability runs (docs/reliability.md): the fault soak over
 # several seeds with files up to 8 MiB, the crash soak of 200 files, 10,000
 # uploads for fd/RSS growth. SOAK_SEEDS picks the fault seeds. Then the hot
 # folder's soak, bench/watch_soak.sh (WATCH_SOAK_FILES, default 10000).
