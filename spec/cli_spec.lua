@@ -108,7 +108,7 @@ describe("ion.upload.cli.cli_args", function()
 end)
 
 describe("ion.upload.cli.cli_output", function()
-  it("writes the JSON line of DESIGN.md, keys in order, plain slashes", function()
+  it("writes the JSON line docs/api.md gives (\"--json\"), keys in order, plain slashes", function()
     local line = output.json_line("/d/a.jpg", { ok = true, skipped = true, attachment = {
       id = 4242, entityId = "9876", filename = "a.jpg", size = 5, md5 = "abc", downloadUrl = "https://s/x?sig" } })
     assert.equal('{"path":"/d/a.jpg","ok":true,"id":4242,"entityId":"9876","filename":"a.jpg","size":5,'

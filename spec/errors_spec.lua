@@ -6,7 +6,7 @@ describe("ion.upload.errors", function()
     "signature_mismatch", "etag_mismatch", "missing_etag", "rate_limited", "graphql", "http",
     "network", "timeout", "protocol", "aborted" }
 
-  it("knows exactly the codes of DESIGN.md, each with a hint", function()
+  it("knows exactly the codes of docs/api.md's table of errors, each with a hint", function()
     local n = 0
     for _ in pairs(errors.codes) do n = n + 1 end
     assert.equal(#contract, n)

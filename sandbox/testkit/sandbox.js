@@ -192,4 +192,4 @@ class Client {
   }
 }
 
-module.exports = { start, perSuite, request, waitUntil, SERVER };
+module.exports = { start, perSuite, request, waitUntil, SERVER, Client };

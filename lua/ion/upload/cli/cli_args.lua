@@ -1,4 +1,4 @@
--- ion-upload's command line (DESIGN.md, "Command line"): flags by
+-- ion-upload's command line (docs/api.md, "ion-upload (command line)"): flags by
 -- lua-argparse, then the checks argparse can't express. A usage problem comes
 -- back as a message that says what to fix (the CLI exits 2 with it).
 local argparse = require("argparse")

@@ -24,7 +24,7 @@ local function object(parts)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
---- The --json line of one result (keys in DESIGN.md's order).
+--- The --json line of one result (keys in the order of docs/api.md, "--json").
 function output.json_line(path, result)
   local parts = {}
   field(parts, '"path":', enc(path))

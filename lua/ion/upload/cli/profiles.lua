@@ -1,4 +1,4 @@
--- Named profiles for the CLI (DESIGN.md, "Command line"): the endpoint and
+-- Named profiles for the CLI (README.md, "Profiles"): the endpoint and
 -- where the credentials come from, in $XDG_CONFIG_HOME/ion-upload/config.lua
 -- (default ~/.config/ion-upload/config.lua). The library reads no file and no
 -- variable: this is the CLI's. Secrets are read here and never printed: every
