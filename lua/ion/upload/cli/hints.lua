@@ -30,10 +30,10 @@ hints.fields = {
 
 -- The library's own hint of a code, where it names a Lua option.
 hints.codes = {
-  auth = "Check ION_TOKEN (or ION_CLIENT_ID and ION_CLIENT_SECRET, or the profile's): it is missing, rejected or "
-    .. "expired",
-  not_found = "Check the id: give the object's own id to --run-step, --run, --part, ... (or in the manifest's id "
-    .. "column), or its entity id to --entity-id",
+  auth = "Check the token in ION_TOKEN, the client credentials in ION_CLIENT_ID and ION_CLIENT_SECRET, or the "
+    .. "profile's: they are missing, rejected or expired",
+  not_found = "Check the id: give the object's own id to --run-step, --run, --part, ... or in the manifest's id "
+    .. "column, or its entity id to --entity-id",
   timeout = "Retry later: ION or storage was slow to answer; if it persists, check the network",
 }
 
