@@ -153,7 +153,7 @@ local function json(ev)
     event = ev.type, path = ev.rel, rewritten = ev.rewritten, skipped = ev.skipped, to = ev.to,
     retry_in = ev.retry_in, message = ev.message, since = ev.since, reason = ev.reason, queued = ev.queued,
     waited = ev.waited, was_in_doubt = ev.was_in_doubt,
-    error = e and { code = e.code, message = e.message, hint = e.hint, in_doubt = e.in_doubt } or nil,
+    error = e and { code = e.code, message = e.message, hint = hints.of(e), in_doubt = e.in_doubt } or nil,
     attachment = a and { id = a.id, entityId = a.entityId, filename = a.filename, size = a.size, md5 = a.md5 } or nil,
   }
   return (cjson.encode(t):gsub("\\/", "/"))
