@@ -4,6 +4,8 @@
 local upload = require("ion.upload")
 local real_core = require("ion.upload.core")
 local files = require("support.files")
+local errors = require("ion.upload.errors")
+local slowdown = require("support.slowdown")
 
 local function client(watcher)
   local c = assert(upload.new({ endpoint = "http://127.0.0.1:9/graphql", token = "t" }))
@@ -51,6 +53,41 @@ describe("client:watch", function()
     assert.is_true(w:timeout() <= 2) -- polling every 2 s: the next scan is due
     w:close()
     assert.is_true(w:done())
+  end)
+
+  -- (the core's watcher wrapped to watch at most one folder: the real one, capped)
+  it("hands out ion.upload errors only: a missing folder, a watcher refused, a subfolder not watched", function()
+    local function is_error(err, code)
+      assert.is_true(errors.is(err), "an ion.upload error, not " .. tostring(err))
+      assert.equal(code, err.code)
+      assert.is_string(err.hint)
+      assert.is_false(err.retryable)
+      assert.matches("^" .. code .. ": watch: ", tostring(err))
+    end
+    local w, err = client():watch(dir .. "/nodir", { target = { run_step = 1 } })
+    assert.is_nil(w)
+    is_error(err, "bad_input")
+    assert.equal("dir", err.field)
+    local capped = client(function(root) return real_core.watcher(root, { max_watches = 1 }) end)
+    assert(os.execute("mkdir '" .. dir .. "/a' '" .. dir .. "/b'"))
+    w, err = capped:watch(dir, { target = { run_step = 1 } })
+    assert.is_nil(w)
+    is_error(err, "bad_input")
+    assert.equal("watch_limit", err.core_code)
+    assert.matches("max_watches", err.hint)
+    local empty = files.tmpdir()
+    local seen
+    w = assert(capped:watch(empty, { target = { run_step = 1 }, on_event = function(ev)
+      if ev.type == "watch_error" then seen = ev end
+    end }))
+    assert(os.execute("mkdir '" .. empty .. "/sub'"))
+    local deadline = real_core.now() + 10 * slowdown
+    while not seen and real_core.now() < deadline do w:step(0.05) end
+    w:close()
+    files.rmdir(empty)
+    assert.is_table(seen, "a watch_error event")
+    is_error(seen.err, "bad_input")
+    assert.equal("watch_limit", seen.err.core_code)
   end)
 
   it("takes a temporary name when it is included", function()

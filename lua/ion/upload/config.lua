@@ -30,8 +30,12 @@ config.max_rate = 1e15
 local proxy_schemes = { http = true, https = true, socks4 = true, socks4a = true, socks5 = true, socks5h = true }
 
 local function bad(field, message, hint)
-  return nil, errors.new("bad_input", field .. ": " .. message,
-    { field = field, hint = hint or ("Fix the field " .. field .. " of the table given to upload.new") })
+  local fields = { field = field, hint = hint or ("Fix the field " .. field .. " of the table given to upload.new") }
+  if not known[field] then return nil, errors.new("bad_input", field .. ": " .. message, fields) end
+  -- A known field's name is ours, prefixed after the scrub: "client_secret: x" reads as a credential
+  local e = errors.new("bad_input", message, fields)
+  e.message = field .. ": " .. e.message
+  return nil, e
 end
 
 local function is_url(s)

@@ -15,6 +15,7 @@
 -- outcomes mean: retry, hold, done), watch/after (move, delete, failed),
 -- watch/outage ("waiting for ION since …", then resumed).
 local check = require("ion.upload.check")
+local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
 local options = require("ion.upload.watch.options")
 
@@ -45,7 +46,7 @@ function watch.start(client, dir, opts, level)
   if not o then return nil, err end
   local core = client:_core_module()
   local root, rerr = core.realpath(dir)
-  if not root then return nil, rerr end
+  if not root then return options.bad(tostring(type(rerr) == "table" and rerr.message or rerr), "dir") end
   local st = core.stat(root)
   if not st or st.type ~= "directory" then return options.bad(dir .. ": not a directory", "dir") end
 
@@ -95,7 +96,7 @@ function watch.start(client, dir, opts, level)
       o.poll = 2
     else
       job:close()
-      return nil, werr
+      return nil, errors.from_core(werr, "watch: ")
     end
   end
   self:scan("")
@@ -123,6 +124,8 @@ end
 function Watch:tick()
   local now = self.core.now()
   self:handle_outcomes(now)
+  -- the job stopped on a failure no file escapes (a rejected token): so does the watch
+  if not self.stopping and self.job:stopping() then self:stop() end
   if not self.stopping then
     self:read_watcher()
     if self.next_scan and now >= self.next_scan then
@@ -190,6 +193,13 @@ end
 
 function Watch:done()
   return self.job:done()
+end
+
+--- The reason the watch stopped by itself (its job's job:stopping()), nil
+-- before: a failure no file escapes (a rejected token), a journal that
+-- could not be written, a callback that raised.
+function Watch:stop_reason()
+  return self.job:stopping()
 end
 
 --- Stop taking files; registrations in flight finish (see job:cancel).

@@ -3,6 +3,7 @@
 -- back as a message that says what to fix (the CLI exits 2 with it).
 local argparse = require("argparse")
 local environments = require("ion.upload.environments")
+local help = require("ion.upload.cli.help")
 local targets = require("ion.upload.targets")
 local rate = require("ion.upload.cli.rate")
 
@@ -39,7 +40,8 @@ when it matches no --exclude and, if any --include is given, an --include:
 exclusion wins. Hidden names (.x) are skipped unless --hidden.
 
 Exit status: 0 every file attached (or already attached per the journal),
-1 any file failed (or the run was interrupted), 2 usage or configuration error.
+1 any file failed, 2 usage or configuration error (a rejected token or an
+endpoint that is not ION included: said once, not per file), 130 interrupted.
 
 Examples:
   export ION_API_URL=https://api.buildwithion.com/graphql ION_TOKEN=...
@@ -51,13 +53,15 @@ Examples:
   ion-upload profiles]]
 
 function cli_args.parser(version)
-  local p = argparse("ion-upload", "Upload files to ION as attachments: signed URL, PUT to storage, registration.")
+  local p = argparse("ion-upload", "Upload files to ION as attachments: signed URL, PUT to storage, registration."
+    .. help.commands)
   p:usage(table.concat({
     "Usage: ion-upload [options] (--run-step ID | --run ID | --procedure ID | --step ID |",
     "                             --part ID | --run-step-field ID | --entity-id ID) FILE...",
     "       ion-upload [options] --manifest FILE",
+    "       ion-upload watch DIR (--run-step ID | ... | --rules FILE) [options]",
+    "       ion-upload verify (--journal FILE | --receipts FILE | ID...)",
     "       ion-upload profiles",
-    "       ion-upload verify (--journal FILE | --receipts FILE | ID...)  (see ion-upload verify --help)",
   }, "\n"))
   p:add_help(false)
   p:epilog(EPILOG)

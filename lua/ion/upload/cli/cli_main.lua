@@ -1,7 +1,9 @@
 -- ion-upload: the command line on top of client:start_many (cli/stream.lua). run() returns
--- the exit status (0 all attached, 1 any failed or interrupted, 2 usage or
--- configuration); bin/ion-upload passes it to os.exit.
+-- the exit status (0 all attached, 1 any failed, 2 usage or configuration,
+-- 130 interrupted); bin/ion-upload passes it to os.exit.
 local cli_args = require("ion.upload.cli.cli_args")
+local help = require("ion.upload.cli.help")
+local hints = require("ion.upload.cli.hints")
 local output = require("ion.upload.cli.cli_output")
 local inputs = require("ion.upload.cli.inputs")
 local profiles = require("ion.upload.cli.profiles")
@@ -13,7 +15,11 @@ local USAGE_ERROR, OK = 2, 0
 
 -- `ion-upload profiles`: each profile of the config file, without secrets.
 local function list_profiles(argv, env)
-  if #argv > 1 then return env.usage_error("profiles takes no arguments") end
+  if help.wanted(argv) then
+    env.stdout:write(help.profiles, "\n")
+    return OK
+  end
+  if #argv > 1 then return env.usage_error("profiles takes no arguments (see ion-upload profiles --help)") end
   local path, perr = profiles.config_path(env.getenv)
   if not path then return env.usage_error(perr) end
   local config, err = profiles.load(path, env.core)
@@ -66,7 +72,7 @@ function cli.run(argv, env)
         local cfg, cerr = cli_args.client_config(args, getenv, profile)
         if not cfg then return nil, cerr end
         local client, nerr = upload.new(cfg)
-        if not client then return nil, tostring(nerr) end
+        if not client then return nil, hints.text(nerr) end
         return client
       end })
   end
@@ -76,6 +82,10 @@ function cli.run(argv, env)
       getenv = getenv, usage_error = usage_error })
   end
 
+  if #argv == 0 then -- a first try: how to call it, not a complaint about a missing target
+    stderr:write(cli_args.parser(upload.VERSION):get_usage(), "\n(see ion-upload --help)\n")
+    return USAGE_ERROR
+  end
   local args, perr = cli_args.parse(argv, upload.VERSION)
   if not args then return usage_error(perr) end
   if args.help then
@@ -92,7 +102,7 @@ function cli.run(argv, env)
   local cfg, cerr = cli_args.client_config(args, getenv, profile)
   if not cfg then return usage_error(cerr) end
   local client, nerr = upload.new(cfg)
-  if not client then return usage_error(tostring(nerr)) end
+  if not client then return usage_error(hints.text(nerr)) end
   local receipts, rcerr -- --receipts: one line per file attached (cli/receipts.lua)
   if args.receipts then receipts, rcerr = require("ion.upload.cli.receipts").open(args.receipts, core) end
   if rcerr then

@@ -3,6 +3,7 @@
 -- string or a token: errors are scrubbed by the library, and attachments'
 -- downloadUrl is not printed at all.
 local cjson = require("cjson")
+local hints = require("ion.upload.cli.hints")
 
 local output = {}
 
@@ -46,7 +47,7 @@ function output.json_line(path, result)
   local err = {}
   field(err, '"code":', enc(e.code))
   field(err, '"message":', enc(e.message))
-  field(err, '"hint":', enc(e.hint))
+  field(err, '"hint":', enc(hints.of(e)))
   parts[#parts + 1] = '"error":' .. object(err)
   return object(parts)
 end
@@ -73,8 +74,20 @@ local function printable(s)
 end
 output.printable = printable
 
---- The plain line of one result.
-function output.plain_line(path, result)
+--- The message of err without a leading "path: " (the line names the file
+-- already); lib_path: the library's name for it, when not the same.
+function output.message_without_path(err, path, lib_path)
+  local m = tostring(err.message)
+  for _, p in ipairs({ path, lib_path }) do
+    if type(p) == "string" and m:sub(1, #p + 2) == p .. ": " then return m:sub(#p + 3) end
+  end
+  return m
+end
+
+--- The plain line of one result (lib_path: see message_without_path).
+function output.plain_line(path, result, lib_path)
+  local e = result.err
+  local shown = path
   path = printable(path)
   if result.ok then
     local a = result.attachment or {}
@@ -84,7 +97,28 @@ function output.plain_line(path, result)
     return string.format("ok    %s -> attachment %s on entity %s (%s)", path, printable(a.id), printable(a.entityId),
       output.size(a.size))
   end
-  return string.format("FAIL  %s: %s", path, printable(result.err))
+  if type(e) == "table" and e.code ~= nil then
+    e = hints.text(e, output.message_without_path(e, shown, lib_path))
+  end
+  return string.format("FAIL  %s: %s", path, printable(e))
+end
+
+-- Reasons to stop that are the configuration's (exit 2, as a usage error):
+-- a rejected token, an endpoint that is not ION.
+output.configuration = { auth = true, protocol = true }
+
+--- The one line that says why a run stopped (hints: cli/hints.lua).
+function output.stopped_line(why)
+  return "ion-upload: stopped: " .. printable(hints.text(why))
+end
+
+--- Is err (a file's) the run's reason to stop (why: job:stopping()), not
+-- its own? Its line is then left out and the reason said once. A file in
+-- doubt keeps its line.
+function output.same_failure(err, why)
+  if type(err) ~= "table" or not why or err.in_doubt or err.code ~= why.code then return false end
+  local m, w = tostring(err.message), tostring(why.message)
+  return m:sub(-#w) == w -- the reason's message, maybe after the file's path
 end
 
 function output.summary_line(summary, interrupted)

@@ -6,6 +6,7 @@
 local argparse = require("argparse")
 local cjson = require("cjson")
 local cli_args = require("ion.upload.cli.cli_args")
+local hints = require("ion.upload.cli.hints")
 local profiles = require("ion.upload.cli.profiles")
 local output = require("ion.upload.cli.cli_output")
 local inputs = require("ion.upload.cli.verify_inputs")
@@ -90,7 +91,7 @@ function verify_cli.client(args, getenv, core)
   local cfg, cerr = cli_args.client_config(args, getenv, profile)
   if not cfg then return nil, cerr end
   local client, nerr = require("ion.upload").new(cfg)
-  if not client then return nil, tostring(nerr) end
+  if not client then return nil, hints.text(nerr) end
   return client
 end
 

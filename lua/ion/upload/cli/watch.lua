@@ -4,9 +4,12 @@
 -- seconds (a second signal, of either kind, ends the process at once: the
 -- journal's records of registrations sent say what is in doubt); SIGHUP
 -- reloads the rules. Exit 0 after a stop, 1 for --once with a failure, 2 for
--- a usage or configuration error (a bad rules file names the rule).
+-- a usage or configuration error (a bad rules file names the rule; a
+-- rejected token or an endpoint that is not ION stops the watch, said once).
 local argparse = require("argparse")
 local cjson = require("cjson")
+local help = require("ion.upload.cli.help")
+local hints = require("ion.upload.cli.hints")
 local output = require("ion.upload.cli.cli_output")
 local targets = require("ion.upload.targets")
 local watch_status = require("ion.upload.cli.watch_status")
@@ -16,7 +19,7 @@ local watch_cli = {}
 -- Seconds the registrations in flight get after a stop signal.
 watch_cli.grace = 10
 
-local FAILED, OK = 1, 0
+local FAILED, OK, USAGE_ERROR = 1, 0, 2
 
 function watch_cli.parser()
   local p = argparse("ion-upload watch", "Upload the files that appear in a folder (a hot folder).")
@@ -65,6 +68,7 @@ end
 -- The parsed flags: args | nil, message.
 function watch_cli.parse(argv)
   local p = watch_cli.parser()
+  if help.wanted(argv) then return { help = true, parser = p } end -- before DIR is missed
   local ok, a = p:pparse(argv)
   if not ok then return nil, a .. "\n(see ion-upload watch --help)" end
   if a.help then return { help = true, parser = p } end
@@ -117,7 +121,7 @@ local function plain(ev)
   if ev.type == "done" then
     return output.plain_line(ev.rel or ev.path, { ok = true, attachment = ev.attachment, skipped = ev.skipped })
   elseif ev.type == "error" then
-    return output.plain_line(ev.rel or ev.path, { ok = false, err = ev.err })
+    return output.plain_line(ev.rel or ev.path, { ok = false, err = ev.err }, ev.path)
   elseif ev.type == "taken" then
     return "take  " .. rel .. (ev.rewritten and " (rewritten: uploaded again as a new attachment)" or "")
   elseif ev.type == "unmatched" then
@@ -149,7 +153,7 @@ local function json(ev)
     event = ev.type, path = ev.rel, rewritten = ev.rewritten, skipped = ev.skipped, to = ev.to,
     retry_in = ev.retry_in, message = ev.message, since = ev.since, reason = ev.reason, queued = ev.queued,
     waited = ev.waited, was_in_doubt = ev.was_in_doubt,
-    error = e and { code = e.code, message = e.message, hint = e.hint, in_doubt = e.in_doubt } or nil,
+    error = e and { code = e.code, message = e.message, hint = hints.of(e), in_doubt = e.in_doubt } or nil,
     attachment = a and { id = a.id, entityId = a.entityId, filename = a.filename, size = a.size, md5 = a.md5 } or nil,
   }
   return (cjson.encode(t):gsub("\\/", "/"))
@@ -171,7 +175,9 @@ function watch_cli.run(argv, env)
   local w
   local status = watch_status.new({ out = stderr, tty = core.isatty(2), width = core.terminal_width() })
   local function person(ev)
-    if ev.type == "waiting_for_ion" or (ev.type == "waiting" and w) then
+    if ev.type == "error" and w and output.same_failure(ev.err, w:stop_reason()) then
+      return -- the watch stops on it: said once, at the end
+    elseif ev.type == "waiting_for_ion" or (ev.type == "waiting" and w) then
       status:waiting(ev.type == "waiting" and w:waiting_message() or ev.message)
     elseif ev.type == "error" and ev.err and ev.err.retryable and not args.once then
       return -- queued for a retry: the status line says so
@@ -202,14 +208,14 @@ function watch_cli.run(argv, env)
   })
   if not w then
     client:close()
-    return env.usage_error(output.printable(werr))
+    return env.usage_error(output.printable(hints.text(werr)))
   end
   core.catch_interrupt()
   core.catch_hangup()
   if not args.quiet and not args.json then
     stderr:write("watching ", output.printable(args.dir), args.once and " (once)" or "", "\n")
   end
-  local deadline
+  local deadline, why
   while not w:step(math.huge) do
     if status.active then status:waiting(w:waiting_message()) end -- files arrive while ION is away
     if core.hangup() then w:reload_rules() end
@@ -223,8 +229,13 @@ function watch_cli.run(argv, env)
       break
     end
   end
+  if not deadline then why = w:stop_reason() end -- not the grace's end: a failure no file escapes
   status:close()
   client:close()
+  if why then
+    stderr:write(output.stopped_line(why), "\n")
+    return output.configuration[why.code] and USAGE_ERROR or FAILED
+  end
   if args.once and failures > 0 then return FAILED end
   return OK
 end

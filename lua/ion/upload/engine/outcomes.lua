@@ -80,6 +80,17 @@ function M.abort(self, err)
   self.abort_err = err
 end
 
+-- A failure every other file would meet too: the credentials refused
+-- (auth), or the GraphQL endpoint answering as no GraphQL server does (an
+-- HTML page, a 404: protocol) before it ever answered as ION. The job stops
+-- on it as on job:cancel, and the files not yet final fail with it, under
+-- its own code (job:stopping() tells it, scrubbed like a file's error).
+function M.stop_if_run_wide(self, err)
+  if self.abort_err or not (err.code == "auth" or (err.code == "protocol" and not self.ion_answered)) then return end
+  local e = errors.new(err.code, err.message, { status = err.status, hint = not err.in_doubt and err.hint or nil })
+  self:abort(errors.scrubbed(e, self.ctx.auth:secrets()))
+end
+
 function M.abort_error(self)
   return errors.copy(self.abort_err)
 end

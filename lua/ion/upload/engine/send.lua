@@ -28,6 +28,7 @@ function M.send(self, doc)
     if wait then self.token_waits[wait] = nil end
     if not token then
       self.gql_out = self.gql_out - 1
+      self:stop_if_run_wide(terr)
       return doc.on_done(nil, terr)
     end
     self:post(doc, token)
@@ -53,6 +54,8 @@ end
 -- of graphql.after_failure (refresh the token, resend later, or give up).
 function M.answered(self, doc, res, cerr)
   local data, err = graphql.answer(res, cerr)
+  -- data, or errors[] of GraphQL: this endpoint speaks ION's protocol
+  if data or type(err.errors) == "table" then self.ion_answered = true end
   if data then return doc.on_done(data) end
   if err.status == 200 and type(err.data) == "table" then
     self.independent = true -- this server answers alias by alias
@@ -65,6 +68,7 @@ function M.answered(self, doc, res, cerr)
     self:later(delay, function() self:send(doc) end).resend = true
     return
   end
+  self:stop_if_run_wide(err)
   return doc.on_done(nil, err)
 end
 

@@ -2,6 +2,7 @@
 -- inotify event or a scan), held as candidates until unchanged in size and
 -- mtime for `settle` seconds, then matched to a target and taken. Methods
 -- of the watch job (self), mixed in by ion.upload.watch.
+local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
 
 local M = {}
@@ -138,7 +139,7 @@ function M:read_watcher()
     elseif ev.kind == "gone" then
       self.cand[ev.path] = nil
     elseif ev.kind == "error" then
-      self.emit({ type = "watch_error", rel = ev.path, err = ev.err })
+      self.emit({ type = "watch_error", rel = ev.path, err = errors.from_core(ev.err, "watch: ") })
     end
   end
 end
