@@ -119,11 +119,13 @@ function flags.group(p, command, title, list)
   p:group(title, (unpack or table.unpack)(elements))
 end
 
---- argv with the flags whose value may start with "-" joined to it ("--retries=-1").
+--- argv with the flags whose value may start with "-" joined to it
+-- ("--retries=-1", "--part=-3"), so that the value is the one refused.
 function flags.join(argv)
   for _, d in pairs(flags.defs) do
     if d.dash then argv = rate.join_value(argv, d[1]) end
   end
+  for _, t in ipairs(targets.list) do argv = rate.join_value(argv, t.flag) end
   return argv
 end
 

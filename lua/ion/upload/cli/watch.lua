@@ -31,6 +31,7 @@ attached; 1 --once with a failure; 2 usage or configuration error.]]
 
 function watch_cli.parser()
   local p = argparse("ion-upload watch", "Upload the files that appear in a folder (a hot folder).")
+  p:usage("Usage: ion-upload watch DIR (--run-step ID | --run ID | ... | --entity-id ID | --rules FILE) [options]")
   p:add_help(false)
   p:epilog(EPILOG)
   p:argument("dir", "The folder to watch.")
@@ -62,9 +63,12 @@ end
 -- The parsed flags: args | nil, message.
 function watch_cli.parse(argv)
   local p = watch_cli.parser()
+  for _, word in ipairs(argv) do -- (before argparse, which would first ask for DIR)
+    if word == "--" then break end
+    if word == "-h" or word == "--help" then return { help = true, parser = p } end
+  end
   local ok, a = p:pparse(flags.join(argv))
   if not ok then return nil, a .. "\n(see ion-upload watch --help)" end
-  if a.help then return { help = true, parser = p } end
   local out = { dir = a.dir, rules = a.rules, once = a.once, failed = a.failed, after = a.after or "keep",
     take_temporary = a.take_temporary }
   local named = flags.targets_given(a)
