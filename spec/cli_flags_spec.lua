@@ -56,8 +56,8 @@ describe("cli/flags.lua: the shared flags", function()
         assert.same({ 7.5, ca }, { put.stall_timeout, put.ca_file })
         cfg.on_request({ method = "PUT", host = "bucket.s3.example", status = 200, seconds = 1.4249, kind = "put" })
         cfg.on_request({ method = "POST", host = "ion.example", seconds = 30, kind = "graphql", error = "timeout" })
-        assert.same({ "PUT bucket.s3.example 200 1.425 s (put)", "POST ion.example failed: timeout 30.000 s (graphql)" },
-          said, name)
+        assert.same({ "PUT bucket.s3.example 200 1.425 s (put)",
+          "POST ion.example failed: timeout 30.000 s (graphql)" }, said, name)
         client:close()
         -- without -v nobody is told
         local quiet = assert(cli_args.new_client(assert(PARSE[name]({})), ENV, core, error))
