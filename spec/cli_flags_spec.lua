@@ -132,20 +132,14 @@ describe("cli/flags.lua: the shared flags", function()
       assert.matches("--entity-id expects an entity id", err, 1, true)
     end
   end)
-end)
 
-describe("ion-upload watch's own flags", function()
-  local dir
-  setup(function() dir = files.tmpdir() end)
-  teardown(function() files.rmdir(dir) end)
-
-  it("--help needs no DIR", function()
+  it("watch: --help needs no DIR", function()
     local a = assert(watch_cli.parse({ "--help" }))
     assert.is_true(a.help)
     assert.matches("--take-temporary GLOB", a.parser:get_help(), 1, true)
   end)
 
-  it("--exclude-from adds its globs to --exclude; a bad one is named by its file and line", function()
+  it("watch: --exclude-from adds its globs to --exclude; a bad one is named by its file and line", function()
     local list = files.write(dir, "ignore", "# drafts\ndrafts/\n\n*.bak\n")
     local a = assert(watch_cli.parse({ "d", "--run", "1", "--exclude", "*.log", "--exclude-from", list,
       "--take-temporary", "*.part", "--hidden" }))
@@ -160,22 +154,17 @@ describe("ion-upload watch's own flags", function()
     assert.is_nil(none)
     assert.matches("--exclude-from: cannot read", err, 1, true)
   end)
-end)
 
-describe("a profile's ca_file, timeout, stall_timeout and retries", function()
-  local dir
-  setup(function() dir = files.tmpdir() end)
-  teardown(function() files.rmdir(dir) end)
-
-  local function load(settings)
-    local path = files.write(dir, "config.lua", "return { profiles = { lab = { endpoint = "
-      .. "'https://lab.example/graphql', " .. settings .. " } } }")
-    return profiles.load(path, core)
+  -- A config file with one profile, lab, holding these settings.
+  local function lab(settings)
+    return profiles.load(files.write(dir, "config.lua", "return { profiles = { lab = { endpoint = "
+      .. "'https://lab.example/graphql', " .. settings .. " } } }"), core)
   end
 
-  it("reach the client; ca_file is relative to the config file's folder; the flags win", function()
+  it("a profile's ca_file, timeout, stall_timeout and retries reach the client (ca_file relative to the config "
+    .. "file's folder); the flags win", function()
     files.write(dir, "lab-ca.pem", "pem")
-    local config = assert(load("ca_file = 'lab-ca.pem', timeout = 12, stall_timeout = 90, retries = 1"))
+    local config = assert(lab("ca_file = 'lab-ca.pem', timeout = 12, stall_timeout = 90, retries = 1"))
     local p = assert(profiles.resolve(config, "lab", { core = core, getenv = getenv_of({}) }))
     local cfg = assert(cli_args.client_config(assert(cli_args.parse({ "--run", "1", "f" })), ENV, p))
     assert.same({ dir .. "/lab-ca.pem", 12, 90, 1 }, { cfg.ca_file, cfg.timeout, cfg.stall_timeout, cfg.retries })
@@ -186,15 +175,15 @@ describe("a profile's ca_file, timeout, stall_timeout and retries", function()
     assert.same({ other, 3, 4, 0 }, { cfg.ca_file, cfg.timeout, cfg.stall_timeout, cfg.retries })
   end)
 
-  it("are checked as upload.new checks them, naming the profile", function()
+  it("a profile's settings are checked as upload.new checks them, naming the profile", function()
     for _, bad in ipairs({ "timeout = 0", "stall_timeout = 1e9", "retries = -1", "retries = 2.5", "timeout = '5'",
       "ca_file = 3" }) do
-      local config, err = load(bad)
+      local config, err = lab(bad)
       assert.is_nil(config, bad)
       assert.matches("profile 'lab'", err, 1, true)
       assert.matches(bad:match("^%w+"), err, 1, true)
     end
-    local config = assert(load("ca_file = 'missing.pem'"))
+    local config = assert(lab("ca_file = 'missing.pem'"))
     local p, err = profiles.resolve(config, "lab", { core = core, getenv = getenv_of({}) })
     assert.is_nil(p)
     assert.matches("profile 'lab': ca_file: cannot read " .. dir .. "/missing.pem", err, 1, true)

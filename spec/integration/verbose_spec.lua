@@ -20,12 +20,11 @@ end
 describe("integration: on_request and -v", function()
   local state, dir, photo
   setup(function()
-    state = sandbox.get()
-    dir = files.tmpdir()
+    state, dir = sandbox.get(), files.tmpdir()
     photo = files.write(dir, "photo.jpg", string.rep("v", 70000))
   end)
   teardown(function() files.rmdir(dir) end)
-  before_each(function() sandbox.reset() end)
+  before_each(sandbox.reset)
 
   it("on_request: every transfer once, kind, method, host, status and seconds; no path or query", function()
     local infos = {}
