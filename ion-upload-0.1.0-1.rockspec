@@ -52,6 +52,7 @@ build = {
     ["ion.upload.cli.cli_output"] = "lua/ion/upload/cli/cli_output.lua",
     ["ion.upload.cli.cli_progress"] = "lua/ion/upload/cli/cli_progress.lua",
     ["ion.upload.cli.dry_run"] = "lua/ion/upload/cli/dry_run.lua",
+    ["ion.upload.cli.flags"] = "lua/ion/upload/cli/flags.lua",
     ["ion.upload.cli.glob"] = "lua/ion/upload/cli/glob.lua",
     ["ion.upload.cli.help"] = "lua/ion/upload/cli/help.lua",
     ["ion.upload.cli.hints"] = "lua/ion/upload/cli/hints.lua",

@@ -26,6 +26,8 @@ describe("client:watch", function()
       { { target = { run_step = 1 }, poll = 0 }, "poll" },
       { { target = { run_step = 1 }, after = "shred" }, "after" },
       { { target = { run_step = 1 }, include = "[" }, "include" },
+      { { target = { run_step = 1 }, take_temporary = 3 }, "take_temporary" },
+      { { target = { run_step = 1 }, hidden = "yes" }, "hidden" },
     }
     for _, case in ipairs(cases) do
       local w, err = client():watch(dir, case[1])
@@ -90,10 +92,28 @@ describe("client:watch", function()
     assert.equal("watch_limit", seen.err.core_code)
   end)
 
-  it("takes a temporary name when it is included", function()
-    files.write(dir, "b.part", "b")
-    local w = assert(client():watch(dir, { target = { run_step = 1 }, settle = 60, include = "*.part" }))
-    assert.is_table(w.cand["b.part"])
+  it("include means only these, as in ion-upload -r; temporary names need take_temporary, dot names hidden", function()
+    for _, name in ipairs({ "a.txt", "b.part", "c.docx", "~$c.docx", ".d.docx" }) do files.write(dir, name, "x") end
+    assert(os.execute("mkdir -p '" .. dir .. "/drafts'"))
+    files.write(dir .. "/drafts", "e.docx", "e")
+    local opts = { target = { run_step = 1 }, settle = 60, include = "*.docx", exclude = "drafts/" }
+    local w = assert(client():watch(dir, opts))
+    local function taken()
+      local names = {}
+      for rel in pairs(w.cand) do names[#names + 1] = rel end
+      table.sort(names)
+      return table.concat(names, " ")
+    end
+    -- (Word's lock file ~$c.docx matches *.docx: an include alone never takes a temporary name)
+    assert.equal("c.docx", taken())
+    w:close()
+    opts.include, opts.take_temporary, opts.hidden = { "*.docx", "*.part" }, "*.part", true
+    w = assert(client():watch(dir, opts))
+    assert.equal(".d.docx b.part c.docx", taken())
+    w:close()
+    opts.exclude = nil
+    w = assert(client():watch(dir, opts))
+    assert.equal(".d.docx b.part c.docx drafts/e.docx", taken())
     w:close()
   end)
 end)

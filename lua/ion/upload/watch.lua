@@ -71,13 +71,15 @@ function watch.start(client, dir, opts, level)
 
   local engine_opts = {
     open = true, journal = o.journal, concurrency = o.concurrency, window = o.window,
-    validate = o.validate,
+    validate = o.validate, sha256 = o.sha256,
     -- a watch runs for months: its events tell each file's outcome, and a
     -- results array would grow by one entry per file for as long as it runs
     keep_results = false,
     on_event = function(ev)
       local rel = self.by_index[ev.index] or self.adding
       if rel then ev.rel = rel end
+      local f = rel and self.inflight[rel]
+      if ev.type == "done" and f then ev.target = f.target end -- (for receipts)
       if ev.type == "done" or ev.type == "error" then
         self.outcomes[#self.outcomes + 1] = ev
       end

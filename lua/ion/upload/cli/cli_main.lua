@@ -3,7 +3,6 @@
 -- 130 interrupted); bin/ion-upload passes it to os.exit.
 local cli_args = require("ion.upload.cli.cli_args")
 local help = require("ion.upload.cli.help")
-local hints = require("ion.upload.cli.hints")
 local output = require("ion.upload.cli.cli_output")
 local inputs = require("ion.upload.cli.inputs")
 local profiles = require("ion.upload.cli.profiles")
@@ -31,21 +30,6 @@ local function list_profiles(argv, env)
   return OK
 end
 
--- The profile named by --profile or ION_PROFILE, secrets read: profile |
--- nil (none named) | false, message.
-local function chosen_profile(args, getenv, core)
-  local name = args.profile
-  if name == nil or name == "" then name = getenv("ION_PROFILE") end
-  if name == nil or name == "" then return nil end
-  local path, perr = profiles.config_path(getenv)
-  if not path then return false, perr end
-  local config, err = profiles.load(path, core)
-  if not config then return false, "profile '" .. name .. "': " .. err end
-  local profile, rerr = profiles.resolve(config, name, { core = core, getenv = getenv })
-  if not profile then return false, rerr end
-  return profile
-end
-
 -- env: { getenv =, stdout =, stderr =, core =, now = (the progress clock) } (the real ones by default).
 function cli.run(argv, env)
   env = env or {}
@@ -66,15 +50,7 @@ function cli.run(argv, env)
   if argv[1] == "watch" then
     return require("ion.upload.cli.watch").run(argv, { core = core, stdout = stdout, stderr = stderr,
       usage_error = usage_error,
-      make_client = function(args)
-        local profile, prerr = chosen_profile(args, getenv, core)
-        if profile == false then return nil, prerr end
-        local cfg, cerr = cli_args.client_config(args, getenv, profile)
-        if not cfg then return nil, cerr end
-        local client, nerr = upload.new(cfg)
-        if not client then return nil, hints.text(nerr) end
-        return client
-      end })
+      make_client = function(args, say) return cli_args.new_client(args, getenv, core, say) end })
   end
 
   if argv[1] == "verify" then
@@ -97,12 +73,10 @@ function cli.run(argv, env)
     return OK
   end
 
-  local profile, prerr = chosen_profile(args, getenv, core)
-  if profile == false then return usage_error(prerr) end
-  local cfg, cerr = cli_args.client_config(args, getenv, profile)
-  if not cfg then return usage_error(cerr) end
-  local client, nerr = upload.new(cfg)
-  if not client then return usage_error(hints.text(nerr)) end
+  -- -v lines: on stderr, above the progress bars once they are drawn (stream.run)
+  local verbose = { say = function(line) stderr:write(line, "\n") end }
+  local client, nerr = cli_args.new_client(args, getenv, core, function(line) verbose.say(line) end)
+  if not client then return usage_error(nerr) end
   local receipts, rcerr -- --receipts: one line per file attached (cli/receipts.lua)
   if args.receipts then receipts, rcerr = require("ion.upload.cli.receipts").open(args.receipts, core) end
   if rcerr then
@@ -141,7 +115,7 @@ function cli.run(argv, env)
       { stdout = stdout, stderr = stderr, usage_error = usage_error })
   end
   return stream.run(client, source, args, { stdout = stdout, stderr = stderr, core = core, now = env.now,
-    usage_error = usage_error, receipts = receipts })
+    usage_error = usage_error, receipts = receipts, verbose = verbose })
 end
 
 return cli

@@ -121,6 +121,15 @@ function output.same_failure(err, why)
   return m:sub(-#w) == w -- the reason's message, maybe after the file's path
 end
 
+--- The -v line of one request (upload.new's on_request): "POST api.example.com
+-- 200 0.123 s (graphql)"; a failure names its code instead of a status. The
+-- host comes from a server's URL: escaped.
+function output.request_line(info)
+  local outcome = info.status and tostring(info.status) or ("failed: " .. tostring(info.error))
+  return string.format("%s %s %s %.3f s (%s)", info.method, output.printable(info.host), output.printable(outcome),
+    info.seconds, info.kind)
+end
+
 function output.summary_line(summary, interrupted)
   local s = string.format("ion-upload: %d attached, %d skipped, %d failed", summary.ok, summary.skipped, summary.failed)
   if summary.in_doubt > 0 then

@@ -15,7 +15,9 @@ local errors = require("ion.upload.errors")
 
 local walk = {}
 
-local function rule(pattern)
+--- One glob compiled with the rules above (a glob without / matches the
+-- name at any depth): matcher | nil, message naming the glob.
+function walk.rule(pattern)
   local ok, err = glob.compile(pattern) -- checked as given, so that a message quotes it as given
   if not ok then return nil, err end
   local body = pattern:gsub("^/+", "")
@@ -23,11 +25,10 @@ local function rule(pattern)
   return glob.compile(anchored and body or "**/" .. body)
 end
 
---- A filter from { include = { glob... }, exclude = { glob... },
--- exclude_from = { path... } }: filter | nil, message (a usage error: the
--- message names the bad glob or the unreadable file).
-function walk.filter(opts)
-  local f = { include = {}, exclude = {} }
+--- The globs of exclude = { glob... } and of each file of exclude_from = {
+-- path... } (one a line; blank lines and # comments skipped), in order:
+-- list of { glob =, from = "--exclude" | "FILE:LINE" } | nil, message.
+function walk.excludes(opts)
   local excludes = {}
   for _, g in ipairs(opts.exclude or {}) do excludes[#excludes + 1] = { glob = g, from = "--exclude" } end
   for _, path in ipairs(opts.exclude_from or {}) do
@@ -47,13 +48,23 @@ function walk.filter(opts)
       end
     end
   end
+  return excludes
+end
+
+--- A filter from { include = { glob... }, exclude = { glob... },
+-- exclude_from = { path... } }: filter | nil, message (a usage error: the
+-- message names the bad glob or the unreadable file).
+function walk.filter(opts)
+  local f = { include = {}, exclude = {} }
+  local excludes, xerr = walk.excludes(opts)
+  if not excludes then return nil, xerr end
   for _, e in ipairs(excludes) do
-    local m, err = rule(e.glob)
+    local m, err = walk.rule(e.glob)
     if not m then return nil, e.from .. ": " .. err end
     f.exclude[#f.exclude + 1] = m
   end
   for _, g in ipairs(opts.include or {}) do
-    local m, err = rule(g)
+    local m, err = walk.rule(g)
     if not m then return nil, "--include: " .. err end
     f.include[#f.include + 1] = m
   end
@@ -67,15 +78,20 @@ local function any(list, path)
   return false
 end
 
-local function skip_folder(f, rel)
+--- Whether the folder rel (relative to the root) is left out: not entered.
+function walk.skip_folder(f, rel)
   return f and (any(f.exclude, rel) or any(f.exclude, rel .. "/"))
 end
+local skip_folder = walk.skip_folder
 
-local function take_file(f, rel)
+--- Whether the file rel is taken: no exclude matches it and, if there are
+-- includes, one does.
+function walk.take_file(f, rel)
   if not f then return true end
   if any(f.exclude, rel) then return false end
   return #f.include == 0 or any(f.include, rel)
 end
+local take_file = walk.take_file
 
 local function join(a, b)
   if a:sub(-1) == "/" then return a .. b end

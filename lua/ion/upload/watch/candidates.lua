@@ -4,6 +4,7 @@
 -- of the watch job (self), mixed in by ion.upload.watch.
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
+local walk = require("ion.upload.cli.walk")
 
 local M = {}
 
@@ -22,21 +23,20 @@ local function key_of(info)
 end
 M.key_of = key_of
 
-local function any_match(matchers, rel, base)
-  for _, m in ipairs(matchers) do
-    if m:match(rel) or m:match(base) then return true end
+-- A name a writer is still busy with (watch_rules.is_temporary; dot names
+-- are not with `hidden`), unless take_temporary matches it.
+local function temporary(o, rel)
+  if not rules_mod.is_temporary(basename(rel), o.hidden) then return false end
+  for _, m in ipairs(o.filter.take_temporary) do
+    if m:match(rel) then return false end
   end
-  return false
+  return true
 end
 
--- Whether rel is worth a look: temporary names only when included, excluded
--- names never.
+-- Whether rel is worth a look: not a temporary name, and taken by the
+-- include and exclude globs as `ion-upload -r` takes a file (cli/walk.lua).
 function M:wanted(rel)
-  local o, base = self.o, basename(rel)
-  if any_match(o.exclude_m, rel, base) then return false end
-  if rules_mod.is_temporary(base) and not any_match(o.include_m, rel, base) then return false end
-  if #o.include_m > 0 and not any_match(o.include_m, rel, base) then return false end
-  return true
+  return not temporary(self.o, rel) and walk.take_file(self.o.filter, rel)
 end
 
 -- Notes a file seen (by an event or a scan): it becomes a candidate unless
@@ -72,10 +72,22 @@ function M:scan(rel)
   end
 end
 
--- The move and failed folders are not watched for new files when inside dir.
+-- The move and failed folders are not watched for new files when inside
+-- dir; nor are temporary or excluded folders.
 function M:skipped_dir(rel)
   local abs = self.root .. "/" .. rel
-  return abs == self.o.move_to or abs == self.o.failed or rules_mod.is_temporary(basename(rel))
+  return abs == self.o.move_to or abs == self.o.failed or temporary(self.o, rel)
+    or walk.skip_folder(self.o.filter, rel)
+end
+
+-- Whether a folder on the way to rel is skipped (an event from inside one).
+function M:under_skipped_dir(rel)
+  local i = rel:find("/", 1, true)
+  while i do
+    if self:skipped_dir(rel:sub(1, i - 1)) then return true end
+    i = rel:find("/", i + 1, true)
+  end
+  return false
 end
 
 function M:target_for(rel, info)
@@ -101,7 +113,7 @@ function M:take(rel, c)
   local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
   self.adding = nil
   self.by_index[index] = rel
-  self.inflight[rel] = { key = key, index = index }
+  self.inflight[rel] = { key = key, index = index, target = m.target }
   self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index, rewritten = rewritten or nil,
     size = c.info.size })
 end
@@ -131,9 +143,9 @@ function M:read_watcher()
   if not evs then return end
   for _, ev in ipairs(evs) do
     if ev.kind == "file" then
-      self:saw(ev.path)
+      if not self:under_skipped_dir(ev.path) then self:saw(ev.path) end
     elseif ev.kind == "dir" then
-      if not self:skipped_dir(ev.path) then self:scan(ev.path) end
+      if not self:skipped_dir(ev.path) and not self:under_skipped_dir(ev.path) then self:scan(ev.path) end
     elseif ev.kind == "overflow" then
       self:scan("")
     elseif ev.kind == "gone" then
