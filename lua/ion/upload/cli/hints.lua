@@ -26,6 +26,10 @@ hints.fields = {
   limit_rate = "Give --limit-rate as curl takes it: 500K, 2M, 1G",
   concurrency = "Give --concurrency a whole number from 1 to 1000",
   window = "Give --window a whole number from 1 to 1000",
+  timeout = "Give --timeout seconds (a GraphQL request), e.g. 30",
+  stall_timeout = "Give --stall-timeout seconds (a transfer that moves no byte), e.g. 60",
+  retries = "Give --retries a whole number, e.g. 4",
+  ca_file = "Give --ca-file (or a profile's ca_file) a readable PEM file of CA certificates",
 }
 
 -- The library's own hint of a code, where it names a Lua option.
@@ -34,7 +38,8 @@ hints.codes = {
     .. "profile's: they are missing, rejected or expired",
   not_found = "Check the id: give the object's own id to --run-step, --run, --part, ... or in the manifest's id "
     .. "column, or its entity id to --entity-id",
-  timeout = "Retry later: ION or storage was slow to answer; if it persists, check the network",
+  timeout = "Retry later: ION or storage was slow to answer; if it persists, check the network, or raise "
+    .. "--timeout (GraphQL requests) or --stall-timeout (transfers)",
 }
 
 -- Phrases inside a longer hint.
