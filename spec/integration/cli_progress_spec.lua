@@ -62,6 +62,27 @@ describe("integration: ion-upload's progress and summary", function()
     assert.matches("ion-upload: 3 attached, 0 skipped, 0 failed; 6.0 MiB in", r.stderr, 1, true)
   end)
 
+  it("on a terminal, the bar counts the bytes the summary counts: a failed file's leave it", function()
+    -- one file attached, one to a run step that does not exist, one missing
+    local to_nowhere = files.write(dir, "to-nowhere.bin", string.rep("n", MiB))
+    local m = files.write(dir, "failing.csv", "path,target,id\n" .. big[1] .. ",run_step,12\n" .. to_nowhere
+      .. ",run_step,99999\n" .. dir .. "/missing.bin,run_step,12\n")
+    local r = run.terminal({ "--manifest", m, "--limit-rate", "8M" })
+    assert.equal(1, r.code, r.screen)
+    local bars = {}
+    for files_done, sent, total in r.screen:gmatch("%d+%%  (%d/3 files[^\r\n]-)  ([%d.]+ [KMG]?i?B)/([%d.]+ [KMG]?i?B)") do
+      bars[#bars + 1] = { files = files_done, sent = sent, total = total }
+    end
+    assert.is_true(#bars >= 2, r.screen)
+    local last = bars[#bars]
+    assert.same({ files = "3/3 files, 2 failed", sent = "2.0 MiB", total = "2.0 MiB" }, last)
+    for _, b in ipairs(bars) do
+      assert.is_true(b.sent:match("[KMG]?i?B$") ~= "MiB" or tonumber(b.sent:match("[%d.]+")) <= 2, r.screen)
+    end
+    -- the summary table's bytes column says the same
+    assert.matches("\n +1 +0 +2 +0 +2%.0 MiB ", r.screen)
+  end)
+
   it("prints no progress line with --quiet, nor before the first interval", function()
     local r = run.cli({ "--run-step", "12", "--quiet", "--progress-interval", "0", big[1] })
     assert.equal(0, r.code, r.stderr)

@@ -154,20 +154,12 @@ describe("integration: ion-upload", function()
   end)
 
   it("draws progress bars on a terminal (a pseudo-terminal by `script`)", function()
-    local out = os.tmpname()
     local many = {}
     for i = 1, 12 do many[i] = files.write(dir, "p" .. i .. ".bin", string.rep("p", 20000)) end
     sandbox.faults({ storage_latency_ms = 60 })
-    local cmd = run.env_prefix() .. " " .. run.command({ "--run-step", "3", "--concurrency", "2", "--window", "4",
-      (table.unpack or unpack)(many) })
-    local sh = string.format("cd %s && script -qfec %s /dev/null > %s 2>&1; echo $?", run.quote(sandbox.root),
-      run.quote("stty cols 100 rows 30; " .. cmd), run.quote(out))
-    local p = io.popen(sh)
-    local code = tonumber(p:read("*l"))
-    p:close()
-    local screen = run.read(out)
-    os.remove(out)
-    assert.equal(0, code, screen)
+    local r = run.terminal({ "--run-step", "3", "--concurrency", "2", "--window", "4", (table.unpack or unpack)(many) })
+    local screen = r.screen
+    assert.equal(0, r.code, screen)
     assert.matches("\27%[%d+A\27%[J", screen)              -- redrawn in place
     assert.matches("%[=+[> ]* *%] +%d+%%  %d+/12 files", screen) -- the bar: percent and files
     assert.matches("KiB/s", screen, 1, true)                -- the rate
