@@ -83,6 +83,24 @@ describe("integration: ion-upload's progress and summary", function()
     assert.matches("\n +1 +0 +2 +0 +2%.0 MiB ", r.screen)
   end)
 
+  it("on a terminal, each file leaves its line above the bars: the attachment ids without --json", function()
+    local r = run.terminal({ "--run-step", "12", big[2], big[3], dir .. "/gone.bin" })
+    assert.equal(1, r.code, r.screen)
+    local ids = {}
+    for path, id in r.screen:gmatch("ok    ([^\r\n]-) %-> attachment (%d+) on entity %d+ %(2%.0 MiB%)\r?\n") do
+      ids[path] = tonumber(id)
+    end
+    local attached = {}
+    for _, a in ipairs(sandbox.attachments()) do attached[#attached + 1] = a.id end
+    table.sort(attached)
+    local seen = { ids[big[2]], ids[big[3]] }
+    table.sort(seen)
+    assert.same(attached, seen, r.screen)
+    assert.matches("FAIL  " .. (dir .. "/gone.bin"):gsub("%p", "%%%0") .. ": ", r.screen)
+    -- the bars come back below the lines: the last thing before the summary is a bar
+    assert.matches("%] 100%%  3/3 files, 1 failed  4%.0 MiB/4%.0 MiB[^\n]*\r?\n +attached", r.screen)
+  end)
+
   it("prints no progress line with --quiet, nor before the first interval", function()
     local r = run.cli({ "--run-step", "12", "--quiet", "--progress-interval", "0", big[1] })
     assert.equal(0, r.code, r.stderr)

@@ -1,7 +1,7 @@
 -- ion-upload's progress display on a terminal (stderr): one bar for the
 -- batch (bytes, files, rate, ETA) and one line per file moving, redrawn in
--- place at most ten times a second. Messages (a failed file) are printed
--- above the bars. Off a terminal the CLI prints plain lines instead
+-- place at most ten times a second. Messages (each file's line, a note) are
+-- printed above the bars. Off a terminal the CLI prints plain lines instead
 -- (log_progress.lua). The counting is tally.lua's.
 local output = require("ion.upload.cli.cli_output")
 local tally = require("ion.upload.cli.tally")
@@ -75,7 +75,7 @@ function Display:draw(force)
   self.drawn = #lines
 end
 
--- A line above the bars (a failure, a note).
+-- A line above the bars (a file's result, a note).
 function Display:message(line)
   self:clear()
   self.out:write(line, "\n")

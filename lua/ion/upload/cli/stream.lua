@@ -59,8 +59,8 @@ function stream.run(client, source, args, env)
 
   local function finished(i, r)
     if not r.ok and type(r.err) == "table" and r.err.in_doubt then tally.doubtful = tally.doubtful + 1 end
-    if shows and shows.message then
-      if not r.ok then shows:message(output.plain_line(paths[i], r)) end
+    if shows and shows.message then -- above the bars: the attachment ids, as a log would show them
+      shows:message(output.plain_line(paths[i], r))
     elseif not args.quiet or (not r.ok and not args.json) then
       stderr:write(output.plain_line(paths[i], r), "\n")
     end
