@@ -70,7 +70,8 @@ describe("integration: ion-upload's progress and summary", function()
     local r = run.terminal({ "--manifest", m, "--limit-rate", "8M" })
     assert.equal(1, r.code, r.screen)
     local bars = {}
-    for files_done, sent, total in r.screen:gmatch("%d+%%  (%d/3 files[^\r\n]-)  ([%d.]+ [KMG]?i?B)/([%d.]+ [KMG]?i?B)") do
+    local size = "([%d.]+ [KMG]?i?B)"
+    for files_done, sent, total in r.screen:gmatch("%d+%%  (%d/3 files[^\r\n]-)  " .. size .. "/" .. size) do
       bars[#bars + 1] = { files = files_done, sent = sent, total = total }
     end
     assert.is_true(#bars >= 2, r.screen)

@@ -92,6 +92,37 @@ describe("integration: ion-upload", function()
     assert.equal(3, #sandbox.attachments())
   end)
 
+  it("a manifest row with an unclosed quote or a column too many fails alone, one result per row", function()
+    local m = files.write(dir, "unclosed.csv", table.concat({
+      "path,target,id,filename",
+      a .. ",run,7,",
+      '"' .. c .. ",run,7,",         -- the quote is never closed
+      c .. ",part,50,",
+      a .. ",part,50,x.txt,extra", -- a fifth column
+    }, "\n") .. "\n")
+    local r = run.cli({ "--manifest", m, "--json" })
+    assert.equal(1, r.code, r.stderr)
+    local lines = json_lines(r.stdout)
+    assert.equal(4, #lines, r.stdout)
+    assert.is_true(lines[1].ok and lines[3].ok)
+    assert.same({ m .. ":3", false, "bad_input", "manifest line 3: unclosed quote: the quoted field that starts here "
+      .. "is never closed" }, { lines[2].path, lines[2].ok, lines[2].error.code, lines[2].error.message })
+    assert.same({ a, "manifest line 5: 5 columns, the header has 4 (path,target,id,filename)" },
+      { lines[4].path, lines[4].error.message })
+    assert.matches('"files":4,"attached":2,"skipped":0,"failed":2', r.stderr, 1, true)
+    assert.equal(2, #sandbox.attachments())
+    assert.not_matches("FAIL  :", r.stderr, 1, true)
+  end)
+
+  it("exits 2 on a manifest separated by semicolons, saying so", function()
+    local m = files.write(dir, "semicolons.csv", "path;target;id;filename\n" .. a .. ";run;7;\n")
+    local r = run.cli({ "--manifest", m })
+    assert.equal(2, r.code, r.stderr)
+    assert.matches("it reads 'path;target;id;filename', but a manifest's columns are separated by commas, not by ;",
+      r.stderr, 1, true)
+    assert.equal(0, #sandbox.attachments())
+  end)
+
   it("skips what the journal shows attached, with skipped:true", function()
     local j = dir .. "/cli.journal"
     os.remove(j)
