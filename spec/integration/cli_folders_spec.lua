@@ -121,6 +121,32 @@ describe("integration: ion-upload -r", function()
     assert.equal(0, #sandbox.attachments())
   end)
 
+  it("a run that selects no file at all warns on stderr and exits 0; --quiet keeps quiet", function()
+    local empty = dir .. "/empty2"
+    assert(os.execute("mkdir -p " .. q(empty)))
+    local warning = "ion-upload: warning: no file selected, nothing uploaded"
+    for _, argv in ipairs({
+      { "--part", "50", "-r", empty },
+      { "--part", "50", "-r", "--include", "*.docx", root, empty }, -- filters that match nothing
+      { "--part", "50", "-r", "--json", empty },
+      { "--part", "50", "-r", "--dry-run", empty },
+    }) do
+      local r = run.cli(argv)
+      assert.equal(0, r.code, r.stderr)
+      assert.matches("\n" .. warning:gsub("%p", "%%%0"), "\n" .. r.stderr)
+      -- no file's line (--dry-run's totals aside)
+      assert.equal(argv[4] == "--dry-run" and "ion-upload: dry run: 0 files" or "", r.stdout:sub(1, 28))
+    end
+    -- cron: an empty folder is no failure, and --quiet prints only failures
+    local r = run.cli({ "--part", "50", "-r", "--quiet", empty })
+    assert.same({ 0, "", "" }, { r.code, r.stdout, r.stderr })
+    -- a run that selected files does not warn
+    r = run.cli({ "--part", "50", "-r", "--include", "z.pdf", root })
+    assert.equal(0, r.code, r.stderr)
+    assert.not_matches("no file selected", r.stderr, 1, true)
+    assert.equal(1, #sandbox.attachments())
+  end)
+
   describe("usage errors: exit 2 with a clear message, nothing sent", function()
     local function refused(argv, pattern)
       local r = run.cli(argv)
@@ -148,6 +174,19 @@ describe("integration: ion-upload -r", function()
       local ex = files.write(dir, "bad-exclude.txt", "*.tmp\n[oops\n")
       refused({ "--part", "50", "-r", "--exclude-from", ex, root },
         "^ion%-upload: " .. ex:gsub("%p", "%%%0") .. ":2: bad glob '%[oops'")
+    end)
+
+    it("an --exclude that leaves out every file is refused, with --include or without (aws s3's filters)", function()
+      local rule = "exclusion wins over %-%-include: nothing would be uploaded %(to take only the files %-%-include "
+        .. "matches, give %-%-include alone%)\n$"
+      refused({ "--part", "50", "-r", "--exclude", "*", "--include", "*.pdf", root },
+        "^ion%-upload: %-%-exclude '%*' leaves out every file, and an " .. rule)
+      refused({ "--part", "50", "-r", "--include", "*.pdf", "--exclude", "**", root }, "'%*%*' leaves out every file")
+      refused({ "--part", "50", "-r", "--exclude", "/*", root }, "^ion%-upload: %-%-exclude '/%*' leaves out every "
+        .. "file: nothing would be uploaded\n$")
+      local ex = files.write(dir, "all-exclude.txt", "*.tmp\n**/*\n")
+      refused({ "--part", "50", "-r", "--exclude-from", ex, "--include", "*.pdf", root },
+        "^ion%-upload: " .. ex:gsub("%p", "%%%0") .. ":2: '%*%*/%*' leaves out every file, and an " .. rule)
     end)
 
     it("an unreadable --exclude-from file is named", function()

@@ -120,6 +120,7 @@ function cli.run(argv, env)
       client:close()
       return usage_error(tostring(rerr))
     end
+    if #entries == 0 and not args.quiet then stderr:write(output.nothing_selected, "\n") end
     local items, where = {}, {}
     for i, e in ipairs(entries) do
       if e.item then

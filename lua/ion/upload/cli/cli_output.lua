@@ -87,6 +87,11 @@ function output.plain_line(path, result)
   return string.format("FAIL  %s: %s", path, printable(result.err))
 end
 
+-- A run that selected no file: said on stderr, not a failure (exit 0: an
+-- empty folder in a cron job is normal), and not under --quiet.
+output.nothing_selected = "ion-upload: warning: no file selected, nothing uploaded (empty folders, or every file "
+  .. "left out by --include/--exclude or as hidden)"
+
 function output.summary_line(summary, interrupted)
   local s = string.format("ion-upload: %d attached, %d skipped, %d failed", summary.ok, summary.skipped, summary.failed)
   if summary.in_doubt > 0 then

@@ -176,6 +176,7 @@ function stream.run(client, source, args, env)
   end
   source:close()
   if shows and shows.finish then shows:finish() end
+  if tally.files == 0 and not args.quiet then stderr:write(output.nothing_selected, "\n") end
 
   local failed = summary.failed + tally.failed_here
   local total = { ok = summary.ok, skipped = summary.skipped, failed = failed, in_doubt = summary.in_doubt,

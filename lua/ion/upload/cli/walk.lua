@@ -23,9 +23,26 @@ local function rule(pattern)
   return glob.compile(anchored and body or "**/" .. body)
 end
 
+-- An exclusion of every name at the top (*, **, /*, **/*, ...): with it no
+-- file is ever taken, whatever --include says (exclusion wins).
+local function excludes_all(pattern, m)
+  local body = pattern:gsub("^/+", "")
+  return body:find("^[*/]+$") ~= nil and body:sub(-1) ~= "/" and m:match("x")
+end
+
+-- Why an exclusion that takes every file is refused: aws s3's filters read
+-- `--exclude '*' --include '*.pdf'` as "only the PDFs"; here it takes none.
+local function excludes_all_message(e, includes)
+  local what = (e.from == "--exclude" and "--exclude" or e.from .. ":") .. " '" .. e.glob .. "'"
+  if #includes == 0 then return what .. " leaves out every file: nothing would be uploaded" end
+  return what .. " leaves out every file, and an exclusion wins over --include: nothing would be uploaded "
+    .. "(to take only the files --include matches, give --include alone)"
+end
+
 --- A filter from { include = { glob... }, exclude = { glob... },
 -- exclude_from = { path... } }: filter | nil, message (a usage error: the
--- message names the bad glob or the unreadable file).
+-- message names the bad glob or the unreadable file, or the exclusion that
+-- leaves nothing to take).
 function walk.filter(opts)
   local f = { include = {}, exclude = {} }
   local excludes = {}
@@ -50,6 +67,7 @@ function walk.filter(opts)
   for _, e in ipairs(excludes) do
     local m, err = rule(e.glob)
     if not m then return nil, e.from .. ": " .. err end
+    if excludes_all(e.glob, m) then return nil, excludes_all_message(e, opts.include or {}) end
     f.exclude[#f.exclude + 1] = m
   end
   for _, g in ipairs(opts.include or {}) do
