@@ -53,7 +53,7 @@ end
 
 function output.size(n)
   n = n or 0
-  if n < 1024 then return string.format("%d B", n) end
+  if n < 1024 then return string.format("%d B", math.floor(n)) end -- a rate: 119.3 B/s
   local units = { "KiB", "MiB", "GiB", "TiB" }
   local i = 0
   repeat
