@@ -111,6 +111,22 @@ describe("integration: ion-upload -r", function()
     assert.equal(1, loops, r.stderr)
   end)
 
+  it("takes a file once when folders, globs or a file argument reach it twice, a link to it too", function()
+    local link = root .. "/b/link-to-x.pdf"
+    os.remove(link)
+    assert(os.execute("ln -s ../2024/x.pdf " .. q(link)))
+    local r = run.cli({ "--part", "50", "-r", "--json", "--include", "*.pdf", root .. "/2024", root,
+      root .. "/a.pdf" })
+    os.remove(link)
+    assert.equal(0, r.code, r.stderr)
+    local paths = field(json_lines(r.stdout), "path")
+    assert.same({ root .. "/2024/drafts/d.pdf", root .. "/2024/x.pdf", root .. "/a.pdf", root .. "/b/z.pdf" }, paths)
+    for _, twice in ipairs({ root .. "/2024/drafts/d.pdf", root .. "/2024/x.pdf", link, root .. "/a.pdf" }) do
+      assert.matches("note  " .. twice:gsub("%p", "%%%0") .. ": given twice", r.stderr)
+    end
+    assert.equal(4, #sandbox.attachments())
+  end)
+
   it("an empty folder (or one with only hidden files) uploads nothing and says so", function()
     local empty = dir .. "/empty"
     assert(os.execute("mkdir -p " .. q(empty)))

@@ -123,6 +123,36 @@ describe("integration: ion-upload", function()
     assert.equal(0, #sandbox.attachments())
   end)
 
+  it("takes a file given twice to the same target once, saying so; to two targets it is two uploads", function()
+    local j = dir .. "/twice.journal"
+    os.remove(j)
+    local r = run.cli({ "--run-step", "12", "--json", "--journal", j, a, dir .. "/./a.txt", c, a })
+    assert.equal(0, r.code, r.stderr)
+    -- one JSON line a file: the file was given three times, it is one file
+    assert.same({ a, c }, { json_lines(r.stdout)[1].path, json_lines(r.stdout)[2].path })
+    assert.equal(2, #json_lines(r.stdout))
+    local _, notes = r.stderr:gsub("given twice %(the same file, to the same target%): taken once", "")
+    assert.equal(2, notes, r.stderr)
+    assert.matches("note  " .. (dir .. "/./a.txt"):gsub("%p", "%%%0") .. ": given twice", r.stderr)
+    assert.matches('"files":2,"attached":2,', r.stderr, 1, true)
+    assert.equal(2, #sandbox.attachments())
+    -- a manifest: the same file to two targets is two uploads; the same row again is not
+    sandbox.reset()
+    local m = files.write(dir, "twice.csv", "path,target,id\n" .. a .. ",run,7\n" .. a .. ",part,50\n"
+      .. dir .. "//./a.txt,run,7\n")
+    r = run.cli({ "--manifest", m, "--json" })
+    assert.equal(0, r.code, r.stderr)
+    assert.equal(2, #json_lines(r.stdout))
+    assert.matches("note  " .. dir .. "//./a.txt: given twice", r.stderr, 1, true)
+    assert.equal(2, #sandbox.attachments())
+    -- on a terminal the note goes above the bars, which are drawn again below it
+    sandbox.reset()
+    local t = run.terminal({ "--run-step", "12", a, a })
+    assert.equal(0, t.code, t.screen)
+    assert.matches("note  " .. a:gsub("%p", "%%%0") .. ": given twice[^\n]*\r?\n%[", t.screen)
+    assert.equal(1, #sandbox.attachments())
+  end)
+
   it("skips what the journal shows attached, with skipped:true", function()
     local j = dir .. "/cli.journal"
     os.remove(j)

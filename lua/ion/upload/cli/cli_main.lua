@@ -103,8 +103,10 @@ function cli.run(argv, env)
   -- The files: from the arguments (folders walked as they go) or the
   -- manifest (read a chunk at a time; its bad rows are those files' errors,
   -- reported in their place), taken as the run has room (cli/stream.lua).
+  -- Notes go to stderr, or above the bars on a terminal (stream.run points say.line there).
+  local say = { line = function(line) stderr:write(line, "\n") end }
   local source, serr = inputs.open(args, core, function(path, message)
-    if not args.quiet then stderr:write("note  ", output.printable(path), ": ", message, "\n") end
+    if not args.quiet then say.line("note  " .. output.printable(path) .. ": " .. message) end
   end)
   if not source then
     client:close()
@@ -132,7 +134,7 @@ function cli.run(argv, env)
       { stdout = stdout, stderr = stderr, usage_error = usage_error })
   end
   return stream.run(client, source, args, { stdout = stdout, stderr = stderr, core = core, now = env.now,
-    usage_error = usage_error, receipts = receipts })
+    usage_error = usage_error, receipts = receipts, say = say })
 end
 
 return cli

@@ -29,7 +29,8 @@ local function stopped()
 end
 
 --- Runs the upload: the exit status. env: { stdout, stderr, core, now,
--- usage_error, receipts (cli/receipts.lua writer or nil) }.
+-- usage_error, receipts (cli/receipts.lua writer or nil), say (the notes'
+-- printer: { line = function(text) }, pointed above the bars here) }.
 function stream.run(client, source, args, env)
   local core, stdout, stderr, receipts = env.core, env.stdout, env.stderr, env.receipts
   local tty = not args.quiet and core.isatty(2)
@@ -39,6 +40,7 @@ function stream.run(client, source, args, env)
     if tty then
       opts.width = core.terminal_width()
       shows = progress.new(opts)
+      if env.say then env.say.line = function(line) shows:message(line) end end
     else
       shows = log_progress.new(opts)
     end

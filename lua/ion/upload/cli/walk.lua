@@ -103,7 +103,8 @@ end
 --- An iterator over the files under root. opts: hidden (take names starting
 -- with "."), follow (enter symlinks to folders), filter (walk.filter),
 -- list_dir (core.list_dir unless given). Each call returns a record:
---   { kind = "file", path =, rel =, name =, size =, mtime = }
+--   { kind = "file", path =, rel =, name =, size =, mtime =, linked = (a
+--     symlink on the way from root: its realpath is not root's plus rel) }
 --   { kind = "note", path =, message = }    a link not followed, a loop, a
 --                                           dangling link, a special file
 --   { kind = "error", path =, err = }       a folder that cannot be read
@@ -116,7 +117,7 @@ function walk.files(root, opts)
   local stack, on_path, reported = {}, {}, {}
   local pending = {} -- records to hand out before walking on
 
-  local function open(path, rel)
+  local function open(path, rel, linked)
     local entries, id_or_err = list_dir(path)
     if not entries then
       local e = id_or_err
@@ -127,7 +128,7 @@ function walk.files(root, opts)
     end
     if on_path[id_or_err] then return end
     on_path[id_or_err] = true
-    stack[#stack + 1] = { path = path, rel = rel, entries = entries, i = 0, id = id_or_err }
+    stack[#stack + 1] = { path = path, rel = rel, entries = entries, i = 0, id = id_or_err, linked = linked }
   end
 
   local function loop(path, id)
@@ -175,11 +176,12 @@ function walk.files(root, opts)
           elseif on_path[id] then
             loop(path, id)
           else
-            open(path, rel)
+            open(path, rel, top.linked or e.type == "link")
           end
         elseif kind == "file" then
           if take_file(f, rel) then
-            return { kind = "file", path = path, rel = rel, name = e.name, size = size, mtime = mtime }
+            return { kind = "file", path = path, rel = rel, name = e.name, size = size, mtime = mtime,
+              linked = top.linked or e.type == "link" or nil }
           end
         elseif kind == "other" and take_file(f, rel) then
           pending[#pending + 1] = { kind = "note", path = path, message = "skipped: not a regular file" }
