@@ -127,6 +127,11 @@ describe("ion.upload.cli.cli_output", function()
     assert.not_matches("was_in_doubt", output.json_line("a", { ok = true, attachment = { id = 1 } }), 1, true)
   end)
 
+  it("writes sizes and rates, a rate under 1 KiB/s too (a small file on a terminal)", function()
+    assert.same({ "0 B", "119 B", "1023 B", "1.0 KiB", "1.5 MiB" },
+      { output.size(nil), output.size(6 / 0.0503), output.size(1023.9), output.size(1024), output.size(1.5 * 2 ^ 20) })
+  end)
+
   it("keeps one file to one plain line: control characters in names are escaped", function()
     local line = output.plain_line("evil\r\nok    forged.jpg\27[2J", { ok = false,
       err = errors.new("bad_input", "cannot read evil\nname") })

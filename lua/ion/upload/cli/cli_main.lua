@@ -74,8 +74,9 @@ function cli.run(argv, env)
   end
 
   -- -v lines: on stderr, above the progress bars once they are drawn (stream.run)
-  local verbose = { say = function(line) stderr:write(line, "\n") end }
-  local client, nerr = cli_args.new_client(args, getenv, core, function(line) verbose.say(line) end)
+  -- Notes and -v lines go to stderr, or above the bars on a terminal (stream.run points say.line there).
+  local say = { line = function(line) stderr:write(line, "\n") end }
+  local client, nerr = cli_args.new_client(args, getenv, core, function(line) say.line(line) end)
   if not client then return usage_error(nerr) end
   local receipts, rcerr -- --receipts: one line per file attached (cli/receipts.lua)
   if args.receipts then receipts, rcerr = require("ion.upload.cli.receipts").open(args.receipts, core) end
@@ -88,7 +89,7 @@ function cli.run(argv, env)
   -- manifest (read a chunk at a time; its bad rows are those files' errors,
   -- reported in their place), taken as the run has room (cli/stream.lua).
   local source, serr = inputs.open(args, core, function(path, message)
-    if not args.quiet then stderr:write("note  ", output.printable(path), ": ", message, "\n") end
+    if not args.quiet then say.line("note  " .. output.printable(path) .. ": " .. message) end
   end)
   if not source then
     client:close()
@@ -104,6 +105,7 @@ function cli.run(argv, env)
       client:close()
       return usage_error(tostring(rerr))
     end
+    if #entries == 0 and not args.quiet then stderr:write(output.nothing_selected, "\n") end
     local items, where = {}, {}
     for i, e in ipairs(entries) do
       if e.item then
@@ -115,7 +117,7 @@ function cli.run(argv, env)
       { stdout = stdout, stderr = stderr, usage_error = usage_error })
   end
   return stream.run(client, source, args, { stdout = stdout, stderr = stderr, core = core, now = env.now,
-    usage_error = usage_error, receipts = receipts, verbose = verbose })
+    usage_error = usage_error, receipts = receipts, say = say })
 end
 
 return cli

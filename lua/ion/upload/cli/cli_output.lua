@@ -54,7 +54,7 @@ end
 
 function output.size(n)
   n = n or 0
-  if n < 1024 then return string.format("%d B", n) end
+  if n < 1024 then return string.format("%d B", math.floor(n)) end -- a rate: 119.3 B/s
   local units = { "KiB", "MiB", "GiB", "TiB" }
   local i = 0
   repeat
@@ -129,6 +129,11 @@ function output.request_line(info)
   return string.format("%s %s %s %.3f s (%s)", info.method, output.printable(info.host), output.printable(outcome),
     info.seconds, info.kind)
 end
+
+-- A run that selected no file: said on stderr, not a failure (exit 0: an
+-- empty folder in a cron job is normal), and not under --quiet.
+output.nothing_selected = "ion-upload: warning: no file selected, nothing uploaded (empty folders, or every file "
+  .. "left out by --include/--exclude or as hidden)"
 
 function output.summary_line(summary, interrupted)
   local s = string.format("ion-upload: %d attached, %d skipped, %d failed", summary.ok, summary.skipped, summary.failed)

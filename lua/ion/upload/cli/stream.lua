@@ -30,8 +30,8 @@ local function stopped()
 end
 
 --- Runs the upload: the exit status. env: { stdout, stderr, core, now,
--- usage_error, receipts (cli/receipts.lua writer or nil), verbose (its say:
--- where the -v lines go) }.
+-- usage_error, receipts (cli/receipts.lua writer or nil), say (the printer of
+-- notes and -v lines: { line = function(text) }, pointed above the bars here) }.
 function stream.run(client, source, args, env)
   local core, stdout, stderr, receipts = env.core, env.stdout, env.stderr, env.receipts
   local tty = not args.quiet and core.isatty(2)
@@ -41,7 +41,7 @@ function stream.run(client, source, args, env)
     if tty then
       opts.width = core.terminal_width()
       shows = progress.new(opts)
-      if env.verbose then env.verbose.say = function(line) shows:message(line) end end
+      if env.say then env.say.line = function(line) shows:message(line) end end
     else
       shows = log_progress.new(opts)
     end
@@ -70,8 +70,8 @@ function stream.run(client, source, args, env)
     if not r.ok and type(r.err) == "table" and r.err.in_doubt then tally.doubtful = tally.doubtful + 1 end
     -- a failure that is the run's reason to stop is said once, after the run
     local own = r.ok or not output.same_failure(r.err, stop())
-    if own and shows and shows.message then
-      if not r.ok then shows:message(output.plain_line(paths[i], r)) end
+    if own and shows and shows.message then -- above the bars: the attachment ids, as a log shows them
+      shows:message(output.plain_line(paths[i], r))
     elseif own and (not args.quiet or (not r.ok and not args.json)) then
       stderr:write(output.plain_line(paths[i], r), "\n")
     end
@@ -185,6 +185,7 @@ function stream.run(client, source, args, env)
   end
   source:close()
   if shows and shows.finish then shows:finish() end
+  if tally.files == 0 and not args.quiet then stderr:write(output.nothing_selected, "\n") end
 
   local failed = summary.failed + tally.failed_here
   local total = { ok = summary.ok, skipped = summary.skipped, failed = failed, in_doubt = summary.in_doubt,

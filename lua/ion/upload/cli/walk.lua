@@ -25,6 +25,22 @@ function walk.rule(pattern)
   return glob.compile(anchored and body or "**/" .. body)
 end
 
+-- An exclusion of every name at the top (*, **, /*, **/*, ...): with it no
+-- file is ever taken, whatever --include says (exclusion wins).
+local function excludes_all(pattern, m)
+  local body = pattern:gsub("^/+", "")
+  return body:find("^[*/]+$") ~= nil and body:sub(-1) ~= "/" and m:match("x")
+end
+
+-- Why an exclusion that takes every file is refused: aws s3's filters read
+-- `--exclude '*' --include '*.pdf'` as "only the PDFs"; here it takes none.
+local function excludes_all_message(e, includes)
+  local what = (e.from == "--exclude" and "--exclude" or e.from .. ":") .. " '" .. e.glob .. "'"
+  if #includes == 0 then return what .. " leaves out every file: nothing would be uploaded" end
+  return what .. " leaves out every file, and an exclusion wins over --include: nothing would be uploaded "
+    .. "(to take only the files --include matches, give --include alone)"
+end
+
 --- The globs of exclude = { glob... } and of each file of exclude_from = {
 -- path... } (one a line; blank lines and # comments skipped), in order:
 -- list of { glob =, from = "--exclude" | "FILE:LINE" } | nil, message.
@@ -53,7 +69,8 @@ end
 
 --- A filter from { include = { glob... }, exclude = { glob... },
 -- exclude_from = { path... } }: filter | nil, message (a usage error: the
--- message names the bad glob or the unreadable file).
+-- message names the bad glob or the unreadable file, or the exclusion that
+-- leaves nothing to take).
 function walk.filter(opts)
   local f = { include = {}, exclude = {} }
   local excludes, xerr = walk.excludes(opts)
@@ -61,6 +78,7 @@ function walk.filter(opts)
   for _, e in ipairs(excludes) do
     local m, err = walk.rule(e.glob)
     if not m then return nil, e.from .. ": " .. err end
+    if excludes_all(e.glob, m) then return nil, excludes_all_message(e, opts.include or {}) end
     f.exclude[#f.exclude + 1] = m
   end
   for _, g in ipairs(opts.include or {}) do
@@ -101,7 +119,8 @@ end
 --- An iterator over the files under root. opts: hidden (take names starting
 -- with "."), follow (enter symlinks to folders), filter (walk.filter),
 -- list_dir (core.list_dir unless given). Each call returns a record:
---   { kind = "file", path =, rel =, name =, size =, mtime = }
+--   { kind = "file", path =, rel =, name =, size =, mtime =, linked = (a
+--     symlink on the way from root: its realpath is not root's plus rel) }
 --   { kind = "note", path =, message = }    a link not followed, a loop, a
 --                                           dangling link, a special file
 --   { kind = "error", path =, err = }       a folder that cannot be read
@@ -114,7 +133,7 @@ function walk.files(root, opts)
   local stack, on_path, reported = {}, {}, {}
   local pending = {} -- records to hand out before walking on
 
-  local function open(path, rel)
+  local function open(path, rel, linked)
     local entries, id_or_err = list_dir(path)
     if not entries then
       local e = id_or_err
@@ -125,7 +144,7 @@ function walk.files(root, opts)
     end
     if on_path[id_or_err] then return end
     on_path[id_or_err] = true
-    stack[#stack + 1] = { path = path, rel = rel, entries = entries, i = 0, id = id_or_err }
+    stack[#stack + 1] = { path = path, rel = rel, entries = entries, i = 0, id = id_or_err, linked = linked }
   end
 
   local function loop(path, id)
@@ -173,11 +192,12 @@ function walk.files(root, opts)
           elseif on_path[id] then
             loop(path, id)
           else
-            open(path, rel)
+            open(path, rel, top.linked or e.type == "link")
           end
         elseif kind == "file" then
           if take_file(f, rel) then
-            return { kind = "file", path = path, rel = rel, name = e.name, size = size, mtime = mtime }
+            return { kind = "file", path = path, rel = rel, name = e.name, size = size, mtime = mtime,
+              linked = top.linked or e.type == "link" or nil }
           end
         elseif kind == "other" and take_file(f, rel) then
           pending[#pending + 1] = { kind = "note", path = path, message = "skipped: not a regular file" }

@@ -39,7 +39,9 @@ function M.put_done(self, item, res, cerr)
   if not self:record("record_put", item, item.put) then
     return self:fail(item, self:abort_error())
   end
-  self:emit({ type = "progress", index = item.index, path = item.path, bytes = put.size, total = put.size })
+  -- stored: the PUT is done (libcurl's last progress may say all sent before storage answers)
+  self:emit({ type = "progress", index = item.index, path = item.path, bytes = put.size, total = put.size,
+    stored = true })
   self:ready_to_register(item)
   self:leave_window(item)
 end
