@@ -79,6 +79,12 @@ function watch.start(client, dir, opts, level)
       if rel then ev.rel = rel end
       if ev.type == "done" or ev.type == "error" then
         self.outcomes[#self.outcomes + 1] = ev
+        if not self.by_index[ev.index] and self.adding then self.final_in_add = true end
+        -- an attempt the watch retries is told by its `waiting` event (outcomes.lua)
+        if ev.type == "error" and self:retries(ev) then
+          ev.held_back = true
+          return
+        end
       end
       if o.on_event then o.on_event(ev) end
     end,

@@ -173,8 +173,6 @@ function watch_cli.run(argv, env)
   local function person(ev)
     if ev.type == "waiting_for_ion" or (ev.type == "waiting" and w) then
       status:waiting(ev.type == "waiting" and w:waiting_message() or ev.message)
-    elseif ev.type == "error" and ev.err and ev.err.retryable and not args.once then
-      return -- queued for a retry: the status line says so
     elseif ev.type == "resumed" then
       status:resumed(string.format("ION is reachable again (waited %.0f s)", ev.waited))
     else

@@ -82,7 +82,11 @@ function M:target_for(rel, info)
   return rules_mod.match(self.o.rules, rel, info)
 end
 
--- A settled file goes into the engine (or is reported unmatched / bad).
+-- A settled file goes into the engine (or is reported unmatched / bad) and
+-- is announced `taken`: once per version, so not again for a retry
+-- (c.announced), and not at all when its outcome came within add (the
+-- journal shows it attached, or it was refused at once): then its `done` or
+-- `error` says it all, and a `taken` after it would read as a new upload.
 function M:take(rel, c)
   local key = c.key
   local m, merr = self:target_for(rel, c.info)
@@ -96,13 +100,16 @@ function M:take(rel, c)
     return
   end
   local rewritten = self.uploaded.paths:has(rel)
-  self.adding = rel -- an item refused at once has its event inside add
+  self.adding, self.final_in_add = rel, false -- an item skipped or refused at once has its event inside add
   local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
   self.adding = nil
   self.by_index[index] = rel
-  self.inflight[rel] = { key = key, index = index }
-  self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index, rewritten = rewritten or nil,
-    size = c.info.size })
+  local announced = c.announced or not self.final_in_add
+  self.inflight[rel] = { key = key, index = index, announced = announced }
+  if announced and not c.announced then
+    self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index,
+      rewritten = rewritten or nil, size = c.info.size })
+  end
 end
 
 -- Candidates unchanged for `settle` seconds are taken; the rest wait.
