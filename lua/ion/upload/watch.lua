@@ -15,6 +15,7 @@
 -- outcomes mean: retry, hold, done), watch/after (move, delete, failed),
 -- watch/outage ("waiting for ION since …", then resumed).
 local check = require("ion.upload.check")
+local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
 local options = require("ion.upload.watch.options")
 
@@ -92,6 +93,7 @@ function watch.start(client, dir, opts, level)
   local job, jerr = client:start_many({}, engine_opts)
   if not job then return nil, jerr end
   self.job = job
+  job._run.abort_on_interrupt = false -- the watch stops gently on SIGINT and SIGTERM (Watch:tick)
 
   if not o.poll then
     local w, werr = core.watcher(root)
@@ -128,6 +130,8 @@ end
 
 function Watch:tick()
   local now = self.core.now()
+  -- a caught SIGINT or SIGTERM (core.catch_interrupt) is the graceful stop
+  if not self.stopping and self.core.interrupted and self.core.interrupted() then self:stop() end
   self:handle_outcomes(now)
   if not self.stopping then
     self:read_watcher()
@@ -207,12 +211,16 @@ function Watch:cancel(reason)
   self.job:cancel(reason or "the watch was stopped")
 end
 
--- Stop taking files but let those queued finish (the graceful stop).
+-- The graceful stop: no file is taken, no upload starts; the PUTs in flight
+-- finish and are registered, the registrations in flight finish. The files
+-- taken but not started end `aborted` and stay where they are.
 function Watch:stop()
   self.stopping = true
   self.cand = {}
   self.waiting = {}
   self:close_watcher()
+  self.job._run:drain(errors.new("aborted", "the watch stopped before this file's upload started",
+    { hint = "The file stays in the folder: the next start of the watch takes it" }))
 end
 
 function Watch:close_watcher()

@@ -167,7 +167,7 @@ function watch_cli.run(argv, env)
   local client, cerr = env.make_client(args)
   if not client then return env.usage_error(cerr) end
 
-  local failures = 0
+  local failures, left = 0, 0
   local w
   local status = watch_status.new({ out = stderr, tty = core.isatty(2), width = core.terminal_width() })
   local function person(ev)
@@ -187,6 +187,12 @@ function watch_cli.run(argv, env)
     once = args.once, concurrency = args.concurrency, window = args.window, validate = args.validate,
     on_event = function(ev)
       if ev.type == "error" or ev.type == "failed" then failures = failures + 1 end
+      local e = ev.type == "error" and core.interrupted() and ev.err
+      if e and e.code == "aborted" and not e.in_doubt then
+        -- not uploaded, left where it is by the stop: one line at the end says how many
+        left = left + 1
+        if not args.json then return end
+      end
       if args.json then
         local line = json(ev)
         if line then
@@ -212,7 +218,9 @@ function watch_cli.run(argv, env)
     if status.active then status:waiting(w:waiting_message()) end -- files arrive while ION is away
     if core.hangup() then w:reload_rules() end
     if core.interrupted() and not deadline then
-      if not args.quiet and not args.json then status:print("stopping: finishing the registrations in flight") end
+      if not args.quiet and not args.json then
+        status:print("stopping: no new file is taken; the uploads in flight finish (a second signal stops at once)")
+      end
       w:stop()
       deadline = core.now() + watch_cli.grace
     end
@@ -223,6 +231,10 @@ function watch_cli.run(argv, env)
   end
   status:close()
   client:close()
+  if left > 0 and not args.quiet and not args.json then
+    stderr:write(string.format("stopped: %d file%s not uploaded stay%s in the folder (the next start takes %s)\n",
+      left, left == 1 and "" or "s", left == 1 and "s" or "", left == 1 and "it" or "them"))
+  end
   if args.once and failures > 0 then return FAILED end
   return OK
 end

@@ -112,19 +112,24 @@ function M:take(rel, c)
   end
 end
 
--- Candidates unchanged for `settle` seconds are taken; the rest wait.
+-- Candidates unchanged for `settle` seconds are taken, in name order (the
+-- lines read as the folder lists); the rest wait.
 function M:settle_candidates(now)
+  local due = {}
   for rel, c in pairs(self.cand) do
-    if now - c.since >= self.o.settle then
-      local info = self.core.stat(self.root .. "/" .. rel)
-      self.cand[rel] = nil
-      if info and info.type == "file" then
-        local key = key_of(info)
-        if key == c.key then
-          self:take(rel, c)
-        else
-          self.cand[rel] = { key = key, since = now, info = info }
-        end
+    if now - c.since >= self.o.settle then due[#due + 1] = rel end
+  end
+  table.sort(due)
+  for _, rel in ipairs(due) do
+    local c = self.cand[rel]
+    local info = self.core.stat(self.root .. "/" .. rel)
+    self.cand[rel] = nil
+    if info and info.type == "file" then
+      local key = key_of(info)
+      if key == c.key then
+        self:take(rel, c)
+      else
+        self.cand[rel] = { key = key, since = now, info = info }
       end
     end
   end
