@@ -10,13 +10,15 @@
 -- reported once per (file, rules generation); in-doubt ones are left to the
 -- journal (the next run registers them again) and never moved or deleted.
 --
--- The parts: watch/options (the options checked), watch/candidates (seeing
+-- The parts: watch/options (the options checked), watch/folders (the move
+-- and failed folders checked at start), watch/candidates (seeing
 -- and settling files, taking them), watch/outcomes (what the engine's
 -- outcomes mean: retry, hold, done), watch/after (move, delete, failed),
 -- watch/outage ("waiting for ION since …", then resumed).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
+local folders = require("ion.upload.watch.folders")
 local options = require("ion.upload.watch.options")
 
 local watch = {}
@@ -49,6 +51,8 @@ function watch.start(client, dir, opts, level)
   if not root then return nil, rerr end
   local st = core.stat(root)
   if not st or st.type ~= "directory" then return options.bad(dir .. ": not a directory", "dir") end
+  local fok, ferr = folders.check(core, root, o)
+  if not fok then return nil, ferr end
 
   local self = setmetatable({
     core = core, root = root, o = o, gen = 1,

@@ -41,7 +41,7 @@ end
 -- Notes a file seen (by an event or a scan): it becomes a candidate unless
 -- that version is already done, queued, held or waiting.
 function M:saw(rel, info)
-  if self.stopping or not self:wanted(rel) then return end
+  if self.stopping or not self:wanted(rel) or self:in_skipped_dir(rel) then return end
   info = info or self.core.stat(self.root .. "/" .. rel)
   if not info or info.type ~= "file" then
     self.cand[rel] = nil
@@ -75,6 +75,18 @@ end
 function M:skipped_dir(rel)
   local abs = self.root .. "/" .. rel
   return abs == self.o.move_to or abs == self.o.failed or rules_mod.is_temporary(basename(rel))
+end
+
+-- Whether rel lies under a skipped folder: the watcher reports the files of
+-- every subfolder, a move folder inside the watched one included.
+function M:in_skipped_dir(rel)
+  local at = 1
+  while true do
+    local slash = rel:find("/", at, true)
+    if not slash then return false end
+    if self:skipped_dir(rel:sub(1, slash - 1)) then return true end
+    at = slash + 1
+  end
 end
 
 function M:target_for(rel, info)
