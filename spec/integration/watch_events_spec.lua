@@ -144,4 +144,37 @@ describe("integration: client:watch, a file's events", function()
       assert.equal("taken,waiting+,done", retries_as_one(table.concat(seq, ",")))
     end
   end)
+
+  it("a file in doubt is not taken again when the rules are reloaded (the next run registers it)", function()
+    local rules = files.write(dir .. "/..", "rules-doubt-" .. tostring(os.time()) .. ".lua",
+      'return { { match = "%.txt$", target = { run_step = 12 } } }')
+    finally(function() os.remove(rules) end)
+    local events = {}
+    local w = assert(sandbox.client({ retries = 0 }):watch(dir, { rules = rules, settle = 0.1,
+      journal = dir .. "/../doubt-" .. tostring(os.time()) .. ".journal",
+      on_event = function(ev) events[#events + 1] = ev end }))
+    local function seen(t, rel)
+      for _, ev in ipairs(events) do
+        if ev.type == t and ev.rel == rel then return ev end
+      end
+    end
+    -- a proxy's 503 after ION ran the registration: in doubt
+    sandbox.admin("POST", "/hostile", { mode = "mutation_503", count = 1 })
+    files.write(dir, "a.txt", "a")
+    step_until(w, function() return seen("error", "a.txt") ~= nil end)
+    assert.is_true(seen("error", "a.txt").err.in_doubt)
+    step_until(w, function() return w:queued() == 0 end) -- the watch has acted on the outcome
+    assert.is_true(w:reload_rules())
+    -- b.txt, written after the reload, settles after a.txt would have been taken again
+    files.write(dir, "b.txt", "b")
+    step_until(w, function() return seen("done", "b.txt") ~= nil end)
+    w:cancel()
+    w:run()
+    assert.equal("taken,error", (sequence(events, "a.txt", "type"):gsub(",start", ""):gsub(",progress", "")))
+    local n = 0
+    for _, a in ipairs(sandbox.attachments()) do
+      if a.filename == "a.txt" then n = n + 1 end
+    end
+    assert.equal(1, n, "registered once (by the request in doubt)")
+  end)
 end)

@@ -64,7 +64,7 @@ function watch.start(client, dir, opts, level)
     -- Lua strings took 110: bench/watch_soak.md). versions: rel .. "\0" ..
     -- key of each version done; paths: each rel with a version done.
     uploaded = { versions = core.hashset(), paths = core.hashset() },
-    held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed
+    held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed; key .. "#doubt": in doubt
     waiting = {},  -- rel -> { key, due, attempt }: transient failure, to retry
     outcomes = {}, -- engine events to act on after the step
     stopping = false,

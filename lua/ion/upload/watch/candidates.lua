@@ -48,7 +48,10 @@ function M:saw(rel, info)
     return
   end
   local key = key_of(info)
-  if self.uploaded.versions:has(rel .. "\0" .. key) or self.held[rel] == key .. "#" .. self.gen then return end
+  local held = self.held[rel]
+  if self.uploaded.versions:has(rel .. "\0" .. key) or held == key .. "#" .. self.gen or held == key .. "#doubt" then
+    return
+  end
   local f = self.inflight[rel]
   if f and f.key == key then return end
   local wt = self.waiting[rel]

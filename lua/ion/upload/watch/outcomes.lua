@@ -42,8 +42,9 @@ function M:on_failed(rel, f, ev, now)
     self.emit(ev)
   end
   if e.in_doubt or ev.was_in_doubt then
-    -- the journal marks it: the next run registers it again; never moved or deleted
-    self.held[rel] = f.key .. "#" .. self.gen
+    -- the journal marks it: the next run registers it again; never moved or
+    -- deleted, nor taken again by this run (a rules reload included)
+    self.held[rel] = f.key .. "#doubt"
   else
     self.held[rel] = f.key .. "#" .. self.gen
     if PERMANENT[e.code] then self:after_failure(rel) end
