@@ -56,6 +56,12 @@ describe("integration: ion-upload watch, the move and failed folders", function(
       "the move folder .- is the watched folder")
   end)
 
+  it("a watched folder that does not exist is exit 2, said in words", function()
+    local r = run.cli({ "watch", dir .. "/nowhere", "--run-step", "12", "--once" })
+    assert.equal(2, r.code, r.stderr)
+    assert.matches("^ion%-upload: bad_input: watch: .-/nowhere: No such file or directory %(Name a folder", r.stderr)
+  end)
+
   it("--failed: a folder that does not exist is exit 2 at start", function()
     refused({ "watch", inbox, "--run-step", "12", "--once", "--settle", "0", "--failed", dir .. "/nowhere" },
       "the failed folder .-/nowhere does not exist")

@@ -48,9 +48,9 @@ function watch.start(client, dir, opts, level)
   if not o then return nil, err end
   local core = client:_core_module()
   local root, rerr = core.realpath(dir)
-  if not root then return nil, rerr end
+  if not root then return options.bad(tostring(rerr and rerr.message), "dir", "Name a folder that exists") end
   local st = core.stat(root)
-  if not st or st.type ~= "directory" then return options.bad(dir .. ": not a directory", "dir") end
+  if not st or st.type ~= "directory" then return options.bad(dir .. ": not a folder", "dir", "Name a folder") end
   local fok, ferr = folders.check(core, root, o)
   if not fok then return nil, ferr end
 
@@ -105,9 +105,10 @@ function watch.start(client, dir, opts, level)
       self.watcher = w
     elseif werr and werr.code == "unsupported" then
       o.poll = 2
-    else
+    else -- the core's error: a plain table (it prints as such)
       job:close()
-      return nil, werr
+      return options.bad(root .. ": cannot watch: " .. tostring(werr and werr.message), "dir",
+        werr and werr.hint or "Scan every few seconds instead (the poll option, --poll S)")
     end
   end
   self:scan("")

@@ -13,8 +13,8 @@ options.KNOWN = {
   concurrency = true, window = true, retry_cap = true, validate = true,
 }
 
-local function bad(message, field)
-  return nil, errors.new("bad_input", "watch: " .. message, { field = field })
+local function bad(message, field, hint)
+  return nil, errors.new("bad_input", "watch: " .. message, { field = field, hint = hint })
 end
 options.bad = bad
 
