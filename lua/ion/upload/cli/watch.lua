@@ -1,10 +1,11 @@
 -- `ion-upload watch DIR`: the command line over client:watch. Lines for a
 -- person on stderr (or JSON lines on stdout with --json); SIGINT/SIGTERM stop
--- taking files and let registrations in flight finish within `grace`
--- seconds (a second signal, of either kind, ends the process at once: the
--- journal's records of registrations sent say what is in doubt); SIGHUP
--- reloads the rules. Exit 0 after a stop, 1 for --once with a failure, 2 for
--- a usage or configuration error (a bad rules file names the rule).
+-- taking files and starting uploads, and let the PUTs and registrations in
+-- flight finish within `grace` seconds (a second signal, of either kind,
+-- ends the process at once: the journal's records of registrations sent say
+-- what is in doubt); SIGHUP reloads the rules. Exit 0 after a stop, 1 for
+-- --once with a failure, 2 for a usage or configuration error (a bad rules
+-- file names the rule, a move folder that cannot take the files says why).
 local argparse = require("argparse")
 local cjson = require("cjson")
 local output = require("ion.upload.cli.cli_output")
@@ -13,7 +14,7 @@ local watch_status = require("ion.upload.cli.watch_status")
 
 local watch_cli = {}
 
--- Seconds the registrations in flight get after a stop signal.
+-- Seconds the uploads in flight get after a stop signal.
 watch_cli.grace = 10
 
 local FAILED, OK = 1, 0
