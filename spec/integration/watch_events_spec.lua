@@ -7,14 +7,9 @@
 local sandbox = require("support.sandbox")
 local files = require("support.files")
 local run = require("support.cli_run")
-local core = require("ion.upload.core")
-local cjson = require("cjson")
+local steps = require("support.watch_steps")
 
-local function json_events(text)
-  local out = {}
-  for line in text:gmatch("[^\n]+") do out[#out + 1] = cjson.decode(line) end
-  return out
-end
+local json_events, occurrences, step_until = steps.json_events, steps.occurrences, steps.step_until
 
 -- The events about path, in order: "taken,done".
 local function sequence(events, path, key)
@@ -38,16 +33,7 @@ local function retries_as_one(seq)
   return table.concat(out, ",")
 end
 
-local function occurrences(text, plain)
-  local n, at = 0, 1
-  while true do
-    local i, j = text:find(plain, at, true)
-    if not i then return n end
-    n, at = n + 1, j + 1
-  end
-end
-
-describe("integration: ion-upload watch, a file's events", function()
+describe("integration: ion-upload watch and client:watch, a file's events", function()
   local dir
   setup(function() sandbox.get() end)
   before_each(function()
@@ -100,26 +86,8 @@ describe("integration: ion-upload watch, a file's events", function()
     assert.equal("taken,waiting+,done", retries_as_one(sequence(evs, "j1.txt")))
     assert.equal(1, occurrences(json, '"event":"waiting_for_ion"'), json)
   end)
-end)
 
-describe("integration: client:watch, a file's events", function()
-  local dir
-  setup(function() sandbox.get() end)
-  before_each(function()
-    sandbox.reset()
-    dir = files.tmpdir()
-  end)
-  after_each(function() files.rmdir(dir) end)
-
-  local function step_until(w, pred, limit)
-    local deadline = core.now() + (limit or 20)
-    while not pred() do
-      if core.now() > deadline then error("timed out waiting", 2) end
-      if w:step(0.2) then break end
-    end
-  end
-
-  it("ION down: taken once, retried as waiting events, done; no error event for an attempt retried", function()
+  it("client:watch, ION down: taken once, retried as waiting events, done; no error for an attempt retried", function()
     local events = {}
     sandbox.admin("POST", "/outage", { target = "both", mode = "refuse", seconds = 3 })
     local w = assert(sandbox.client({ retries = 0 }):watch(dir, { target = { run_step = 12 }, settle = 0.1,
@@ -145,7 +113,7 @@ describe("integration: client:watch, a file's events", function()
     end
   end)
 
-  it("a file in doubt is not taken again when the rules are reloaded (the next run registers it)", function()
+  it("client:watch: a file in doubt is not taken again on a rules reload (the next run registers it)", function()
     local rules = files.write(dir .. "/..", "rules-doubt-" .. tostring(os.time()) .. ".lua",
       'return { { match = "%.txt$", target = { run_step = 12 } } }')
     finally(function() os.remove(rules) end)
@@ -171,10 +139,6 @@ describe("integration: client:watch, a file's events", function()
     w:cancel()
     w:run()
     assert.equal("taken,error", (sequence(events, "a.txt", "type"):gsub(",start", ""):gsub(",progress", "")))
-    local n = 0
-    for _, a in ipairs(sandbox.attachments()) do
-      if a.filename == "a.txt" then n = n + 1 end
-    end
-    assert.equal(1, n, "registered once (by the request in doubt)")
+    assert.equal(1, steps.count_filename("a.txt"), "registered once (by the request in doubt)")
   end)
 end)

@@ -7,9 +7,8 @@
 local sandbox = require("support.sandbox")
 local files = require("support.files")
 local run = require("support.cli_run")
-local core = require("ion.upload.core")
+local steps = require("support.watch_steps")
 local as_nobody = require("support.as_nobody")
-local interpreter = require("support.interpreter")
 
 local q = files.quote
 
@@ -25,7 +24,7 @@ local function device(path)
   return d
 end
 
-describe("integration: ion-upload watch, the move and failed folders", function()
+describe("integration: ion-upload watch and client:watch, the move and failed folders", function()
   local dir, inbox
   setup(function() sandbox.get() end)
   before_each(function()
@@ -94,20 +93,10 @@ describe("integration: ion-upload watch, the move and failed folders", function(
     finally(function() as_nobody.remove(stage) end)
     local moved = dir .. "/done"
     assert(sh("mkdir -p " .. q(moved) .. " && chmod 755 " .. q(dir) .. " " .. q(inbox) .. " " .. q(moved)))
-    local out, err = os.tmpname(), os.tmpname()
-    local args = { "watch", inbox, "--run-step", "12", "--once", "--settle", "0", "--after", "move:" .. moved }
-    local words = {}
-    for _, a in ipairs(args) do words[#words + 1] = q(a) end
-    local p = io.popen(string.format("cd %s && %s %s %s %s %s %s >%s 2>%s; echo $?", q(stage), run.env_prefix(),
-      as_nobody.env(stage), as_nobody.prefix, interpreter, q(stage .. "/bin/ion-upload"), table.concat(words, " "),
-      q(out), q(err)))
-    local code = tonumber(p:read("*l"))
-    p:close()
-    local text = files.read(err)
-    os.remove(out)
-    os.remove(err)
-    assert.equal(2, code, text)
-    assert.matches("the move folder .-/done is not writable %(.-Permission denied%)", text)
+    local r = as_nobody.cli(stage, { "watch", inbox, "--run-step", "12", "--once", "--settle", "0", "--after",
+      "move:" .. moved })
+    assert.equal(2, r.code, r.stderr)
+    assert.matches("the move folder .-/done is not writable %(.-Permission denied%)", r.stderr)
     assert.equal(0, #sandbox.attachments())
   end)
 
@@ -125,51 +114,33 @@ describe("integration: ion-upload watch, the move and failed folders", function(
     assert.equal(1, #sandbox.attachments(), r.stderr)
     assert.is_not_nil(io.open(inbox .. "/done/a.txt"))
   end)
-end)
 
-describe("integration: client:watch, the move and failed folders", function()
-  local dir
-  setup(function() sandbox.get() end)
-  before_each(function()
-    sandbox.reset()
-    dir = files.tmpdir()
-  end)
-  after_each(function() files.rmdir(dir) end)
-
-  it("returns nil, bad_input naming the option, with a hint", function()
-    local w, err = sandbox.client():watch(dir, { target = { run_step = 12 }, after = "move:" .. dir .. "/none" })
+  it("client:watch returns nil, bad_input naming the option, with a hint", function()
+    local w, err = sandbox.client():watch(inbox, { target = { run_step = 12 }, after = "move:" .. dir .. "/none" })
     assert.is_nil(w)
     assert.equal("bad_input", err.code)
     assert.equal("after", err.field)
     assert.matches("mkdir %-p", err.hint)
-    w, err = sandbox.client():watch(dir, { target = { run_step = 12 }, failed = dir .. "/none" })
+    w, err = sandbox.client():watch(inbox, { target = { run_step = 12 }, failed = dir .. "/none" })
     assert.is_nil(w)
     assert.equal("failed", err.field)
   end)
 
-  it("a file moved into a move folder inside the watched one is not taken again", function()
-    assert(sh("mkdir -p " .. q(dir .. "/done")))
+  it("client:watch: a file moved into a move folder inside the watched one is not taken again", function()
+    assert(sh("mkdir -p " .. q(inbox .. "/done")))
     local events = {}
-    local w = assert(sandbox.client():watch(dir, { target = { run_step = 12 }, settle = 0.1,
-      after = "move:" .. dir .. "/done", on_event = function(ev) events[#events + 1] = ev end }))
+    local w = assert(sandbox.client():watch(inbox, { target = { run_step = 12 }, settle = 0.1,
+      after = "move:" .. inbox .. "/done", on_event = function(ev) events[#events + 1] = ev end }))
     local function moved(rel)
       for _, ev in ipairs(events) do
         if ev.type == "moved" and ev.rel == rel then return true end
       end
       return false
     end
-    local function step_until(pred)
-      local deadline = core.now() + 20
-      while not pred() do
-        assert(core.now() < deadline, "timed out waiting")
-        w:step(0.2)
-      end
-    end
-    files.write(dir, "a.txt", "a")
-    step_until(function() return moved("a.txt") end)
+    steps.step_until(w, function() return moved("a.txt") end) -- a.txt: there at start
     -- b.txt, written after a.txt's move, settles after done/a.txt would have
-    files.write(dir, "b.txt", "b")
-    step_until(function() return moved("b.txt") end)
+    files.write(inbox, "b.txt", "b")
+    steps.step_until(w, function() return moved("b.txt") end)
     w:cancel()
     w:run()
     local taken = {}

@@ -28,15 +28,9 @@ local function in_doubt(journal)
   return n
 end
 
-local function count_filename(name)
-  local n = 0
-  for _, a in ipairs(sandbox.attachments()) do
-    if a.filename == name then n = n + 1 end
-  end
-  return n
-end
+local count_filename = require("support.watch_steps").count_filename
 
-describe("integration: ion-upload watch, the first signal", function()
+describe("integration: ion-upload watch, the first signal and a second", function()
   local dir
   setup(function() sandbox.get() end)
   before_each(function()
@@ -44,7 +38,7 @@ describe("integration: ion-upload watch, the first signal", function()
     dir = files.tmpdir()
   end)
   after_each(function()
-    sandbox.faults({ storage_latency_ms = 0 })
+    sandbox.faults({ storage_latency_ms = 0, graphql_latency_ms = 0 })
     files.rmdir(dir)
   end)
 
@@ -73,19 +67,6 @@ describe("integration: ion-upload watch, the first signal", function()
       assert.is_not_nil(io.open(inbox .. "/b.txt"))
     end)
   end
-end)
-
-describe("integration: ion-upload watch, a second signal", function()
-  local dir
-  setup(function() sandbox.get() end)
-  before_each(function()
-    sandbox.reset()
-    dir = files.tmpdir()
-  end)
-  after_each(function()
-    sandbox.faults({ graphql_latency_ms = 0 })
-    files.rmdir(dir)
-  end)
 
   for _, order in ipairs({ { "TERM", "INT" }, { "INT", "TERM" } }) do
     it("SIG" .. order[2] .. " after SIG" .. order[1] .. " stops at once; the journal keeps what is in doubt", function()
