@@ -38,6 +38,8 @@ describe("integration: ion-upload watch, the first signal and a second", functio
     dir = files.tmpdir()
   end)
   after_each(function()
+    -- (the sandbox's admin answers once an outage is over)
+    assert(run.wait_for(function() return (pcall(sandbox.counters)) end, 30), "the sandbox is back")
     sandbox.faults({ storage_latency_ms = 0, graphql_latency_ms = 0 })
     files.rmdir(dir)
   end)
@@ -67,6 +69,24 @@ describe("integration: ion-upload watch, the first signal and a second", functio
       assert.is_not_nil(io.open(inbox .. "/b.txt"))
     end)
   end
+
+  it("SIGINT while ION is down: the file waiting for a retry stays, a line says so; exit 0", function()
+    local inbox = dir .. "/in"
+    assert(os.execute("mkdir -p '" .. inbox .. "'"))
+    -- longer than the client's own retries (about 4 s): the file waits in the watch's queue
+    sandbox.admin("POST", "/outage", { target = "both", mode = "refuse", seconds = 8 })
+    local pid, _, err, code = run.background({ "watch", inbox, "--run-step", "12", "--settle", "0" })
+    files.write(inbox, "w.txt", "waits")
+    assert.is_true(run.wait_for(function()
+      return run.read(err):find("waiting for ION since", 1, true) ~= nil
+    end, 30), run.read(err))
+    os.execute("kill -INT " .. pid)
+    assert.is_true(run.wait_exit(pid, 20), run.read(err))
+    local text = run.read(err)
+    assert.equal(0, code(), text)
+    assert.matches("\nstopped: 1 file not uploaded stays in the folder", text)
+    assert.is_nil(text:find("FAIL", 1, true), text)
+  end)
 
   for _, order in ipairs({ { "TERM", "INT" }, { "INT", "TERM" } }) do
     it("SIG" .. order[2] .. " after SIG" .. order[1] .. " stops at once; the journal keeps what is in doubt", function()

@@ -218,14 +218,22 @@ end
 
 -- The graceful stop: no file is taken, no upload starts; the PUTs in flight
 -- finish and are registered, the registrations in flight finish. The files
--- taken but not started end `aborted` and stay where they are.
+-- taken but not started (in the engine, or waiting for a retry) end
+-- `aborted` and stay where they are.
 function Watch:stop()
+  if self.stopping then return end
   self.stopping = true
+  local err = errors.new("aborted", "the watch stopped before this file's upload started",
+    { hint = "The file stays in the folder: the next start of the watch takes it" })
+  for rel in pairs(self.waiting) do
+    if not self.inflight[rel] then
+      self.emit({ type = "error", rel = rel, path = self.root .. "/" .. rel, err = errors.copy(err) })
+    end
+  end
   self.cand = {}
   self.waiting = {}
   self:close_watcher()
-  self.job._run:drain(errors.new("aborted", "the watch stopped before this file's upload started",
-    { hint = "The file stays in the folder: the next start of the watch takes it" }))
+  self.job._run:drain(err)
 end
 
 function Watch:close_watcher()
