@@ -84,7 +84,7 @@ describe("integration: ion-upload watch and client:watch, the move and failed fo
     assert.equal("a.txt\n", left, "the probe file is removed")
   end)
 
-  it("--after move: a folder the user may not write in is exit 2", function()
+  it("--after move: a folder the user may not write in is exit 2; --after delete: a watched one too", function()
     local stage, why = as_nobody.stage()
     if not stage then
       pending("cannot run a child as nobody: " .. why)
@@ -97,6 +97,9 @@ describe("integration: ion-upload watch and client:watch, the move and failed fo
       "move:" .. moved })
     assert.equal(2, r.code, r.stderr)
     assert.matches("the move folder .-/done is not writable %(.-Permission denied%)", r.stderr)
+    r = as_nobody.cli(stage, { "watch", inbox, "--run-step", "12", "--once", "--settle", "0", "--after", "delete" })
+    assert.equal(2, r.code, r.stderr)
+    assert.matches("the watched folder .-/in is not writable, and after = delete takes files out of it", r.stderr)
     assert.equal(0, #sandbox.attachments())
   end)
 
