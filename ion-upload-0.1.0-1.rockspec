@@ -112,6 +112,7 @@ build = {
     ["ion.upload.watch_rules"] = "lua/ion/upload/watch_rules.lua",
     ["ion.upload.watch.after"] = "lua/ion/upload/watch/after.lua",
     ["ion.upload.watch.candidates"] = "lua/ion/upload/watch/candidates.lua",
+    ["ion.upload.watch.folders"] = "lua/ion/upload/watch/folders.lua",
     ["ion.upload.watch.lua_pattern"] = "lua/ion/upload/watch/lua_pattern.lua",
     ["ion.upload.watch.options"] = "lua/ion/upload/watch/options.lua",
     ["ion.upload.watch.outage"] = "lua/ion/upload/watch/outage.lua",

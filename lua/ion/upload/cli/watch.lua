@@ -1,11 +1,12 @@
 -- `ion-upload watch DIR`: the command line over client:watch. Lines for a
 -- person on stderr (or JSON lines on stdout with --json); SIGINT/SIGTERM stop
--- taking files and let registrations in flight finish within `grace`
--- seconds (a second signal, of either kind, ends the process at once: the
--- journal's records of registrations sent say what is in doubt); SIGHUP
--- reloads the rules. Exit 0 after a stop, 1 for --once with a failure, 2 for
--- a usage or configuration error (a bad rules file names the rule; a
--- rejected token or an endpoint that is not ION stops the watch, said once).
+-- taking files and starting uploads, and let the PUTs and registrations in
+-- flight finish within `grace` seconds (a second signal, of either kind,
+-- ends the process at once: the journal's records of registrations sent say
+-- what is in doubt); SIGHUP reloads the rules. Exit 0 after a stop, 1 for
+-- --once with a failure, 2 for a usage or configuration error (a bad rules
+-- file names the rule, a move folder that cannot take the files says why;
+-- a rejected token or an endpoint that is not ION stops the watch, said once).
 local argparse = require("argparse")
 local cjson = require("cjson")
 local help = require("ion.upload.cli.help")
@@ -17,7 +18,7 @@ local watch_status = require("ion.upload.cli.watch_status")
 
 local watch_cli = {}
 
--- Seconds the registrations in flight get after a stop signal.
+-- Seconds the uploads in flight get after a stop signal.
 watch_cli.grace = 10
 
 local FAILED, OK, USAGE_ERROR = 1, 0, 2
@@ -166,7 +167,7 @@ function watch_cli.run(argv, env)
     return env.usage_error(rcerr)
   end
 
-  local failures = 0
+  local failures, left = 0, 0
   local w
   local function person(ev)
     status:transfer(ev, w and w:queued() or 0) -- the file uploading, on a terminal
@@ -174,8 +175,6 @@ function watch_cli.run(argv, env)
       return -- the watch stops on it: said once, at the end
     elseif ev.type == "waiting_for_ion" or (ev.type == "waiting" and w) then
       status:waiting(ev.type == "waiting" and w:waiting_message() or ev.message)
-    elseif ev.type == "error" and ev.err and ev.err.retryable and not args.once then
-      return -- queued for a retry: the status line says so
     elseif ev.type == "resumed" then
       status:resumed(string.format("ION is reachable again (waited %.0f s)", ev.waited))
     else
@@ -193,6 +192,12 @@ function watch_cli.run(argv, env)
       if ev.type == "error" or ev.type == "failed" then failures = failures + 1 end
       if receipts and ev.type == "done" then
         receipts:done({ path = ev.path, target = ev.target }, ev.attachment, ev.skipped)
+      end
+      local e = ev.type == "error" and core.interrupted() and ev.err
+      if e and e.code == "aborted" and not e.in_doubt then
+        -- not uploaded, left where it is by the stop: one line at the end says how many
+        left = left + 1
+        if not args.json then return end
       end
       if args.json then
         local line = json(ev)
@@ -220,7 +225,9 @@ function watch_cli.run(argv, env)
     if status.active then status:waiting(w:waiting_message()) end -- files arrive while ION is away
     if core.hangup() then w:reload_rules() end
     if core.interrupted() and not deadline then
-      if not args.quiet and not args.json then status:print("stopping: finishing the registrations in flight") end
+      if not args.quiet and not args.json then
+        status:print("stopping: no new file is taken; the uploads in flight finish (a second signal stops at once)")
+      end
       w:stop()
       deadline = core.now() + watch_cli.grace
     end
@@ -232,6 +239,10 @@ function watch_cli.run(argv, env)
   if not deadline then why = w:stop_reason() end -- not the grace's end: a failure no file escapes
   status:close()
   client:close()
+  if left > 0 and not args.quiet and not args.json then
+    stderr:write(string.format("stopped: %d file%s not uploaded stay%s in the folder (the next start takes %s)\n",
+      left, left == 1 and "" or "s", left == 1 and "s" or "", left == 1 and "it" or "them"))
+  end
   local receipts_ok, receipts_err = true, nil
   if receipts then receipts_ok, receipts_err = receipts:close() end
   if not receipts_ok then stderr:write("ion-upload: ", output.printable(receipts_err), "\n") end

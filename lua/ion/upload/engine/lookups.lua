@@ -51,7 +51,7 @@ function M.resolve_answer(self, target, out)
 end
 
 function M.send_lookups(self)
-  while #self.target_queue > 0 and self.gql_out < self.C and not self.abort_err do
+  while #self.target_queue > 0 and self.gql_out < self.C and not (self.abort_err or self.drain_err) do
     local chunk, entries = {}, {}
     while #chunk < self.W and #self.target_queue > 0 do
       local t = table.remove(self.target_queue, 1)

@@ -91,6 +91,24 @@ function M.stop_if_run_wide(self, err)
   self:abort(errors.scrubbed(e, self.ctx.auth:secrets()))
 end
 
+-- The states of an item whose upload has not started: no byte of it sent,
+-- nothing of it recorded.
+local UNSTARTED = { new = true, resolving = true, url_wait = true, url = true, ready = true }
+
+-- A gentler stop than abort (a watch's graceful stop): nothing new starts,
+-- but the PUTs in flight finish and are registered, and the registrations in
+-- flight finish; the items not started fail with err at once (a URL or a
+-- lookup answered later finds them failed; requeue_url fails a retry).
+function M.drain(self, err)
+  if self.abort_err or self.drain_err then return end
+  self.drain_err = err
+  self.ready, self.url_retry, self.target_queue = {}, {}, {}
+  self.url_queue, self.url_head, self.url_tail = {}, 1, 0
+  for _, item in ipairs(self:live_items()) do
+    if UNSTARTED[item.state] then self:fail(item, errors.copy(err)) end
+  end
+end
+
 function M.abort_error(self)
   return errors.copy(self.abort_err)
 end

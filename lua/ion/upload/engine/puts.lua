@@ -48,7 +48,7 @@ end
 
 function M.start_puts(self)
   local now = self.clock.now()
-  while not self.abort_err and self.puts_out < self.C and #self.ready > 0 do
+  while not (self.abort_err or self.drain_err) and self.puts_out < self.C and #self.ready > 0 do
     local item = table.remove(self.ready, 1)
     if now - item.ticket.at > self.url_max_age then
       self:requeue_url(item) -- held too long: it may have expired

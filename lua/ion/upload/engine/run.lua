@@ -100,7 +100,7 @@ end
 
 function Run:schedule()
   self:fire_timers()
-  if self.clock.interrupted and not self.abort_err and self.clock.interrupted() then
+  if self.abort_on_interrupt and self.clock.interrupted and not self.abort_err and self.clock.interrupted() then
     self:abort(errors.new("aborted", "interrupted",
       { hint = "Run the same command again (with the same journal) to finish the rest" }))
   end
@@ -150,6 +150,7 @@ function run.new(ctx, opts, jnl)
     counts = { graphql = 0 },
     summary = { ok = 0, failed = 0, skipped = 0, in_doubt = 0, bytes = 0, seconds = 0 },
     started = ctx.clock().now(), url_max_age = run.url_max_age, linger = run.linger,
+    abort_on_interrupt = true, -- SIGINT under core.catch_interrupt (a watch stops gently instead: drain)
   }, Run)
 end
 

@@ -25,6 +25,7 @@ end
 
 -- Back to the URL queue (a retry), ahead of the items never tried.
 function M.requeue_url(self, item, delay)
+  if self.drain_err then return self:fail(item, errors.copy(self.drain_err)) end -- nothing new starts
   item.state, item.ticket = "url_wait", nil
   item.not_before = delay and (self.clock.now() + delay) or nil
   table.insert(self.url_retry, 1, item)
@@ -70,7 +71,7 @@ end
 -- let that queue grow with the input.
 function M.send_urls(self)
   local now = self.clock.now()
-  while not self.abort_err and self.gql_out < self.C and self:url_waiting() > 0
+  while not (self.abort_err or self.drain_err) and self.gql_out < self.C and self:url_waiting() > 0
     and #self.ready + self.url_out < self.lookahead and #self.reg_queue < 2 * self.lookahead do
     local chunk, entries, keep = {}, {}, {}
     local function take(item)

@@ -42,14 +42,17 @@ end
 -- Notes a file seen (by an event or a scan): it becomes a candidate unless
 -- that version is already done, queued, held or waiting.
 function M:saw(rel, info)
-  if self.stopping or not self:wanted(rel) then return end
+  if self.stopping or not self:wanted(rel) or self:in_skipped_dir(rel) then return end
   info = info or self.core.stat(self.root .. "/" .. rel)
   if not info or info.type ~= "file" then
     self.cand[rel] = nil
     return
   end
   local key = key_of(info)
-  if self.uploaded.versions:has(rel .. "\0" .. key) or self.held[rel] == key .. "#" .. self.gen then return end
+  local held = self.held[rel]
+  if self.uploaded.versions:has(rel .. "\0" .. key) or held == key .. "#" .. self.gen or held == key .. "#doubt" then
+    return
+  end
   local f = self.inflight[rel]
   if f and f.key == key then return end
   local wt = self.waiting[rel]
@@ -90,12 +93,28 @@ function M:under_skipped_dir(rel)
   return false
 end
 
+-- Whether rel lies under a skipped folder: the watcher reports the files of
+-- every subfolder, a move folder inside the watched one included.
+function M:in_skipped_dir(rel)
+  local at = 1
+  while true do
+    local slash = rel:find("/", at, true)
+    if not slash then return false end
+    if self:skipped_dir(rel:sub(1, slash - 1)) then return true end
+    at = slash + 1
+  end
+end
+
 function M:target_for(rel, info)
   if self.o.target then return { target = self.o.target } end
   return rules_mod.match(self.o.rules, rel, info)
 end
 
--- A settled file goes into the engine (or is reported unmatched / bad).
+-- A settled file goes into the engine (or is reported unmatched / bad) and
+-- is announced `taken`: once per version, so not again for a retry
+-- (c.announced), and not at all when its outcome came within add (the
+-- journal shows it attached, or it was refused at once): then its `done` or
+-- `error` says it all, and a `taken` after it would read as a new upload.
 function M:take(rel, c)
   local key = c.key
   local m, merr = self:target_for(rel, c.info)
@@ -109,28 +128,36 @@ function M:take(rel, c)
     return
   end
   local rewritten = self.uploaded.paths:has(rel)
-  self.adding = rel -- an item refused at once has its event inside add
+  self.adding, self.final_in_add = rel, false -- an item skipped or refused at once has its event inside add
   local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
   self.adding = nil
   self.by_index[index] = rel
-  self.inflight[rel] = { key = key, index = index, target = m.target }
-  self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index, rewritten = rewritten or nil,
-    size = c.info.size })
+  local announced = c.announced or not self.final_in_add
+  self.inflight[rel] = { key = key, index = index, announced = announced, target = m.target }
+  if announced and not c.announced then
+    self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index,
+      rewritten = rewritten or nil, size = c.info.size })
+  end
 end
 
--- Candidates unchanged for `settle` seconds are taken; the rest wait.
+-- Candidates unchanged for `settle` seconds are taken, in name order (the
+-- lines read as the folder lists); the rest wait.
 function M:settle_candidates(now)
+  local due = {}
   for rel, c in pairs(self.cand) do
-    if now - c.since >= self.o.settle then
-      local info = self.core.stat(self.root .. "/" .. rel)
-      self.cand[rel] = nil
-      if info and info.type == "file" then
-        local key = key_of(info)
-        if key == c.key then
-          self:take(rel, c)
-        else
-          self.cand[rel] = { key = key, since = now, info = info }
-        end
+    if now - c.since >= self.o.settle then due[#due + 1] = rel end
+  end
+  table.sort(due)
+  for _, rel in ipairs(due) do
+    local c = self.cand[rel]
+    local info = self.core.stat(self.root .. "/" .. rel)
+    self.cand[rel] = nil
+    if info and info.type == "file" then
+      local key = key_of(info)
+      if key == c.key then
+        self:take(rel, c)
+      else
+        self.cand[rel] = { key = key, since = now, info = info }
       end
     end
   end

@@ -15,8 +15,8 @@ options.KNOWN = {
   hidden = true, take_temporary = true, sha256 = true,
 }
 
-local function bad(message, field)
-  return nil, errors.new("bad_input", "watch: " .. message, { field = field })
+local function bad(message, field, hint)
+  return nil, errors.new("bad_input", "watch: " .. message, { field = field, hint = hint })
 end
 options.bad = bad
 
