@@ -8,6 +8,7 @@ const path = require('path');
 const cli = require('./lib/cli');
 const { Faults } = require('./lib/faults');
 const { Sandbox } = require('./lib/sandbox');
+const quickstart = require('./lib/quickstart');
 
 function writeState(file, endpoints) {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -23,12 +24,7 @@ function printForPerson(e) {
     `  storage   ${e.storage}`,
     `  admin     ${e.admin}/attachments, ${e.admin}/counters`,
     '',
-    `  export ION_API_URL=${e.graphql}`,
-    `  export ION_TOKEN=${e.tokens.rw}`,
-    ...(e.ca_file ? [`  CA file   ${e.ca_file} (TLS: this run's CA)`] : []),
-    '',
-    `  curl -s${e.ca_file ? ` --cacert ${e.ca_file}` : ''} -H "Authorization: Bearer $ION_TOKEN" -H 'Content-Type: application/json' \\`,
-    `       -d '{"query":"{ runStep(id: 1) { id entity { id } } }"}' ${e.graphql}`,
+    ...quickstart.lines(e),
     '',
   ].join('\n'));
 }

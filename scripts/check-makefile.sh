@@ -21,7 +21,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # These must install their dependencies (README promises it): dropping `deps`
 # from one fails here too. Any other target with a `deps` prerequisite is added.
-required=(test demo examples host valgrind bench soak check-rock sanitize sandbox)
+required=(test test-all demo examples host valgrind bench soak check-rock sanitize sandbox)
 
 command -v make >/dev/null || { echo "check-makefile: make is not installed (apt-get install make)" >&2; exit 1; }
 mkdir "$tmp/bin"

@@ -38,7 +38,7 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Node >= 20 (Debian 12's is 18): README.md, "Node".
+# Node >= 20 (Debian 12's is 18): docs/testing.md, "Node".
 bash "$here/scripts/ensure-node.sh"
 
 # The sandbox: npm ci when node_modules is missing or older than the lock.

@@ -5,7 +5,7 @@
 #
 #   scripts/scan_secrets.sh [-q] SECRETS LOG...
 #
-# Exit 0: no hit (silent with -q, so CI's last line stays make test's);
+# Exit 0: no hit (silent with -q, so CI's last line stays make test-all's);
 # 1: hits, reported as LOG:LINE and the secret's line number in SECRETS,
 # never the secret itself; 2: usage, or SECRETS missing or empty (a scan
 # for nothing proves nothing).

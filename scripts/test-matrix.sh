@@ -5,6 +5,7 @@
 # never clobber each other. Prints each run's closing line, then one
 # aggregate "busted: N passed, N failed, N skipped" line (read by CI), and
 # fails when any run failed, did not finish, or no Lua was found.
+# BUSTED_FLAGS: more flags for every busted run (make test: --exclude-tags=soak,slow).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -26,7 +27,7 @@ for v in "${versions[@]}"; do
     summary+=("Lua $v: not installed")
     continue
   fi
-  echo "matrix: Lua $v ($lua, core in $build/)"
+  echo "matrix: Lua $v ($lua, core in $build/)${BUSTED_FLAGS:+, busted $BUSTED_FLAGS}"
   if ! make --no-print-directory BUILD="$build" LUA_PC="$pc" build >/dev/null; then
     echo "matrix: Lua $v: the core does not build" >&2
     summary+=("Lua $v: build failed")
@@ -37,7 +38,7 @@ for v in "${versions[@]}"; do
   # --cpath: .busted's own cpath (build/) would otherwise win. ION_LUA: specs
   # that start a child Lua use the same interpreter (spec/support/interpreter.lua).
   ION_LUA="$lua" LUA_CPATH="$root/$build/?.so;;" \
-    "$lua" /usr/bin/busted --cpath="$build/?.so" 2>&1 | tee "$log"
+    "$lua" /usr/bin/busted --cpath="$build/?.so" ${BUSTED_FLAGS:-} 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   line=$(grep -E '^busted: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1)
   rm -f "$log"

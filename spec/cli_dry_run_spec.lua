@@ -5,6 +5,7 @@
 local cjson = require("cjson")
 local dry_run = require("ion.upload.cli.dry_run")
 local errors = require("ion.upload.errors")
+local hints = require("ion.upload.cli.hints")
 
 local function buffer()
   local b = { text = "" }
@@ -95,7 +96,8 @@ describe("cli dry_run", function()
         .. "2 would fail; 1 lookup request, nothing uploaded or attached",
       "would fail:",
       "  FAIL  bad-row: bad_input: manifest line 3: no id (" .. errors.hints.bad_input .. ")",
-      "  FAIL  f.txt: not_found: f.txt: part 999 not found (" .. errors.hints.not_found .. ")",
+      -- the path said once, the hint in the CLI's words (cli/hints.lua)
+      "  FAIL  f.txt: not_found: part 999 not found (" .. hints.codes.not_found .. ")",
     }, lines)
   end)
 

@@ -35,7 +35,10 @@ describe("ion.upload.cli.log_progress", function()
       else
         log:event({ type = "progress", index = 2, bytes = sent - 100 * MiB, total = 100 * MiB }, 2)
       end
-      if step == 40 then log:event({ type = "done", index = 1, total = 100 * MiB }, 1) end
+      if step == 40 then -- storage took the PUT (stored), then the registration landed
+        log:event({ type = "progress", index = 1, bytes = 100 * MiB, total = 100 * MiB, stored = true }, 1)
+        log:event({ type = "done", index = 1, total = 100 * MiB }, 1)
+      end
     end
     local lines = out.lines()
     assert.same({
@@ -55,10 +58,12 @@ describe("ion.upload.cli.log_progress", function()
     local every = sink()
     log = log_progress.new({ out = every, now = function() return clock end, files = 1, bytes = 10, interval = 0 })
     log:event({ type = "start", index = 1, path = "a", total = 10 }, 1)
+    log:event({ type = "progress", index = 1, bytes = 10, total = 10, stored = true }, 1)
     log:event({ type = "done", index = 1, total = 10 }, 1)
     local lines = every.lines()
-    assert.equal(2, #lines)
-    assert.matches("1/1 files  10 B/10 B %(100%%%)", lines[2])
+    assert.equal(3, #lines)
+    assert.matches("0/1 files  10 B/10 B %(100%%%)", lines[2])
+    assert.matches("1/1 files  10 B/10 B %(100%%%)", lines[3])
   end)
 
   it("takes --progress-interval seconds, and refuses what is not", function()

@@ -6,6 +6,7 @@ local cli_args = require("ion.upload.cli.cli_args")
 local output = require("ion.upload.cli.cli_output")
 local progress = require("ion.upload.cli.cli_progress")
 local errors = require("ion.upload.errors")
+local hints = require("ion.upload.cli.hints")
 
 local unpack = unpack or table.unpack -- luacheck: ignore 143
 local function env(t) return function(name) return t[name] end end
@@ -108,21 +109,27 @@ describe("ion.upload.cli.cli_args", function()
 end)
 
 describe("ion.upload.cli.cli_output", function()
-  it("writes the JSON line of DESIGN.md, keys in order, plain slashes", function()
+  it("writes the JSON line docs/api.md gives (\"--json\"), keys in order, plain slashes", function()
     local line = output.json_line("/d/a.jpg", { ok = true, skipped = true, attachment = {
       id = 4242, entityId = "9876", filename = "a.jpg", size = 5, md5 = "abc", downloadUrl = "https://s/x?sig" } })
     assert.equal('{"path":"/d/a.jpg","ok":true,"id":4242,"entityId":"9876","filename":"a.jpg","size":5,'
       .. '"md5":"abc","skipped":true}', line)
     local err = errors.new("not_found", "run_step 9 not found")
     local f = cjson.decode(output.json_line("b", { ok = false, err = err }))
+    -- the hint in the CLI's words (cli/hints.lua): its flags, not the Lua API's keys
     assert.same({ path = "b", ok = false, error = { code = "not_found", message = "run_step 9 not found",
-      hint = err.hint } }, f)
+      hint = hints.codes.not_found } }, f)
   end)
 
   it("marks a file registered again after an earlier run's registration was in doubt", function()
     local line = output.json_line("a", { ok = true, was_in_doubt = true, attachment = { id = 1 } })
     assert.matches(',"was_in_doubt":true}$', line)
     assert.not_matches("was_in_doubt", output.json_line("a", { ok = true, attachment = { id = 1 } }), 1, true)
+  end)
+
+  it("writes sizes and rates, a rate under 1 KiB/s too (a small file on a terminal)", function()
+    assert.same({ "0 B", "119 B", "1023 B", "1.0 KiB", "1.5 MiB" },
+      { output.size(nil), output.size(6 / 0.0503), output.size(1023.9), output.size(1024), output.size(1.5 * 2 ^ 20) })
   end)
 
   it("keeps one file to one plain line: control characters in names are escaped", function()

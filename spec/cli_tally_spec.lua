@@ -29,12 +29,17 @@ describe("ion.upload.cli.tally", function()
       t:add_file(i, 10)
       t:event({ type = "start", index = i, path = "f" .. i, total = 10 }, i)
       t:event({ type = "progress", index = i, bytes = 5, total = 10 }, i)
+      -- one in 7 fails half sent; storage takes the others' PUTs
+      if i % 7 ~= 0 then t:event({ type = "progress", index = i, bytes = 10, total = 10, stored = true }, i) end
       t:event({ type = i % 7 == 0 and "error" or "done", index = i }, i)
       t:event({ type = "progress", index = i, bytes = 10, total = 10 }, i) -- late: ignored
     end
-    assert.same({ 1000, 10000, 1000 }, { t.files, t.bytes, t.done_files })
-    assert.equal(10000, t:bytes_done())
+    -- the 142 failed files' bytes leave both figures, as they leave the summary's
+    assert.same({ 1000, 8580, 1000, 142 }, { t.files, t.bytes, t.done_files, t.failed })
+    assert.equal(8580, t:bytes_done())
+    assert.equal("1000/1000 files, 142 failed", t:files_text())
     assert.is_nil(next(t.sent))
+    assert.is_nil(next(t.stored))
     assert.is_nil(next(t.sizes))
     assert.is_nil(next(t.active))
   end)
@@ -73,7 +78,8 @@ describe("ion.upload.cli.tally", function()
     local seen = {}
     for i = 1, 6 do
       clock = i
-      t:event({ type = "progress", index = i, bytes = 100 * MiB, total = 100 * MiB }, i)
+      t:event({ type = "progress", index = i, bytes = 100 * MiB, total = 100 * MiB, stored = true }, i)
+      -- file 4's registration fails: its bytes were sent all the same (the summary counts them)
       t:event(i == 4 and { type = "error", index = i } or { type = "done", index = i, total = 100 * MiB }, i)
       seen[i] = t.done_files
     end
@@ -84,6 +90,35 @@ describe("ion.upload.cli.tally", function()
     assert.equal(100 * MiB, s.rate)
     assert.equal(0, s.eta)
     assert.same({}, t:moving(4))
+  end)
+
+  it("counts only the bytes storage took: a failed, a skipped or an earlier run's file sends none", function()
+    local t = tally.new({ now = function() return 0 end })
+    local sizes = { 80 * MiB, 50 * MiB, 0, 30 * MiB, 20 * MiB, 10 * MiB }
+    for i, size in ipairs(sizes) do t:add_file(i, size) end
+    assert.equal(190 * MiB, t.bytes)
+    -- 1: sent and attached
+    t:event({ type = "start", index = 1, path = "ok.bin", total = 80 * MiB }, 1)
+    t:event({ type = "progress", index = 1, bytes = 80 * MiB, total = 80 * MiB, stored = true }, 1)
+    t:event({ type = "done", index = 1, total = 80 * MiB }, 1)
+    -- 2: its target does not exist (no PUT); 3: missing (never started)
+    t:event({ type = "start", index = 2, path = "to-nowhere.bin", total = 50 * MiB }, 2)
+    t:event({ type = "error", index = 2 }, 2)
+    t:event({ type = "error", index = 3 }, 3)
+    assert.equal(80 * MiB, t:bytes_done())
+    assert.equal(140 * MiB, t.bytes) -- still to send: 4, 5 and 6
+    -- 4: libcurl said all sent, then storage refused it (no `stored`)
+    t:event({ type = "start", index = 4, path = "refused.bin", total = 30 * MiB }, 4)
+    t:event({ type = "progress", index = 4, bytes = 30 * MiB, total = 30 * MiB }, 4)
+    assert.equal(110 * MiB, t:bytes_done()) -- in flight: counted as it goes
+    t:event({ type = "error", index = 4 }, 4)
+    -- 5: skipped per the journal; 6: stored by an earlier run, registered now
+    t:event({ type = "done", index = 5, skipped = true, total = 20 * MiB }, 5)
+    t:event({ type = "start", index = 6, path = "resumed.bin", total = 10 * MiB }, 6)
+    t:event({ type = "done", index = 6, total = 10 * MiB }, 6)
+    local s = t:stats()
+    assert.same({ 80 * MiB, 80 * MiB, 1 }, { s.bytes_done, t.bytes, s.fraction })
+    assert.equal("6/6 files, 3 failed", t:files_text())
   end)
 
   it("takes an empty file off the list once its 0 of 0 is sent", function()

@@ -23,6 +23,8 @@ end
 -- A text with every case that may straddle two chunks: a BOM, a quoted
 -- field with CRLF and LF inside, doubled quotes, CRLF ends, a lone CR in a
 -- field, blank lines, an empty quoted field, broken records, no final break.
+local UNCLOSED = "unclosed quote: the quoted field that starts here is never closed"
+
 local TEXT = "\239\187\191path,target,id\r\n"
   .. '"multi\r\nline\n, ""quoted""",run,1\r\n'
   .. "plain.txt,run,2\n"
@@ -83,10 +85,36 @@ describe("ion.upload.cli.csv", function()
   end)
 
   it("reports a quoted field never closed at the end", function()
-    local recs = records_of({ 'path,target,id\nok,run,1\n"open,run,2\nmore' })
-    assert.equal(3, #recs)
-    assert.equal("line 3: a quoted field is never closed", recs[3].err)
-    assert.same({ nil, "line 2: a quoted field is never closed" }, { csv.parse('x\n"open') })
+    assert.same({ nil, "line 2: " .. UNCLOSED }, { csv.parse('x\n"open') })
+  end)
+
+  -- Quotes left open on lines 3 and 6, closed by the quoted fields of lines 5
+  -- and 8 (text after them), and one on line 9 never closed: each fails its
+  -- own line, and the lines they swallowed are read again, doubled quotes
+  -- and all.
+  local OPEN = 'path,target,id\nok,run,1\nc.txt,run,"2\nd.txt,run,3\n"e ""q"".txt",run,4\n'
+    .. '"f.txt,run,5\ng.txt,run,6\n"h, i.txt",run,7\nj.txt,run,"8\r\nk.txt,run,9'
+
+  it("takes a quoted field that runs on and breaks for a quote left open: its line fails, the rest is read", function()
+    local recs = records_of({ OPEN })
+    local got = {}
+    for k, r in ipairs(recs) do got[k] = r.err or table.concat(r.fields, "|") .. "@" .. r.line end
+    assert.same({
+      "path|target|id@1", "ok|run|1@2",
+      "line 3: unclosed quote: the quoted field that starts here ends on line 5, with text after its closing quote",
+      "d.txt|run|3@4", 'e "q".txt|run|4@5',
+      "line 6: unclosed quote: the quoted field that starts here ends on line 8, with text after its closing quote",
+      "g.txt|run|6@7", "h, i.txt|run|7@8",
+      "line 9: " .. UNCLOSED, "k.txt|run|9@10",
+    }, got)
+    assert.same({ "c.txt", "run" }, recs[3].fields)
+    assert.same({ 3, 6, 9 }, { recs[3].line, recs[6].line, recs[9].line })
+    for cut = 0, #OPEN do
+      assert.same(recs, records_of({ OPEN:sub(1, cut), OPEN:sub(cut + 1) }), "split at " .. cut)
+    end
+    local bytes = {}
+    for i = 1, #OPEN do bytes[i] = OPEN:sub(i, i) end
+    assert.same(recs, records_of(bytes))
   end)
 end)
 
@@ -147,5 +175,28 @@ describe("ion.upload.cli.manifest reader", function()
     assert.is_true(reads > 50, "not read in chunks: " .. reads .. " reads")
     -- the whole-file reader (verify) gives the same rows
     assert.equal(201, #assert(manifest.read(path, core)))
+  end)
+
+  it("fails a broken row under its path, or where it is when it has none; the rows after it still come", function()
+    local f = assert(io.open(path, "wb"))
+    f:write('path,target,id\n"a.txt,run,1\nb.txt,run,2\nc.txt,run,"3\nd.txt,run,4\n')
+    f:close()
+    local r = assert(manifest.open(path, core))
+    local rows = {}
+    for row in function() return r:next(true) end do rows[#rows + 1] = row end
+    r:close()
+    assert.equal(4, #rows)
+    assert.equal(path .. ":2", rows[1].path) -- the path column itself is broken
+    assert.equal("bad_input", rows[1].err.code)
+    -- (line 4's quote closes it: then, with text after that, it is taken for a quote left open)
+    assert.equal("manifest line 2: unclosed quote: the quoted field that starts here ends on line 4, with text after "
+      .. "its closing quote", rows[1].err.message)
+    assert.same({ "b.txt", { run = 2 } }, { rows[2].path, rows[2].target })
+    assert.equal("c.txt", rows[3].path)
+    assert.equal("manifest line 4: " .. UNCLOSED, rows[3].err.message)
+    assert.same({ "d.txt", { run = 4 } }, { rows[4].path, rows[4].target })
+    -- verify wants a manifest it can read whole
+    local _, err = manifest.read(path, core)
+    assert.equal(rows[1].err.message, err.message)
   end)
 end)

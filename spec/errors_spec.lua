@@ -6,7 +6,7 @@ describe("ion.upload.errors", function()
     "signature_mismatch", "etag_mismatch", "missing_etag", "rate_limited", "graphql", "http",
     "network", "timeout", "protocol", "aborted" }
 
-  it("knows exactly the codes of DESIGN.md, each with a hint", function()
+  it("knows exactly the codes of docs/api.md's table of errors, each with a hint", function()
     local n = 0
     for _ in pairs(errors.codes) do n = n + 1 end
     assert.equal(#contract, n)
@@ -77,6 +77,42 @@ describe("ion.upload.errors", function()
     assert.equal("see https://…@host.example/p and http://…@h:8080/?…",
       errors.scrub("see https://user:pa%40ss@host.example/p and http://tok@h:8080/?q=1"))
     assert.equal("ftp://host/p and mailto:a@b.c stay", errors.scrub("ftp://host/p and mailto:a@b.c stay"))
+  end)
+
+  it("leaves prose whole: 'bearer token' is words, the value after it a credential", function()
+    for _, prose in ipairs({
+      "plain http:// would send the bearer token in clear to a host that is not loopback",
+      "sent as a Bearer token.", "two bearer tokens, one each",
+    }) do
+      assert.equal(prose, errors.scrub(prose))
+    end
+    assert.equal("Bearer …", errors.scrub("Bearer sekrit"))
+    assert.equal("Authorization: Bearer …", errors.scrub("Authorization: Bearer token123"))
+    assert.equal("Bearer …", errors.scrub("Bearer token.abc"))
+    assert.equal("the bearer token: … was refused", errors.scrub("the bearer token: s3cr3t was refused"))
+    assert.equal('bearer token="…"', errors.scrub('bearer token="s3cr3t"'))
+  end)
+
+  it("keeps upload.new's own words whole: a field's name is no credential", function()
+    local _, err = require("ion.upload").new({ endpoint = "https://ion.test/graphql", client_id = "a",
+      client_secret = "", auth_url = "https://ion.test/token" })
+    assert.equal("client_secret: expected a non-empty string", err.message)
+    _, err = require("ion.upload").new({ endpoint = "https://ion.test/graphql", token = "t",
+      client_secret = "x", [" client_secret: s3cr3t"] = 1 })
+    assert.not_matches("s3cr3t", err.message, 1, true) -- a key the caller made up is scrubbed
+  end)
+
+  it("turns the core's own codes into ours: a local limit is bad_input, its hint and code kept", function()
+    local e = errors.from_core({ code = "watch_limit", message = "./a: more than 1 folders", hint = "raise it" }, "w: ")
+    assert.is_true(errors.is(e))
+    assert.equal("bad_input", e.code)
+    assert.equal("watch_limit", e.core_code)
+    assert.equal("raise it", e.hint)
+    assert.equal("w: ./a: more than 1 folders", e.message)
+    assert.is_false(e.retryable)
+    e = errors.from_core({ code = "network", message = "reset" })
+    assert.equal(errors.hints.network, e.hint)
+    assert.is_true(e.retryable)
   end)
 
   it("keeps the words around what it removes", function()

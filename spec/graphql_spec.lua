@@ -19,7 +19,10 @@ describe("ion.upload.graphql", function()
       { "502 HTML", res(502, HTML502, { ["content-type"] = "text/html" }), "http", true },
       { "503", res(503, '{"errors":[{"message":"Service Unavailable"}]}'), "http", true },
       { "400 validation", res(400, '{"errors":[{"message":"Cannot query field \\"x\\""}]}'), "graphql", false },
-      { "404 page", res(404, "not here", { ["content-type"] = "text/plain" }), "http", false },
+      -- no GraphQL API at this URL: not ION, whatever the body says (a sandbox's 404 is JSON)
+      { "404 page", res(404, "not here", { ["content-type"] = "text/plain" }), "protocol", false },
+      { "404 JSON", res(404, '{"errors":[{"message":"Not found: /x"}]}'), "protocol", false },
+      { "405", res(405, "", { ["content-type"] = "text/plain" }), "protocol", false },
       { "200 HTML", res(200, HTML502, { ["content-type"] = "text/html" }), "protocol", false },
       { "200 bad JSON", res(200, '{"data": {'), "protocol", false },
       { "200 no data", res(200, '{"foo": 1}'), "protocol", false },

@@ -43,13 +43,45 @@ describe("ion.upload.cli.manifest", function()
   end)
 
   it("refuses a manifest without the required columns or with broken quoting", function()
-    local _, err = manifest.parse("file,target,id\na,run,1\n")
+    local _, err = manifest.parse("target,id\na,run,1\n")
     assert.equal("bad_input", err.code)
     assert.matches("no path column", err.message)
     _, err = manifest.parse('path,target,id\n"a.jpg,run,1\n')
     assert.matches("never closed", err.message)
     _, err = manifest.parse("")
     assert.matches("empty", err.message)
+  end)
+
+  it("refuses a row with more columns than the header, naming the row and the count", function()
+    local items = assert(manifest.parse("path,target,id,filename\nlog.txt,part,3,x,extra\nok.txt,part,3,\n"))
+    assert.equal(2, #items)
+    assert.equal("log.txt", items[1].path)
+    assert.equal("bad_input", items[1].err.code)
+    assert.equal("manifest line 2: 5 columns, the header has 4 (path,target,id,filename)", items[1].err.message)
+    assert.matches("Quote a field that holds a comma", items[1].err.hint, 1, true)
+    assert.is_nil(items[2].err) -- fewer columns (an empty filename left out) are fine
+    items = assert(manifest.parse("path,target,id\na, b.txt,run,1\n"))
+    assert.matches("4 columns, the header has 3", items[1].err.message, 1, true)
+  end)
+
+  it("refuses a header with a column it does not know, one named twice, or another separator", function()
+    local cases = {
+      { "path,target,id,filename,extra\n", "manifest header column 5 is 'extra': the columns are path, target, id "
+        .. "and filename" },
+      { "path,target,id,filname\n", "column 4 is 'filname'" },
+      { "path,target,id,\n", "column 4 is empty" },
+      { "path,target,id,path\n", "names the path column twice" },
+      { "path;target;id;filename\na;run;1;\n", "manifest header has no path column: it reads "
+        .. "'path;target;id;filename', but a manifest's columns are separated by commas, not by ;" },
+      { "path\ttarget\tid\n", "not by tabs" },
+    }
+    for _, c in ipairs(cases) do
+      local items, err = manifest.parse(c[1])
+      assert.is_nil(items, c[1])
+      assert.equal("bad_input", err.code)
+      assert.matches(c[2], err.message, 1, true)
+      assert.matches("path,target,id,filename", err.hint, 1, true)
+    end
   end)
 
   it("skips blank lines and keeps line numbers right", function()

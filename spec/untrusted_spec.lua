@@ -17,6 +17,8 @@ local SHAPES = {
   open_messages = 'rep("<Message><Code>", MIB)',
   bearer = 'rep("Bearer ", MIB)',
   bearer_spaces = '"Bearer" .. string.rep(" ", MIB)',
+  bearer_token = 'rep("bearer token:", MIB)',
+  bearer_token_marks = '"Bearer token" .. string.rep(".", MIB)',
   jwt = 'rep("eyJ", MIB)',
   jwt_dots = 'rep("eyJa.", MIB)',
   client_secret = 'rep("client_secret=", MIB)',

@@ -4,6 +4,8 @@
 local upload = require("ion.upload")
 local real_core = require("ion.upload.core")
 local files = require("support.files")
+local errors = require("ion.upload.errors")
+local slowdown = require("support.slowdown")
 
 local function client(watcher)
   local c = assert(upload.new({ endpoint = "http://127.0.0.1:9/graphql", token = "t" }))
@@ -24,6 +26,8 @@ describe("client:watch", function()
       { { target = { run_step = 1 }, poll = 0 }, "poll" },
       { { target = { run_step = 1 }, after = "shred" }, "after" },
       { { target = { run_step = 1 }, include = "[" }, "include" },
+      { { target = { run_step = 1 }, take_temporary = 3 }, "take_temporary" },
+      { { target = { run_step = 1 }, hidden = "yes" }, "hidden" },
     }
     for _, case in ipairs(cases) do
       local w, err = client():watch(dir, case[1])
@@ -53,10 +57,63 @@ describe("client:watch", function()
     assert.is_true(w:done())
   end)
 
-  it("takes a temporary name when it is included", function()
-    files.write(dir, "b.part", "b")
-    local w = assert(client():watch(dir, { target = { run_step = 1 }, settle = 60, include = "*.part" }))
-    assert.is_table(w.cand["b.part"])
+  -- (the core's watcher wrapped to watch at most one folder: the real one, capped)
+  it("hands out ion.upload errors only: a missing folder, a watcher refused, a subfolder not watched", function()
+    local function is_error(err, code)
+      assert.is_true(errors.is(err), "an ion.upload error, not " .. tostring(err))
+      assert.equal(code, err.code)
+      assert.is_string(err.hint)
+      assert.is_false(err.retryable)
+      assert.matches("^" .. code .. ": watch: ", tostring(err))
+    end
+    local w, err = client():watch(dir .. "/nodir", { target = { run_step = 1 } })
+    assert.is_nil(w)
+    is_error(err, "bad_input")
+    assert.equal("dir", err.field)
+    local capped = client(function(root) return real_core.watcher(root, { max_watches = 1 }) end)
+    assert(os.execute("mkdir '" .. dir .. "/a' '" .. dir .. "/b'"))
+    w, err = capped:watch(dir, { target = { run_step = 1 } })
+    assert.is_nil(w)
+    is_error(err, "bad_input")
+    assert.equal("watch_limit", err.core_code)
+    assert.matches("max_watches", err.hint)
+    local empty = files.tmpdir()
+    local seen
+    w = assert(capped:watch(empty, { target = { run_step = 1 }, on_event = function(ev)
+      if ev.type == "watch_error" then seen = ev end
+    end }))
+    assert(os.execute("mkdir '" .. empty .. "/sub'"))
+    local deadline = real_core.now() + 10 * slowdown
+    while not seen and real_core.now() < deadline do w:step(0.05) end
+    w:close()
+    files.rmdir(empty)
+    assert.is_table(seen, "a watch_error event")
+    is_error(seen.err, "bad_input")
+    assert.equal("watch_limit", seen.err.core_code)
+  end)
+
+  it("include means only these, as in ion-upload -r; temporary names need take_temporary, dot names hidden", function()
+    for _, name in ipairs({ "a.txt", "b.part", "c.docx", "~$c.docx", ".d.docx" }) do files.write(dir, name, "x") end
+    assert(os.execute("mkdir -p '" .. dir .. "/drafts'"))
+    files.write(dir .. "/drafts", "e.docx", "e")
+    local opts = { target = { run_step = 1 }, settle = 60, include = "*.docx", exclude = "drafts/" }
+    local w = assert(client():watch(dir, opts))
+    local function taken()
+      local names = {}
+      for rel in pairs(w.cand) do names[#names + 1] = rel end
+      table.sort(names)
+      return table.concat(names, " ")
+    end
+    -- (Word's lock file ~$c.docx matches *.docx: an include alone never takes a temporary name)
+    assert.equal("c.docx", taken())
+    w:close()
+    opts.include, opts.take_temporary, opts.hidden = { "*.docx", "*.part" }, "*.part", true
+    w = assert(client():watch(dir, opts))
+    assert.equal(".d.docx b.part c.docx", taken())
+    w:close()
+    opts.exclude = nil
+    w = assert(client():watch(dir, opts))
+    assert.equal(".d.docx b.part c.docx drafts/e.docx", taken())
     w:close()
   end)
 end)

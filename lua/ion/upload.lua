@@ -1,4 +1,4 @@
--- ion.upload: put files into ION as attachments (DESIGN.md, "Lua API").
+-- ion.upload: put files into ION as attachments (docs/api.md, "ion.upload").
 -- Every method returns its result or nil, err; only a misuse (a wrong argument
 -- type) raises.
 --
@@ -58,7 +58,7 @@ function Client:upload(path, target, opts)
   return att, aerr
 end
 
--- Many files at once (DESIGN.md, "upload_many"): results, summary | nil, err.
+-- Many files at once (docs/api.md, "client:upload_many"): results, summary | nil, err.
 function Client:upload_many(items, opts)
   local results, summary = job.upload_many(self._ctx, items, opts, 3)
   return results, summary

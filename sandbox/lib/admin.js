@@ -2,10 +2,9 @@
 // /admin: what specs and benchmarks look at and steer. JSON, no auth: the
 // sandbox listens on loopback only.
 
-const dataset = require('./dataset');
 const { readBody, sendJson } = require('./http-util');
 
-function createAdminHandler({ attachments, storage, counters, faults, hostile, outage, log }) {
+function createAdminHandler({ attachments, storage, counters, faults, hostile, outage, targets, log }) {
   // At most HEAD_PARALLEL HEADs at a time: a list of thousands would
   // otherwise open as many connections to storage at once.
   const HEAD_PARALLEL = 16;
@@ -56,7 +55,10 @@ function createAdminHandler({ attachments, storage, counters, faults, hostile, o
     // Counts, not lists: cheap with a million attachments registered.
     'GET /admin/stats': async () => [200, attachments.stats()],
     'GET /admin/counters': async () => [200, counters.snapshot()],
-    'GET /admin/dataset': async () => [200, dataset.toJSON()],
+    'GET /admin/dataset': async () => [200, targets.toJSON()],
+    // A run that appears (or is renamed) while a client watches for it.
+    'POST /admin/runs': async (req) => [200, targets.createRun(await readJson(req))],
+    'POST /admin/runs/update': async (req) => [200, targets.updateRun(await readJson(req))],
     'GET /admin/faults': async () => [200, { ...faults.config }],
     'POST /admin/faults': async (req) => {
       const effective = faults.update(await readJson(req));
@@ -93,6 +95,7 @@ function createAdminHandler({ attachments, storage, counters, faults, hostile, o
       counters.reset();
       faults.reset();
       hostile.clear();
+      targets.reset();
       await storage.reset();
       return [200, { ok: true }];
     },

@@ -22,6 +22,7 @@ const USAGE = `usage: node sandbox/server.js [--state FILE] [--print] [options]
   --seed N              fault PRNG seed
   --url-lifetime S      presigned URL lifetime in seconds (= --url-lifetime-s)
   --token-path FORM     token endpoint path served: noauth (/realms/..., default), auth (/auth/realms/...), both
+  --no-introspection    refuse __schema and __type queries (= --introspection false)
 fault and behaviour knobs (same names as POST /admin/faults, with dashes):
 ${Object.keys(KNOBS).map((k) => `  --${k.replace(/_/g, '-')}`).join('\n')}
 `;
@@ -41,6 +42,7 @@ function parse(argv) {
     'url-lifetime': { type: 'string' },
     'token-path': { type: 'string' },
     outage: { type: 'string' },
+    'no-introspection': { type: 'boolean' },
   };
   for (const name of Object.keys(KNOBS)) options[name.replace(/_/g, '-')] = { type: 'string' };
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
@@ -51,6 +53,7 @@ function parse(argv) {
     if (v !== undefined) faults[name] = v;
   }
   if (values['url-lifetime'] !== undefined) faults.url_lifetime_s = values['url-lifetime'];
+  if (values['no-introspection']) faults.introspection = false;
 
   const port = (name) => {
     const v = values[name];

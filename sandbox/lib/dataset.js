@@ -1,5 +1,6 @@
 'use strict';
-// The fixed data set: attachment targets and their entity ids.
+// The fixed data set: attachment targets and their entity ids (what else
+// they are, titles and the like, is catalog.js; the live set is targets.js).
 //
 // ION attaches files to an entity, not to the object: each object has an
 // entity { id } that differs from its own id. Here the entity ids are a
@@ -54,10 +55,6 @@ function lookup(type, id) {
   return entityId === undefined ? null : { id, entity: { id: entityId } };
 }
 
-function entityExists(entityId) {
-  return byEntity.has(String(entityId));
-}
-
 function owner(entityId) {
   return byEntity.get(String(entityId)) || null;
 }
@@ -69,14 +66,4 @@ function readOnlyReason(entityId) {
   return `${o.type} ${o.id} is released and no longer accepts attachments`;
 }
 
-// For GET /admin/dataset: { runStep: { "1": "7", ... }, ..., readOnly: { part: [41, ...] } }.
-function toJSON() {
-  const out = {};
-  for (const [type, map] of Object.entries(byType)) {
-    out[type] = Object.fromEntries([...map].map(([id, e]) => [String(id), e]));
-  }
-  out.readOnly = JSON.parse(JSON.stringify(READ_ONLY));
-  return out;
-}
-
-module.exports = { TYPES, READ_ONLY, lookup, entityExists, owner, readOnlyReason, toJSON };
+module.exports = { TYPES, READ_ONLY, lookup, owner, readOnlyReason };

@@ -25,6 +25,9 @@ const KNOBS = {
   // Not a fault but a compatibility knob: see README ("Partial data").
   // On by default: aliased fields fail independently, as the sandbox's brief asks.
   partial_data: { default: true, type: 'bool' },
+  // Off: __schema and __type are refused, as a server with introspection
+  // disabled does (ION may be one), so a client's specs show it needs none.
+  introspection: { default: true, type: 'bool' },
 };
 
 const STREAMS = [

@@ -3,7 +3,7 @@
 // Transport and auth failures are HTTP statuses; GraphQL failures are HTTP
 // 200 with errors[] (each with its path), as ION answers.
 
-const { parse, validate, execute, getOperationAST, Kind, GraphQLError } = require('graphql');
+const { parse, validate, specifiedRules, execute, getOperationAST, Kind, GraphQLError } = require('graphql');
 const { readBody, sendJson, sleep } = require('./http-util');
 const schemas = require('./schema');
 const { createHostileGraphql } = require('./hostile-graphql');
@@ -17,6 +17,21 @@ const FAULT_MESSAGES = {
   503: 'Service Unavailable',
   504: 'Gateway Timeout: the query took too long',
 };
+
+// With the introspection knob off: __schema and __type fail validation (HTTP
+// 400, as other invalid documents), in the words of Graphene's rule for it.
+// __typename stays allowed, as most servers that refuse introspection allow it.
+function NoIntrospection(context) {
+  return {
+    Field(node) {
+      const name = node.name.value;
+      if (name === '__schema' || name === '__type') {
+        context.reportError(new GraphQLError(`Cannot query '${name}': introspection is disabled.`, { nodes: node }));
+      }
+    },
+  };
+}
+const WITHOUT_INTROSPECTION = [...specifiedRules, NoIntrospection];
 
 function createGraphqlHandler({ tokens, faults, counters, root, log, hostile, urls, client }) {
   const strict = schemas.strict();
@@ -89,7 +104,7 @@ function createGraphqlHandler({ tokens, faults, counters, root, log, hostile, ur
     } catch (err) {
       return reply(res, 400, { errors: [err instanceof GraphQLError ? err.toJSON() : { message: err.message }] });
     }
-    const invalid = validate(schema, document);
+    const invalid = validate(schema, document, faults.get('introspection') ? specifiedRules : WITHOUT_INTROSPECTION);
     if (invalid.length) return reply(res, 400, { errors: invalid.map((e) => e.toJSON()) });
     const op = getOperationAST(document, body.operationName || undefined);
     if (!op) return reply(res, 400, { errors: [{ message: 'No operation to run (give operationName)' }] });

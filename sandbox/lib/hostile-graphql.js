@@ -11,6 +11,7 @@ const { Readable, pipeline } = require('stream');
 const { Kind } = require('graphql');
 
 const { BACKTRACK_BYTES, BACKTRACK_RETRY_AFTER } = require('./hostile');
+const { manyEdges, dropEntities } = require('./hostile-targets');
 
 const HUGE_BYTES = 64 * 1024 * 1024;
 const TRUNCATED_LENGTH = 1000;
@@ -82,6 +83,11 @@ const entitiesOf = (data, op) => (data ? rootFields(op).map((f) => data[f.alias]
   .filter((v) => v && typeof v === 'object' && v.entity && typeof v.entity === 'object')
   .map((v) => v.entity);
 
+// The list queries, and every root field that answers targets.
+const LIST_ROOTS = ['runs', 'parts', 'procedures', 'steps'];
+const TARGET_ROOTS = ['runStep', 'run', 'procedure', 'step', 'part', 'runStepField', ...LIST_ROOTS];
+const rootValuesOf = (data, op, names) => names.flatMap((name) => rootValues(data, op, name));
+
 // Sets o.id = value on each object; true if there was one.
 function setIds(objects, value) {
   for (const o of objects) o.id = value;
@@ -138,6 +144,8 @@ function editors({ storageUrl, storagePlainUrl }) {
     attachment_id_huge: (data, op) => setIds(createdOf(data, op), RAW_MARKER),
     attachment_id_escape: (data, op) => setIds(createdOf(data, op), ESCAPE_ID),
     entity_id_huge: (data, op) => setIds(entitiesOf(data, op), RAW_MARKER),
+    list_10000_edges: (data, op) => manyEdges(rootValuesOf(data, op, LIST_ROOTS)),
+    nodes_without_entity: (data, op) => dropEntities(rootValuesOf(data, op, TARGET_ROOTS)),
   };
 }
 

@@ -32,6 +32,9 @@ const MODES = {
   attachment_id_huge: 'graphql',
   attachment_id_escape: 'graphql',
   entity_id_huge: 'graphql',
+  // Target lookups a client must not trust blindly (hostile-graphql.js).
+  list_10000_edges: 'graphql',
+  nodes_without_entity: 'graphql',
   s3_error_backtrack: 'storage',
   slowdown_retry_after_backtrack: 'storage',
 };

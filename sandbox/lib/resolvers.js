@@ -4,7 +4,7 @@
 // The messages below are what clients match on: keep them stable.
 
 const crypto = require('crypto');
-const dataset = require('./dataset');
+const { connection } = require('./connection');
 const { contentTypeFor } = require('./content-type');
 const { keySafe } = require('./attachment-table');
 
@@ -12,8 +12,9 @@ const { keySafe } = require('./attachment-table');
 // hex case ignored.
 const normEtag = (s) => String(s).trim().replace(/^W\//, '').replace(/"/g, '').toLowerCase();
 
-function createRoot({ storage, attachments, faults }) {
-  const target = (type) => ({ id }) => dataset.lookup(type, id);
+function createRoot({ storage, attachments, faults, targets }) {
+  const target = (type) => ({ id }) => targets.get(type, id);
+  const list = (type) => (args) => connection(type, targets.list(type), args);
 
   async function withDownloadUrl(att) {
     const downloadUrl = await storage.presignGet(att.s3Key, faults.get('url_lifetime_s'));
@@ -41,14 +42,18 @@ function createRoot({ storage, attachments, faults }) {
     step: target('step'),
     part: target('part'),
     runStepField: target('runStepField'),
+    runs: list('run'),
+    parts: list('part'),
+    procedures: list('procedure'),
+    steps: list('step'),
 
     async createFileAttachment({ input }, ctx) {
       if (ctx.tokenKind !== 'rw') {
         throw new Error('Permission denied: token may not attach files');
       }
       const { filename, s3Key, s3Etag, entityId, validateUpload } = input;
-      if (!dataset.entityExists(entityId)) throw new Error(`Entity not found: ${entityId}`);
-      const readOnly = dataset.readOnlyReason(entityId);
+      if (!targets.entityExists(entityId)) throw new Error(`Entity not found: ${entityId}`);
+      const readOnly = targets.readOnlyReason(entityId);
       if (readOnly) throw new Error(`Permission denied: ${readOnly}`);
       if (validateUpload) {
         const head = await storage.head(s3Key);

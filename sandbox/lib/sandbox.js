@@ -16,6 +16,7 @@ const { Attachments } = require('./attachments');
 const { Outage } = require('./outage');
 const { loadCredentials, AttachmentLog } = require('./persist');
 const { Hostile } = require('./hostile');
+const { Targets } = require('./targets');
 const { createCertificates } = require('./tls');
 const { createSecretsLog } = require('./secrets-log');
 const { createRoot } = require('./resolvers');
@@ -40,6 +41,7 @@ class Sandbox {
     this.tokens = new Tokens(saved && saved.tokens);
     this.attachments = new Attachments({ log: opts.directory && new AttachmentLog(opts.directory) });
     this.hostile = new Hostile({ tls: !!opts.tls });
+    this.targets = new Targets();
     this.client = saved ? { ...saved.client } : createClient();
     this.watchSecrets(createSecretsLog(opts.secretsLog));
   }
@@ -95,7 +97,7 @@ class Sandbox {
     const deps = {
       tokens: this.tokens, faults: this.faults, counters: this.counters, log: this.log,
       attachments: this.attachments, storage: this.storage, client: this.client, hostile: this.hostile,
-      outage: this.outage,
+      outage: this.outage, targets: this.targets,
     };
     const urls = { storageUrl, storagePlainUrl: storagePlain };
     const graphql = createGraphqlHandler({ ...deps, urls, root: createRoot(deps) });

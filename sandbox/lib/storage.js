@@ -8,6 +8,8 @@
 // ours is pinned by package-lock.json, so the warning only adds noise.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+const fs = require('fs');
+const path = require('path');
 const S3rver = require('@20minutes/s3rver');
 const {
   S3Client, PutObjectCommand, GetObjectCommand, HeadObjectCommand, DeleteObjectCommand,
@@ -115,9 +117,16 @@ class Storage {
     await this.internal.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
   }
 
-  // Empties the store and recreates the bucket.
+  // Empties the store and recreates the bucket. The old objects are moved
+  // aside (one rename) and deleted in the background: s3rver's own reset
+  // deletes them synchronously, which after thousands of objects blocked the
+  // sandbox for seconds (a spec's reset timed out on a loaded machine).
   async reset() {
-    await this.s3rver.store.reset();
+    this.resets = (this.resets || 0) + 1;
+    const trash = path.join(path.dirname(this.directory), `trash-${process.pid}-${this.resets}`);
+    fs.renameSync(this.directory, trash);
+    fs.mkdirSync(this.directory);
+    fs.promises.rm(trash, { recursive: true, force: true }).catch(() => {});
     await this.s3rver.configureBuckets();
   }
 

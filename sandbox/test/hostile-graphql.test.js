@@ -9,6 +9,7 @@ const { start } = require('../testkit/sandbox');
 const raw = require('../testkit/raw');
 const { BACKTRACK_BYTES, BACKTRACK_RETRY_AFTER } = require('../lib/hostile');
 const { ESCAPE_ID } = require('../lib/hostile-graphql');
+const { MANY_EDGES, FAKE_ID, FAKE_ENTITY } = require('../lib/hostile-targets');
 
 const URL_QUERY = '{ requestFileUploadUrl(filename: "a.jpg") { uploadUrl s3Key contentType } }';
 const TARGET_QUERY = '{ runStep(id: 1) { id entity { id } } }';
@@ -231,6 +232,47 @@ describe('hostile GraphQL answers', () => {
   it('entity_id_huge: every entity { id } of a lookup is 1e999', () => firesExactly('entity_id_huge', 1,
     () => post('{ a: runStep(id: 1) { entity { id } } b: run(id: 1) { entity { id } } }'),
     (r) => r.body.toString() === '{"data":{"a":{"entity":{"id":1e999}},"b":{"entity":{"id":1e999}}}}'));
+
+  const LIST = '{ runs(filters: { title: { eq: "Bracket assembly" } }, first: 2) '
+    + '{ edges { cursor node { id title entityId entity { id } } } pageInfo { hasNextPage endCursor totalCount count } } }';
+
+  it('list_10000_edges: a list query answered with 10,000 edges of distinct ids; other documents left alone', async () => {
+    await sb.hostile('list_10000_edges', 1);
+    assert.ok(json(await post(TARGET_QUERY)).data.runStep, 'a lookup by id is left alone');
+    assert.deepEqual(json(await post('{ runs(filters: { title: { eq: "nothing" } }) { edges { node { id } } } }')).data.runs.edges, [],
+      'no edge to copy: left alone');
+    await firesExactly('list_10000_edges', 1, () => post(LIST), (r) => {
+      const runs = json(r).data && json(r).data.runs;
+      if (!runs || runs.edges.length !== MANY_EDGES) return false;
+      assert.deepEqual(runs.pageInfo, { hasNextPage: false, endCursor: runs.edges[MANY_EDGES - 1].cursor, totalCount: MANY_EDGES, count: MANY_EDGES });
+      assert.equal(runs.edges[0].node.id, 13, 'the real first edge');
+      for (const key of ['id', 'entityId', 'cursor']) {
+        const values = runs.edges.map((e) => (key === 'cursor' ? e.cursor : e.node[key]));
+        assert.equal(new Set(values).size, MANY_EDGES, `distinct ${key}s`);
+      }
+      assert.ok(runs.edges.every((e) => e.node.title === 'Bracket assembly' && e.node.entity.id === e.node.entityId));
+      assert.deepEqual(runs.edges[1].node, { id: FAKE_ID + 1, title: 'Bracket assembly', entityId: String(FAKE_ENTITY + 1), entity: { id: String(FAKE_ENTITY + 1) } });
+      return true;
+    });
+  });
+
+  it('nodes_without_entity: no entity or entityId in list nodes, a run\'s steps and lookups', async () => {
+    await sb.hostile('nodes_without_entity', 1);
+    assert.ok(json(await post(URL_QUERY)).data.requestFileUploadUrl.uploadUrl, 'no target: left alone');
+    await firesExactly('nodes_without_entity', 2, () => post(LIST), (r) => {
+      const { edges } = json(r).data.runs;
+      return edges.length === 2 && edges.every((e) => e.node.id && e.node.title && !('entity' in e.node) && !('entityId' in e.node));
+    });
+    await sb.hostile('nodes_without_entity', 1);
+    const r = json(await post('{ run(id: 2) { id entityId steps { id title entity { id } fields { name entityId } } } runStep(id: 1) { id entity { id } } }'));
+    assert.deepEqual(r.data, {
+      run: { id: 2, steps: [
+        { id: 5, title: 'Receiving inspection', fields: [{ name: 'Photo' }, { name: 'Notes' }] },
+        { id: 6, title: 'Final test', fields: [] }, { id: 7, title: 'Rework', fields: [] }, { id: 8, title: 'Final test', fields: [] },
+      ] },
+      runStep: { id: 1 },
+    });
+  });
 
   it('yields to a fault that takes the request: not spent', async () => {
     await sb.faults({ graphql_429_rate: 1 });

@@ -58,6 +58,20 @@ async function start(args = []) {
   return sb;
 }
 
+// A spec file's usual sandbox, given node:test's hooks: started before its
+// tests (GET /admin/dataset read once into .ds), reset before each test when
+// beforeEach is given, stopped after. Use the answer's .sb and .ds in tests.
+function perSuite({ before, after, beforeEach }, args = []) {
+  const ctx = { sb: null, ds: null };
+  before(async () => {
+    ctx.sb = await start(args);
+    ctx.ds = await ctx.sb.admin('/dataset');
+  });
+  after(() => ctx.sb.stop());
+  if (beforeEach) beforeEach(() => ctx.sb.reset());
+  return ctx;
+}
+
 // Raw HTTP with full control over headers and body framing. Resolves with
 // { status, headers, body } or rejects with the socket error. https URLs
 // trust `ca` (the PEM of a --tls sandbox's CA).
@@ -178,4 +192,4 @@ class Client {
   }
 }
 
-module.exports = { start, request, waitUntil, SERVER };
+module.exports = { start, perSuite, request, waitUntil, SERVER, Client };

@@ -111,6 +111,22 @@ describe("integration: ion-upload -r", function()
     assert.equal(1, loops, r.stderr)
   end)
 
+  it("takes a file once when folders, globs or a file argument reach it twice, a link to it too", function()
+    local link = root .. "/b/link-to-x.pdf"
+    os.remove(link)
+    assert(os.execute("ln -s ../2024/x.pdf " .. q(link)))
+    local r = run.cli({ "--part", "50", "-r", "--json", "--include", "*.pdf", root .. "/2024", root,
+      root .. "/a.pdf" })
+    os.remove(link)
+    assert.equal(0, r.code, r.stderr)
+    local paths = field(json_lines(r.stdout), "path")
+    assert.same({ root .. "/2024/drafts/d.pdf", root .. "/2024/x.pdf", root .. "/a.pdf", root .. "/b/z.pdf" }, paths)
+    for _, twice in ipairs({ root .. "/2024/drafts/d.pdf", root .. "/2024/x.pdf", link, root .. "/a.pdf" }) do
+      assert.matches("note  " .. twice:gsub("%p", "%%%0") .. ": given twice", r.stderr)
+    end
+    assert.equal(4, #sandbox.attachments())
+  end)
+
   it("an empty folder (or one with only hidden files) uploads nothing and says so", function()
     local empty = dir .. "/empty"
     assert(os.execute("mkdir -p " .. q(empty)))
@@ -119,6 +135,32 @@ describe("integration: ion-upload -r", function()
     assert.equal(0, r.code, r.stderr)
     assert.matches("no file to upload in this folder", r.stderr, 1, true)
     assert.equal(0, #sandbox.attachments())
+  end)
+
+  it("a run that selects no file at all warns on stderr and exits 0; --quiet keeps quiet", function()
+    local empty = dir .. "/empty2"
+    assert(os.execute("mkdir -p " .. q(empty)))
+    local warning = "ion-upload: warning: no file selected, nothing uploaded"
+    for _, argv in ipairs({
+      { "--part", "50", "-r", empty },
+      { "--part", "50", "-r", "--include", "*.docx", root, empty }, -- filters that match nothing
+      { "--part", "50", "-r", "--json", empty },
+      { "--part", "50", "-r", "--dry-run", empty },
+    }) do
+      local r = run.cli(argv)
+      assert.equal(0, r.code, r.stderr)
+      assert.matches("\n" .. warning:gsub("%p", "%%%0"), "\n" .. r.stderr)
+      -- no file's line (--dry-run's totals aside)
+      assert.equal(argv[4] == "--dry-run" and "ion-upload: dry run: 0 files" or "", r.stdout:sub(1, 28))
+    end
+    -- cron: an empty folder is no failure, and --quiet prints only failures
+    local r = run.cli({ "--part", "50", "-r", "--quiet", empty })
+    assert.same({ 0, "", "" }, { r.code, r.stdout, r.stderr })
+    -- a run that selected files does not warn
+    r = run.cli({ "--part", "50", "-r", "--include", "z.pdf", root })
+    assert.equal(0, r.code, r.stderr)
+    assert.not_matches("no file selected", r.stderr, 1, true)
+    assert.equal(1, #sandbox.attachments())
   end)
 
   describe("usage errors: exit 2 with a clear message, nothing sent", function()
@@ -148,6 +190,19 @@ describe("integration: ion-upload -r", function()
       local ex = files.write(dir, "bad-exclude.txt", "*.tmp\n[oops\n")
       refused({ "--part", "50", "-r", "--exclude-from", ex, root },
         "^ion%-upload: " .. ex:gsub("%p", "%%%0") .. ":2: bad glob '%[oops'")
+    end)
+
+    it("an --exclude that leaves out every file is refused, with --include or without (aws s3's filters)", function()
+      local rule = "exclusion wins over %-%-include: nothing would be uploaded %(to take only the files %-%-include "
+        .. "matches, give %-%-include alone%)\n$"
+      refused({ "--part", "50", "-r", "--exclude", "*", "--include", "*.pdf", root },
+        "^ion%-upload: %-%-exclude '%*' leaves out every file, and an " .. rule)
+      refused({ "--part", "50", "-r", "--include", "*.pdf", "--exclude", "**", root }, "'%*%*' leaves out every file")
+      refused({ "--part", "50", "-r", "--exclude", "/*", root }, "^ion%-upload: %-%-exclude '/%*' leaves out every "
+        .. "file: nothing would be uploaded\n$")
+      local ex = files.write(dir, "all-exclude.txt", "*.tmp\n**/*\n")
+      refused({ "--part", "50", "-r", "--exclude-from", ex, "--include", "*.pdf", root },
+        "^ion%-upload: " .. ex:gsub("%p", "%%%0") .. ":2: '%*%*/%*' leaves out every file, and an " .. rule)
     end)
 
     it("an unreadable --exclude-from file is named", function()

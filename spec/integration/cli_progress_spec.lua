@@ -62,6 +62,46 @@ describe("integration: ion-upload's progress and summary", function()
     assert.matches("ion-upload: 3 attached, 0 skipped, 0 failed; 6.0 MiB in", r.stderr, 1, true)
   end)
 
+  it("on a terminal, the bar counts the bytes the summary counts: a failed file's leave it", function()
+    -- one file attached, one to a run step that does not exist, one missing
+    local to_nowhere = files.write(dir, "to-nowhere.bin", string.rep("n", MiB))
+    local m = files.write(dir, "failing.csv", "path,target,id\n" .. big[1] .. ",run_step,12\n" .. to_nowhere
+      .. ",run_step,99999\n" .. dir .. "/missing.bin,run_step,12\n")
+    local r = run.terminal({ "--manifest", m, "--limit-rate", "8M" })
+    assert.equal(1, r.code, r.screen)
+    local bars = {}
+    local size = "([%d.]+ [KMG]?i?B)"
+    for files_done, sent, total in r.screen:gmatch("%d+%%  (%d/3 files[^\r\n]-)  " .. size .. "/" .. size) do
+      bars[#bars + 1] = { files = files_done, sent = sent, total = total }
+    end
+    assert.is_true(#bars >= 2, r.screen)
+    local last = bars[#bars]
+    assert.same({ files = "3/3 files, 2 failed", sent = "2.0 MiB", total = "2.0 MiB" }, last)
+    for _, b in ipairs(bars) do
+      assert.is_true(b.sent:match("[KMG]?i?B$") ~= "MiB" or tonumber(b.sent:match("[%d.]+")) <= 2, r.screen)
+    end
+    -- the summary table's bytes column says the same
+    assert.matches("\n +1 +0 +2 +0 +2%.0 MiB ", r.screen)
+  end)
+
+  it("on a terminal, each file leaves its line above the bars: the attachment ids without --json", function()
+    local r = run.terminal({ "--run-step", "12", big[2], big[3], dir .. "/gone.bin" })
+    assert.equal(1, r.code, r.screen)
+    local ids = {}
+    for path, id in r.screen:gmatch("ok    ([^\r\n]-) %-> attachment (%d+) on entity %d+ %(2%.0 MiB%)\r?\n") do
+      ids[path] = tonumber(id)
+    end
+    local attached = {}
+    for _, a in ipairs(sandbox.attachments()) do attached[#attached + 1] = a.id end
+    table.sort(attached)
+    local seen = { ids[big[2]], ids[big[3]] }
+    table.sort(seen)
+    assert.same(attached, seen, r.screen)
+    assert.matches("FAIL  " .. (dir .. "/gone.bin"):gsub("%p", "%%%0") .. ": ", r.screen)
+    -- the bars come back below the lines: the last thing before the summary is a bar
+    assert.matches("%] 100%%  3/3 files, 1 failed  4%.0 MiB/4%.0 MiB[^\n]*\r?\n +attached", r.screen)
+  end)
+
   it("prints no progress line with --quiet, nor before the first interval", function()
     local r = run.cli({ "--run-step", "12", "--quiet", "--progress-interval", "0", big[1] })
     assert.equal(0, r.code, r.stderr)

@@ -92,6 +92,67 @@ describe("integration: ion-upload", function()
     assert.equal(3, #sandbox.attachments())
   end)
 
+  it("a manifest row with an unclosed quote or a column too many fails alone, one result per row", function()
+    local m = files.write(dir, "unclosed.csv", table.concat({
+      "path,target,id,filename",
+      a .. ",run,7,",
+      '"' .. c .. ",run,7,",         -- the quote is never closed
+      c .. ",part,50,",
+      a .. ",part,50,x.txt,extra", -- a fifth column
+    }, "\n") .. "\n")
+    local r = run.cli({ "--manifest", m, "--json" })
+    assert.equal(1, r.code, r.stderr)
+    local lines = json_lines(r.stdout)
+    assert.equal(4, #lines, r.stdout)
+    assert.is_true(lines[1].ok and lines[3].ok)
+    assert.same({ m .. ":3", false, "bad_input", "manifest line 3: unclosed quote: the quoted field that starts here "
+      .. "is never closed" }, { lines[2].path, lines[2].ok, lines[2].error.code, lines[2].error.message })
+    assert.same({ a, "manifest line 5: 5 columns, the header has 4 (path,target,id,filename)" },
+      { lines[4].path, lines[4].error.message })
+    assert.matches('"files":4,"attached":2,"skipped":0,"failed":2', r.stderr, 1, true)
+    assert.equal(2, #sandbox.attachments())
+    assert.not_matches("FAIL  :", r.stderr, 1, true)
+  end)
+
+  it("exits 2 on a manifest separated by semicolons, saying so", function()
+    local m = files.write(dir, "semicolons.csv", "path;target;id;filename\n" .. a .. ";run;7;\n")
+    local r = run.cli({ "--manifest", m })
+    assert.equal(2, r.code, r.stderr)
+    assert.matches("it reads 'path;target;id;filename', but a manifest's columns are separated by commas, not by ;",
+      r.stderr, 1, true)
+    assert.equal(0, #sandbox.attachments())
+  end)
+
+  it("takes a file given twice to the same target once, saying so; to two targets it is two uploads", function()
+    local j = dir .. "/twice.journal"
+    os.remove(j)
+    local r = run.cli({ "--run-step", "12", "--json", "--journal", j, a, dir .. "/./a.txt", c, a })
+    assert.equal(0, r.code, r.stderr)
+    -- one JSON line a file: the file was given three times, it is one file
+    assert.same({ a, c }, { json_lines(r.stdout)[1].path, json_lines(r.stdout)[2].path })
+    assert.equal(2, #json_lines(r.stdout))
+    local _, notes = r.stderr:gsub("given twice %(the same file, to the same target%): taken once", "")
+    assert.equal(2, notes, r.stderr)
+    assert.matches("note  " .. (dir .. "/./a.txt"):gsub("%p", "%%%0") .. ": given twice", r.stderr)
+    assert.matches('"files":2,"attached":2,', r.stderr, 1, true)
+    assert.equal(2, #sandbox.attachments())
+    -- a manifest: the same file to two targets is two uploads; the same row again is not
+    sandbox.reset()
+    local m = files.write(dir, "twice.csv", "path,target,id\n" .. a .. ",run,7\n" .. a .. ",part,50\n"
+      .. dir .. "//./a.txt,run,7\n")
+    r = run.cli({ "--manifest", m, "--json" })
+    assert.equal(0, r.code, r.stderr)
+    assert.equal(2, #json_lines(r.stdout))
+    assert.matches("note  " .. dir .. "//./a.txt: given twice", r.stderr, 1, true)
+    assert.equal(2, #sandbox.attachments())
+    -- on a terminal the note goes above the bars, which are drawn again below it
+    sandbox.reset()
+    local t = run.terminal({ "--run-step", "12", a, a })
+    assert.equal(0, t.code, t.screen)
+    assert.matches("note  " .. a:gsub("%p", "%%%0") .. ": given twice[^\n]*\r?\n%[", t.screen)
+    assert.equal(1, #sandbox.attachments())
+  end)
+
   it("skips what the journal shows attached, with skipped:true", function()
     local j = dir .. "/cli.journal"
     os.remove(j)
@@ -135,9 +196,9 @@ describe("integration: ion-upload", function()
     assert.matches("no endpoint", r.stderr, 1, true)
   end)
 
-  it("exits 1 when the token is refused, without printing it", function()
+  it("exits 2 when the token is refused (a configuration error), without printing it", function()
     local r = run.cli({ "--run", "1", "--json", a }, { ION_TOKEN = "sbx_bogus_token_123" })
-    assert.equal(1, r.code)
+    assert.equal(2, r.code)
     assert.equal("auth", json_lines(r.stdout)[1].error.code)
     assert.not_matches("sbx_bogus_token_123", r.stdout .. r.stderr, 1, true)
   end)
@@ -154,20 +215,12 @@ describe("integration: ion-upload", function()
   end)
 
   it("draws progress bars on a terminal (a pseudo-terminal by `script`)", function()
-    local out = os.tmpname()
     local many = {}
     for i = 1, 12 do many[i] = files.write(dir, "p" .. i .. ".bin", string.rep("p", 20000)) end
     sandbox.faults({ storage_latency_ms = 60 })
-    local cmd = run.env_prefix() .. " " .. run.command({ "--run-step", "3", "--concurrency", "2", "--window", "4",
-      (table.unpack or unpack)(many) })
-    local sh = string.format("cd %s && script -qfec %s /dev/null > %s 2>&1; echo $?", run.quote(sandbox.root),
-      run.quote("stty cols 100 rows 30; " .. cmd), run.quote(out))
-    local p = io.popen(sh)
-    local code = tonumber(p:read("*l"))
-    p:close()
-    local screen = run.read(out)
-    os.remove(out)
-    assert.equal(0, code, screen)
+    local r = run.terminal({ "--run-step", "3", "--concurrency", "2", "--window", "4", (table.unpack or unpack)(many) })
+    local screen = r.screen
+    assert.equal(0, r.code, screen)
     assert.matches("\27%[%d+A\27%[J", screen)              -- redrawn in place
     assert.matches("%[=+[> ]* *%] +%d+%%  %d+/12 files", screen) -- the bar: percent and files
     assert.matches("KiB/s", screen, 1, true)                -- the rate
@@ -177,7 +230,7 @@ describe("integration: ion-upload", function()
     assert.not_matches(token, screen, 1, true)
   end)
 
-  it("stops cleanly on Ctrl-C: exit 1, and the journal lets a rerun finish without duplicates", function()
+  it("stops cleanly on Ctrl-C: exit 130, and the journal lets a rerun finish without duplicates", function()
     local many = {}
     for i = 1, 30 do many[i] = files.write(dir, "int" .. i .. ".txt", string.rep("i", 3000 + i)) end
     sandbox.faults({ graphql_latency_ms = 40, storage_latency_ms = 40 })
@@ -190,9 +243,12 @@ describe("integration: ion-upload", function()
     assert.is_true(run.alive(pid), "finished before the interrupt")
     os.execute("kill -INT " .. pid)
     assert.is_true(run.wait_exit(pid, 30))
-    assert.equal(1, exit_code())
+    assert.equal(130, exit_code())
     local stderr = run.read(err)
     assert.matches("interrupted", stderr, 1, true)
+    -- said once (the summary), not per file; a file whose registration was
+    -- in flight keeps its line ("interrupted while its registration ...")
+    assert.not_matches("aborted: interrupted (", stderr, 1, true)
     local first = json_lines(run.read(out))
     assert.equal(30, #first) -- every file reported, in order
     local attached_first = 0

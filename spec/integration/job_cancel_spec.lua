@@ -106,12 +106,12 @@ describe("integration: job:cancel", function()
     local c = sandbox.client({ retries = 8 })
     local journal = dir .. "/reg429.journal"
     os.remove(journal)
-    -- The sandbox's 429s start once the file's bytes are all sent, so only
-    -- its registration meets them (the PUT's completion, its last progress
+    -- The sandbox's 429s start once the file is in storage, so only its
+    -- registration meets them (the PUT's completion, its `stored` progress
     -- event and the registration it makes possible happen within one step).
     local faulted = false
     local function on_event(ev)
-      if ev.type == "progress" and ev.bytes == ev.total and not faulted then
+      if ev.type == "progress" and ev.stored and not faulted then
         faulted = true
         sandbox.faults({ graphql_429_rate = 1, retry_after_s = RETRY_AFTER })
       end

@@ -208,7 +208,7 @@ describe("integration: no descriptor or memory growth", function()
   before_each(function() sandbox.reset() end)
 
   -- The C core and the client are the same under every Lua: counted once,
-  -- under 5.4, so that make test's matrix stays short.
+  -- under 5.4, so that make test-all's matrix stays short.
   local function only_54()
     if _VERSION ~= "Lua 5.4" or type(jit) == "table" then
       pending("counted under Lua 5.4 only (" .. _VERSION .. " runs the same core and client)")

@@ -2,7 +2,8 @@
 -- test output (scripts/scan_secrets.sh) is checked on planted leaks, then
 -- applied here to everything a run of failures writes: the CLI's stdout and
 -- stderr (plain and --json), its journal, and the library's error strings,
--- against every token, client secret and X-Amz-Signature the sandbox issued.
+-- against every token, client secret and X-Amz-Signature the sandbox issued;
+-- and the -v lines (one per request) of such runs.
 local sandbox = require("support.sandbox")
 local files = require("support.files")
 local run = require("support.cli_run")
@@ -107,5 +108,40 @@ describe("integration: secrets", function()
     assert.equal(0, code, text)
     -- and the scan would have seen them: the log is not empty of what matters
     assert.truthy(table.concat(outputs):find('"ok":false', 1, true))
+  end)
+
+  it("-v lines leak nothing: no token, no signature, no query string, through failures and retries", function()
+    local state = sandbox.get()
+    local photo = files.write(dir, "v.jpg", string.rep("v", 70000))
+    local inbox = dir .. "/v-in"
+    assert(os.execute("mkdir -p '" .. inbox .. "'"))
+    files.write(inbox, "w.txt", "watched")
+    local receipts = dir .. "/v.receipts"
+    sandbox.faults({ seed = 5, storage_503_rate = 0.3, storage_expire_rate = 0.3, graphql_5xx_rate = 0.2,
+      retry_after_s = 0.01 })
+    local outputs, lines = {}, 0
+    local function cli(args, env)
+      local r = run.cli(args, env)
+      outputs[#outputs + 1] = r.stdout .. r.stderr
+      for line in r.stderr:gmatch("[^\n]+") do
+        if line:find(" s %((%a+)%)$") then
+          lines = lines + 1
+          assert.is_nil(line:find("?", 1, true), "a -v line holds a query string (not printed here)")
+        end
+      end
+    end
+    cli({ "-v", "--run", "1", "--receipts", receipts, photo, photo })
+    cli({ "-v", "--json", "--run", "2", photo }, {
+      ION_TOKEN = false, ION_CLIENT_ID = state.oauth.client_id, ION_CLIENT_SECRET = state.oauth.client_secret,
+      ION_AUTH_URL = state.oauth.token_url })
+    cli({ "-v", "--run", "3", photo }, { ION_TOKEN = "sbx_rw_not-a-real-token-at-all" })
+    cli({ "watch", inbox, "-v", "--run", "4", "--once", "--settle", "0" })
+    sandbox.faults({ storage_503_rate = 0, storage_expire_rate = 0, graphql_5xx_rate = 0 })
+    cli({ "verify", "-v", "--receipts", receipts })
+    assert.is_true(lines >= 15, lines .. " -v lines")
+    local log = files.write(dir, "verbose.log", table.concat(outputs, "\n"))
+    local list = files.write(dir, "secrets-v.txt", table.concat(sandbox.secrets(), "\n") .. "\n")
+    local code, text = scan(list, log)
+    assert.equal(0, code, text)
   end)
 end)

@@ -1,7 +1,8 @@
 -- integration: https. A second sandbox is started with --tls (a CA made for
 -- the run, its file in the state). The client refuses the server without
 -- ca_file (network, the certificate named), works with it, cannot be told to
--- skip verification, and refuses URLs that downgrade https to http.
+-- skip verification, and refuses URLs that downgrade https to http. The
+-- CLI's --ca-file does the same for ion-upload, watch and verify.
 local sandbox = require("support.sandbox")
 local files = require("support.files")
 local upload = require("ion.upload")
@@ -100,6 +101,30 @@ describe("integration: TLS", function()
       assert.is_nil(text:find("VERIFYPEER, 0", 1, true), f)
       assert.is_nil(text:find("VERIFYHOST, 0", 1, true), f)
     end
+  end)
+
+  it("the CLI's --ca-file: ion-upload, watch and verify over https; without it the certificate is named", function()
+    local run = require("support.cli_run")
+    local env = { ION_API_URL = tls.state.graphql, ION_TOKEN = tls.state.tokens.rw }
+    local r = run.cli({ "--run-step", "1", "--retries", "0", photo }, env)
+    assert.equal(1, r.code)
+    assert.matches("certificate", r.stderr)
+    local receipts = dir .. "/tls.receipts"
+    r = run.cli({ "--run-step", "1", "--ca-file", tls.state.ca_file, "--receipts", receipts, photo }, env)
+    assert.equal(0, r.code, r.stderr)
+    local inbox = dir .. "/in"
+    assert(os.execute("mkdir -p '" .. inbox .. "'"))
+    files.write(inbox, "w.txt", "over https")
+    r = run.cli({ "watch", inbox, "--run", "2", "--once", "--settle", "0", "--retries", "0" }, env)
+    assert.equal(1, r.code)
+    assert.matches("certificate", r.stderr)
+    r = run.cli({ "watch", inbox, "--run", "2", "--once", "--settle", "0", "--ca-file", tls.state.ca_file }, env)
+    assert.equal(0, r.code, r.stderr)
+    r = run.cli({ "verify", "--receipts", receipts, "--retries", "0" }, env)
+    assert.equal(1, r.code)
+    r = run.cli({ "verify", "--receipts", receipts, "--ca-file", tls.state.ca_file }, env)
+    assert.equal(0, r.code, r.stdout .. r.stderr)
+    assert.equal(2, #tls:admin("GET", "/attachments"))
   end)
 
   it("an uploadUrl that downgrades https to http -> protocol, nothing PUT", function()

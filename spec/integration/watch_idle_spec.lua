@@ -1,5 +1,5 @@
 -- integration: an idle `ion-upload watch` (inotify, nothing arriving) sleeps
--- in one poll() until something is due: at most one wakeup a second. Counted
+-- in one poll() until something is due (watch.idle_wait, 30 s). Counted
 -- as the child's voluntary context switches (each sleep that ends is one),
 -- summed over its threads, from /proc across a few seconds of idling.
 local sandbox = require("support.sandbox")

@@ -9,13 +9,9 @@ local core = require("ion.upload.core")
 local slowdown = require("support.slowdown")
 local cjson = require("cjson")
 
-local function count_filename(name)
-  local n = 0
-  for _, a in ipairs(sandbox.attachments()) do
-    if a.filename == name then n = n + 1 end
-  end
-  return n
-end
+local steps = require("support.watch_steps")
+
+local count_filename, step_until, occurrences = steps.count_filename, steps.step_until, steps.occurrences
 
 local function count(events, t)
   local n = 0
@@ -23,23 +19,6 @@ local function count(events, t)
     if ev.type == t then n = n + 1 end
   end
   return n
-end
-
-local function step_until(w, pred, limit)
-  local deadline = core.now() + (limit or 20)
-  while not pred() do
-    if core.now() > deadline then error("timed out waiting", 2) end
-    if w:step(0.2) then break end
-  end
-end
-
-local function occurrences(text, plain)
-  local n, at = 0, 1
-  while true do
-    local i, j = text:find(plain, at, true)
-    if not i then return n end
-    n, at = n + 1, j + 1
-  end
 end
 
 describe("integration: watch while ION is down", function()

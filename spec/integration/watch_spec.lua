@@ -3,24 +3,9 @@
 -- that only bounds a failure: no sleeps decide an outcome.
 local sandbox = require("support.sandbox")
 local files = require("support.files")
-local core = require("ion.upload.core")
+local steps = require("support.watch_steps")
 
-local function count_filename(name)
-  local n = 0
-  for _, a in ipairs(sandbox.attachments()) do
-    if a.filename == name then n = n + 1 end
-  end
-  return n
-end
-
--- Steps w until pred() or the deadline (a failure bound, not a timing).
-local function step_until(w, pred, limit)
-  local deadline = core.now() + (limit or 20)
-  while not pred() do
-    if core.now() > deadline then error("timed out waiting", 2) end
-    if w:step(0.2) then break end
-  end
-end
+local count_filename, step_until = steps.count_filename, steps.step_until
 
 describe("integration: client:watch", function()
   local dir, dataset

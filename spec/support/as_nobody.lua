@@ -82,5 +82,22 @@ function M.env(dir)
     .. q(dir .. "/build/?.so;;")
 end
 
+-- Runs the staged CLI as nobody against the sandbox: { code, stdout, stderr }.
+function M.cli(dir, args)
+  local run = require("support.cli_run")
+  local words = {}
+  for _, a in ipairs(args) do words[#words + 1] = q(a) end
+  local out, err = os.tmpname(), os.tmpname()
+  local p = io.popen(string.format("cd %s && %s %s %s %s %s %s >%s 2>%s; echo $?", q(dir), run.env_prefix(),
+    M.env(dir), M.prefix, require("support.interpreter"), q(dir .. "/bin/ion-upload"), table.concat(words, " "),
+    q(out), q(err)))
+  local code = tonumber(p:read("*l"))
+  p:close()
+  local r = { code = code, stdout = run.read(out), stderr = run.read(err) }
+  os.remove(out)
+  os.remove(err)
+  return r
+end
+
 M.quote = q
 return M

@@ -59,6 +59,20 @@ function run.cli(args, env, dir)
   return r
 end
 
+-- Runs to completion with stdout and stderr on a pseudo-terminal (util-linux
+-- `script`, 100 columns): { code =, screen = } (both streams, as drawn).
+function run.terminal(args, env)
+  local out = os.tmpname()
+  local sh = string.format("cd %s && script -qfec %s /dev/null > %s 2>&1; echo $?", q(sandbox.root),
+    q("stty cols 100 rows 30; " .. run.env_prefix(env) .. " " .. command(args)), q(out))
+  local p = io.popen(sh)
+  local code = tonumber(p:read("*l"))
+  p:close()
+  local screen = read(out)
+  os.remove(out)
+  return { code = code, screen = screen }
+end
+
 -- Starts in the background: pid (of ion-upload itself), stdout path, stderr
 -- path, and a function returning the exit status once it has exited.
 function run.background(args, env, dir)

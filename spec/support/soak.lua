@@ -172,7 +172,7 @@ function soak.run(opts)
   return fig
 end
 
--- One line of figures for the log (README.md quotes them).
+-- One line of figures for the log (docs/reliability.md quotes them).
 function soak.describe(fig, label)
   local codes = {}
   for k, v in pairs(fig.codes) do codes[#codes + 1] = k .. "=" .. v end

@@ -16,7 +16,7 @@ local known = {
   endpoint = true, environment = true, token = true, client_id = true, client_secret = true,
   auth_url = true, audience = true, timeout = true, stall_timeout = true, retries = true,
   concurrency = true, verify_md5 = true, ca_file = true, proxy = true, no_proxy = true, allow_http = true,
-  limit_rate = true,
+  limit_rate = true, on_request = true,
 }
 
 -- Longest timeout accepted, in seconds (about 11 days): the core turns it into
@@ -30,8 +30,12 @@ config.max_rate = 1e15
 local proxy_schemes = { http = true, https = true, socks4 = true, socks4a = true, socks5 = true, socks5h = true }
 
 local function bad(field, message, hint)
-  return nil, errors.new("bad_input", field .. ": " .. message,
-    { field = field, hint = hint or ("Fix the field " .. field .. " of the table given to upload.new") })
+  local fields = { field = field, hint = hint or ("Fix the field " .. field .. " of the table given to upload.new") }
+  if not known[field] then return nil, errors.new("bad_input", field .. ": " .. message, fields) end
+  -- A known field's name is ours, prefixed after the scrub: "client_secret: x" reads as a credential
+  local e = errors.new("bad_input", message, fields)
+  e.message = field .. ": " .. e.message
+  return nil, e
 end
 
 local function is_url(s)
@@ -62,6 +66,51 @@ local function refuse_plain_http(field, url, allow, what)
   if allow or url:sub(1, 7) ~= "http://" or loopback(url_host(url)) then return nil end
   return bad(field, "plain http:// would send " .. what .. " in clear to a host that is not loopback",
     "Use an https:// URL, or set allow_http = true in upload.new if this network is trusted")
+end
+
+local function seconds(v)
+  if type(v) ~= "number" or v ~= v or v <= 0 or v > config.max_seconds then
+    return nil, "expected a positive number of seconds, at most " .. string.format("%d", config.max_seconds)
+  end
+  return v
+end
+
+local function whole(min, max)
+  return function(v)
+    if type(v) ~= "number" or v ~= math.floor(v) or v < min or v > max then
+      return nil, "expected a whole number from " .. min .. " to " .. max
+    end
+    return v
+  end
+end
+
+-- The checks of the settings a person tunes, one per field: value | nil,
+-- why ("expected …"), hint. The CLI reads its flags and profiles with them.
+local fields = {
+  timeout = seconds,
+  stall_timeout = seconds,
+  retries = whole(0, 1000),
+  concurrency = whole(1, 1000),
+  ca_file = function(v)
+    if not nonempty_string(v) then return nil, "expected a path" end
+    local f = io.open(v, "rb")
+    if not f then return nil, "cannot read " .. v end
+    f:close()
+    return v
+  end,
+  limit_rate = function(v)
+    if type(v) ~= "number" or v ~= math.floor(v) or v < 1 or v > config.max_rate then
+      return nil, "expected a whole number of bytes per second, at least 1",
+        "Give limit_rate in bytes per second, e.g. 2 * 1024 * 1024 for 2 MiB/s, or leave it out for no cap"
+    end
+    return v
+  end,
+}
+
+--- One setting checked: value | nil, why, hint (name: timeout, stall_timeout,
+-- retries, concurrency, ca_file or limit_rate).
+function config.field(name, v)
+  return fields[name](v)
 end
 
 -- Returns the normalised configuration, or nil, err (bad_input, err.field set).
@@ -147,22 +196,10 @@ function config.check(cfg)
   end
 
   -- How.
-  for _, k in ipairs({ "timeout", "stall_timeout" }) do
-    local v = cfg[k]
-    if v ~= nil then
-      if type(v) ~= "number" or v ~= v or v <= 0 or v > config.max_seconds then
-        return bad(k, "expected a positive number of seconds, at most " .. string.format("%d", config.max_seconds))
-      end
-      out[k] = v
-    end
-  end
-  for _, k in ipairs({ "retries", "concurrency" }) do
-    local v = cfg[k]
-    if v ~= nil then
-      local min = k == "retries" and 0 or 1
-      if type(v) ~= "number" or v ~= math.floor(v) or v < min or v > 1000 then
-        return bad(k, "expected a whole number >= " .. min)
-      end
+  for _, k in ipairs({ "timeout", "stall_timeout", "retries", "concurrency", "ca_file", "limit_rate" }) do
+    if cfg[k] ~= nil then
+      local v, why, hint = config.field(k, cfg[k])
+      if v == nil then return bad(k, why, hint) end
       out[k] = v
     end
   end
@@ -170,12 +207,9 @@ function config.check(cfg)
     if type(cfg.verify_md5) ~= "boolean" then return bad("verify_md5", "expected a boolean") end
     out.verify_md5 = cfg.verify_md5
   end
-  if cfg.ca_file ~= nil then
-    if not nonempty_string(cfg.ca_file) then return bad("ca_file", "expected a path") end
-    local f = io.open(cfg.ca_file, "rb")
-    if not f then return bad("ca_file", "cannot read " .. cfg.ca_file) end
-    f:close()
-    out.ca_file = cfg.ca_file
+  if cfg.on_request ~= nil then
+    if type(cfg.on_request) ~= "function" then return bad("on_request", "expected a function") end
+    out.on_request = cfg.on_request
   end
   if cfg.proxy ~= nil then
     local scheme = type(cfg.proxy) == "string" and cfg.proxy:match("^([%a][%w+.-]*)://[^/%s]")
@@ -191,14 +225,6 @@ function config.check(cfg)
       return bad("no_proxy", "expected a string: hosts or domains separated by commas, as curl's no_proxy")
     end
     out.no_proxy = cfg.no_proxy
-  end
-  if cfg.limit_rate ~= nil then
-    local v = cfg.limit_rate
-    if type(v) ~= "number" or v ~= math.floor(v) or v < 1 or v > config.max_rate then
-      return bad("limit_rate", "expected a whole number of bytes per second, at least 1",
-        "Give limit_rate in bytes per second, e.g. 2 * 1024 * 1024 for 2 MiB/s, or leave it out for no cap")
-    end
-    out.limit_rate = v
   end
   return out
 end

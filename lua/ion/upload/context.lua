@@ -38,7 +38,7 @@ function context.new(cfg, user_agent, core, random)
     clock = core,
     random = random,
     default_random = retry.prng(retry.seed()),
-    transport = transport.new(core, cfg.limit_rate),
+    transport = transport.new(core, cfg),
     entities = targets.cache(),
     md5 = md5_memory(),
   }

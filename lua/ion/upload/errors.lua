@@ -89,15 +89,24 @@ function errors.is(v)
   return getmetatable(v) == Error
 end
 
--- A core error ({ code, message, curl_code, status }) as an ion.upload error.
+-- Codes of the core's own that are not ours: a local limit or refusal
+-- (the inotify limit, no inotify, a journal locked), the caller's to fix.
+-- The core's code stays in core_code.
+local LOCAL_CODES = { watch_limit = true, unsupported = true, busy = true }
+
+-- A core error ({ code, message, curl_code, status, hint }) as an ion.upload error.
 function errors.from_core(cerr, prefix)
   if errors.is(cerr) then return cerr end
   if type(cerr) ~= "table" then
     return errors.new("network", (prefix or "") .. tostring(cerr), { retryable = true })
   end
   local code = cerr.code
-  if not errors.codes[code] then code = "network" end
-  local fields = { status = cerr.status, curl_code = cerr.curl_code }
+  local fields = { status = cerr.status, curl_code = cerr.curl_code, hint = cerr.hint }
+  if LOCAL_CODES[code] then
+    code, fields.core_code = "bad_input", code
+  elseif not errors.codes[code] then
+    code = "network"
+  end
   if code == "http" then
     fields.retryable = cerr.status ~= nil and cerr.status >= 500
   end

@@ -75,6 +75,12 @@ function graphql.map_response(res)
       .. (is_html(res) and " (an HTML error page)" or (msg and (": " .. msg) or "")),
       { status = status, retryable = true, retry_after = retry_after })
   end
+  if status == 404 or status == 405 then
+    -- no GraphQL API at this URL (whatever its body says): the endpoint is not ION's
+    return nil, errors.new("protocol", "GraphQL endpoint answered HTTP " .. status
+      .. (status == 404 and " Not Found" or " Method Not Allowed") .. ": no GraphQL API at this URL",
+      { status = status })
+  end
   if status < 200 or status >= 300 then
     -- 400/422 carry GraphQL errors (a query the schema refuses); others are plain HTTP.
     if payload and type(payload.errors) == "table" and #payload.errors > 0 then

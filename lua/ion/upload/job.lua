@@ -201,8 +201,7 @@ function Job:timeout()
   return self._run:timeout(job.max_wait)
 end
 
---- job:idle() -> true while the job only waits for items: nothing in flight,
--- nothing due, its input open (a watch then sleeps on its own terms).
+--- job:idle() -> true while the job only waits for items (its input open).
 function Job:idle()
   return not self._results and self._run:idle()
 end
@@ -221,6 +220,14 @@ function Job:fds()
   if self._results then return {}, {} end
   return self._run:fds()
 end
+
+-- The watch's: the gentler stop (nothing new starts, the files waiting
+-- fail with err, what is in flight finishes: keep stepping until done), and
+-- no stop on a SIGINT or SIGTERM the core caught (the watch drains instead).
+function Job:drain(err)
+  if not self._results then self._run:drain(err) end
+end
+function Job:keep_on_interrupt() self._run:keep_on_interrupt() end
 
 --- job:cancel([reason]) — stop: no new transfer starts, PUTs and queries in
 -- flight are cancelled, documents waiting to be sent again (a Retry-After)

@@ -97,6 +97,20 @@ local function urls(spans, view)
   end
 end
 
+-- After a key ending at j - 1: ["']? [=:] ["']? value, the value marked.
+-- Returns where to look next.
+local function value_after(spans, view, low, j)
+  j = run_end(low, "[\"']", j) + 1
+  j = run_end(low, "%s", j) + 1
+  local c = low:sub(j, j)
+  if c ~= "=" and c ~= ":" then return j end
+  j = run_end(low, "%s", j + 1) + 1
+  j = run_end(low, "[\"']", j) + 1
+  local e = run_end(low, "[^&%s\"']", j)
+  mark(spans, view, j, e)
+  return math.max(e, j) + 1
+end
+
 -- key ["']? [=:] ["']? value, in a lower-cased view; "x-amz-" takes a name
 -- first (x-amz-signature, x-amz-security-token, ...).
 local function keyed(spans, view, low, key)
@@ -108,21 +122,13 @@ local function keyed(spans, view, low, key)
     local j = b + 1
     if named then j = run_end(low, "[%a%-]", j) + 1 end
     i = j
-    if j > b + 1 or not named then
-      j = run_end(low, "[\"']", j) + 1
-      j = run_end(low, "%s", j) + 1
-      local c = low:sub(j, j)
-      i = j
-      if c == "=" or c == ":" then
-        j = run_end(low, "%s", j + 1) + 1
-        j = run_end(low, "[\"']", j) + 1
-        local e = run_end(low, "[^&%s\"']", j)
-        mark(spans, view, j, e)
-        i = math.max(e, j) + 1
-      end
-    end
+    if j > b + 1 or not named then i = value_after(spans, view, low, j) end
   end
 end
+
+-- "Bearer <credential>". "bearer token" is prose (our own messages say it):
+-- the word stays, and only a value after it (bearer token: x) is marked.
+local PROSE = { token = true, tokens = true }
 
 local function bearer(spans, view, low)
   local i = 1
@@ -132,8 +138,14 @@ local function bearer(spans, view, low)
     local j = run_end(low, "%s", b + 1) + 1
     if j > b + 1 then
       local e = run_end(low, "[^%s\"',;]", j)
-      mark(spans, view, j, e)
-      i = math.max(e, j) + 1
+      local w = e -- the word without a sentence's closing marks
+      while w >= j and low:find("^[.:=)!?]", w) do w = w - 1 end
+      if PROSE[low:sub(j, w)] then
+        i = value_after(spans, view, low, w + 1)
+      else
+        mark(spans, view, j, e)
+        i = math.max(e, j) + 1
+      end
     else
       i = j
     end

@@ -1,4 +1,4 @@
--- The single calls of a client (DESIGN.md, "Lua API"): the three steps one at
+-- The single calls of a client (docs/api.md, "The other client methods"): the three steps one at
 -- a time (request_upload_url, put, register), entity_id, attachment,
 -- download and graphql. Each is a blocking call over the client's session
 -- through the same rules as the engine: graphql.call (token, refresh,

@@ -19,10 +19,35 @@ function transport.with_options(cfg, req)
 end
 
 -- core(): the C core module (loaded on first use; unit specs stub it).
--- limit_rate: bytes per second for all PUTs and downloads of the session
--- together (the client's limit_rate), or nil.
-function transport.new(core, limit_rate)
-  return setmetatable({ core = core, limit_rate = limit_rate, waiting = {}, n = 0 }, Transport)
+-- cfg: the client's checked configuration: limit_rate (bytes per second for
+-- all PUTs and downloads of the session together), on_request (told of each
+-- transfer that ends) and endpoint (a request to it is GraphQL's).
+function transport.new(core, cfg)
+  return setmetatable({ core = core, limit_rate = cfg.limit_rate, on_request = cfg.on_request,
+    endpoint = cfg.endpoint, waiting = {}, started = {}, n = 0 }, Transport)
+end
+
+local METHOD = { put = "PUT", download = "GET" }
+
+-- The host (and port) of a URL, without userinfo: never the path or the
+-- query (a signed URL's query is its credential). At most 255 bytes.
+local function host_of(url)
+  local authority = tostring(url):match("^%a[%w+.-]*://([^/?#]*)") or ""
+  return (authority:match("([^@]*)$")):sub(1, 255)
+end
+
+-- Tells on_request of a transfer that ended (its errors are dropped: a log
+-- line must not fail an upload).
+function Transport:report(what, req, started, res, err)
+  local info = {
+    kind = METHOD[what] and what or (req.url == self.endpoint and "graphql" or "token"),
+    method = req.method or METHOD[what] or "GET",
+    host = host_of(req.url),
+    status = res and res.status or (type(err) == "table" and err.status or nil),
+    seconds = self.core().now() - started,
+    error = not res and (type(err) == "table" and err.code or tostring(err)) or nil,
+  }
+  pcall(self.on_request, info)
 end
 
 -- The session, opened on first use. No connection limits of its own: every
@@ -42,6 +67,7 @@ function Transport:add(what, req, on_done)
     return nil
   end
   self.waiting[id] = on_done
+  if self.on_request then self.started[id] = { what, req, self.core().now() } end
   self.n = self.n + 1
   return id
 end
@@ -55,6 +81,7 @@ end
 function Transport:drop(id)
   if self.waiting[id] then
     self.waiting[id] = nil
+    self.started[id] = nil
     self.n = self.n - 1
   end
   if self.sess then self.sess:cancel(id) end
@@ -76,6 +103,11 @@ function Transport:step(timeout)
       self.waiting[d.id] = nil
       self.n = self.n - 1
       n = n + 1
+      local s = self.started[d.id]
+      if s then
+        self.started[d.id] = nil
+        self:report(s[1], s[2], s[3], d.res, d.err)
+      end
       on_done(d.res, d.err)
     end
   end
@@ -91,14 +123,22 @@ function Transport:fds()
 end
 
 -- Blocking transfers: res | nil, core err.
-function Transport:request(req) return self:session():request(req) end
-function Transport:put(req) return self:session():put(req) end
-function Transport:download(req) return self:session():download(req) end
+local function blocking(self, what, req)
+  local sess = self:session()
+  if not self.on_request then return sess[what](sess, req) end
+  local started = self.core().now()
+  local res, err = sess[what](sess, req)
+  self:report(what, req, started, res, err)
+  return res, err
+end
+function Transport:request(req) return blocking(self, "request", req) end
+function Transport:put(req) return blocking(self, "put", req) end
+function Transport:download(req) return blocking(self, "download", req) end
 
 -- Closes the connections (transfers of jobs still in flight end with it).
 function Transport:close()
   if self.sess then self.sess:close() end
-  self.sess, self.waiting, self.n = nil, {}, 0
+  self.sess, self.waiting, self.started, self.n = nil, {}, {}, 0
 end
 
 return transport

@@ -10,12 +10,15 @@
 -- reported once per (file, rules generation); in-doubt ones are left to the
 -- journal (the next run registers them again) and never moved or deleted.
 --
--- The parts: watch/options (the options checked), watch/candidates (seeing
+-- The parts: watch/options (the options checked), watch/folders (the move
+-- and failed folders checked at start), watch/candidates (seeing
 -- and settling files, taking them), watch/outcomes (what the engine's
 -- outcomes mean: retry, hold, done), watch/after (move, delete, failed),
 -- watch/outage ("waiting for ION since …", then resumed).
 local check = require("ion.upload.check")
+local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
+local folders = require("ion.upload.watch.folders")
 local options = require("ion.upload.watch.options")
 
 local watch = {}
@@ -44,9 +47,13 @@ function watch.start(client, dir, opts, level, core)
   local o, err = options.check(opts or {}, { settle = watch.default_settle, retry_cap = watch.default_retry_cap })
   if not o then return nil, err end
   local root, rerr = core.realpath(dir)
-  if not root then return nil, rerr end
+  if not root then
+    return options.bad(tostring(type(rerr) == "table" and rerr.message or rerr), "dir", "Name a folder that exists")
+  end
   local st = core.stat(root)
-  if not st or st.type ~= "directory" then return options.bad(dir .. ": not a directory", "dir") end
+  if not st or st.type ~= "directory" then return options.bad(dir .. ": not a folder", "dir", "Name a folder") end
+  local fok, ferr = folders.check(core, root, o)
+  if not fok then return nil, ferr end
 
   local self = setmetatable({
     core = core, root = root, o = o, gen = 1,
@@ -58,7 +65,7 @@ function watch.start(client, dir, opts, level, core)
     -- Lua strings took 110: bench/watch_soak.md). versions: rel .. "\0" ..
     -- key of each version done; paths: each rel with a version done.
     uploaded = { versions = core.hashset(), paths = core.hashset() },
-    held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed
+    held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed; key .. "#doubt": in doubt
     waiting = {},  -- rel -> { key, due, attempt }: transient failure, to retry
     outcomes = {}, -- engine events to act on after the step
     stopping = false,
@@ -69,15 +76,23 @@ function watch.start(client, dir, opts, level, core)
 
   local engine_opts = {
     open = true, journal = o.journal, concurrency = o.concurrency, window = o.window,
-    validate = o.validate,
+    validate = o.validate, sha256 = o.sha256,
     -- a watch runs for months: its events tell each file's outcome, and a
     -- results array would grow by one entry per file for as long as it runs
     keep_results = false,
     on_event = function(ev)
       local rel = self.by_index[ev.index] or self.adding
       if rel then ev.rel = rel end
+      local f = rel and self.inflight[rel]
+      if ev.type == "done" and f then ev.target = f.target end -- (for receipts)
       if ev.type == "done" or ev.type == "error" then
         self.outcomes[#self.outcomes + 1] = ev
+        if not self.by_index[ev.index] and self.adding then self.final_in_add = true end
+        -- an attempt the watch retries is told by its `waiting` event (outcomes.lua)
+        if ev.type == "error" and self:retries(ev) then
+          ev.held_back = true
+          return
+        end
       end
       if o.on_event then o.on_event(ev) end
     end,
@@ -85,6 +100,7 @@ function watch.start(client, dir, opts, level, core)
   local job, jerr = client:start_many({}, engine_opts)
   if not job then return nil, jerr end
   self.job = job
+  job:keep_on_interrupt() -- the watch stops gently on SIGINT and SIGTERM (Watch:tick)
 
   if not o.poll then
     local w, werr = core.watcher(root)
@@ -92,9 +108,9 @@ function watch.start(client, dir, opts, level, core)
       self.watcher = w
     elseif werr and werr.code == "unsupported" then
       o.poll = 2
-    else
+    else -- the core's error: a plain table (it prints as such)
       job:close()
-      return nil, werr
+      return nil, errors.from_core(werr, "watch: ")
     end
   end
   self:scan("")
@@ -121,7 +137,11 @@ end
 
 function Watch:tick()
   local now = self.core.now()
+  -- a caught SIGINT or SIGTERM (core.catch_interrupt) is the graceful stop
+  if not self.stopping and self.core.interrupted and self.core.interrupted() then self:stop() end
   self:handle_outcomes(now)
+  -- the job stopped on a failure no file escapes (a rejected token): so does the watch
+  if not self.stopping and self.job:stopping() then self:stop() end
   if not self.stopping then
     self:read_watcher()
     if self.next_scan and now >= self.next_scan then
@@ -190,6 +210,13 @@ function Watch:done()
   return self.job:done()
 end
 
+--- The reason the watch stopped by itself (its job's job:stopping()), nil
+-- before: a failure no file escapes (a rejected token), a journal that
+-- could not be written, a callback that raised.
+function Watch:stop_reason()
+  return self.job:stopping()
+end
+
 --- Stop taking files; registrations in flight finish (see job:cancel).
 function Watch:cancel(reason)
   self.stopping = true
@@ -199,12 +226,24 @@ function Watch:cancel(reason)
   self.job:cancel(reason or "the watch was stopped")
 end
 
--- Stop taking files but let those queued finish (the graceful stop).
+-- The graceful stop: no file is taken, no upload starts; the PUTs in flight
+-- finish and are registered, the registrations in flight finish. The files
+-- taken but not started (in the engine, or waiting for a retry) end
+-- `aborted` and stay where they are.
 function Watch:stop()
+  if self.stopping then return end
   self.stopping = true
+  local err = errors.new("aborted", "the watch stopped before this file's upload started",
+    { hint = "The file stays in the folder: the next start of the watch takes it" })
+  for rel in pairs(self.waiting) do
+    if not self.inflight[rel] then
+      self.emit({ type = "error", rel = rel, path = self.root .. "/" .. rel, err = errors.copy(err) })
+    end
+  end
   self.cand = {}
   self.waiting = {}
   self:close_watcher()
+  self.job:drain(err)
 end
 
 function Watch:close_watcher()

@@ -269,10 +269,11 @@ end
 local temporary_patterns = {}
 for i, g in ipairs(watch_rules.temporary_globs) do temporary_patterns[i] = watch_rules.glob_pattern(g) end
 
-function watch_rules.is_temporary(basename)
+-- hidden: dot names are not temporary (the watch's `hidden` option).
+function watch_rules.is_temporary(basename, hidden)
   local lower = basename:lower()
-  for _, p in ipairs(temporary_patterns) do
-    if lower:find(p) then return true end
+  for i, p in ipairs(temporary_patterns) do
+    if lower:find(p) and not (hidden and watch_rules.temporary_globs[i] == ".*") then return true end
   end
   return false
 end

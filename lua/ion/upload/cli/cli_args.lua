@@ -1,10 +1,13 @@
--- ion-upload's command line (DESIGN.md, "Command line"): flags by
+-- ion-upload's command line (docs/api.md, "ion-upload (command line)"): flags by
 -- lua-argparse, then the checks argparse can't express. A usage problem comes
 -- back as a message that says what to fix (the CLI exits 2 with it).
 local argparse = require("argparse")
 local environments = require("ion.upload.environments")
+local help = require("ion.upload.cli.help")
 local targets = require("ion.upload.targets")
-local rate = require("ion.upload.cli.rate")
+local flags = require("ion.upload.cli.flags")
+local output = require("ion.upload.cli.cli_output")
+local profiles = require("ion.upload.cli.profiles")
 
 local cli_args = {}
 
@@ -39,7 +42,8 @@ when it matches no --exclude and, if any --include is given, an --include:
 exclusion wins. Hidden names (.x) are skipped unless --hidden.
 
 Exit status: 0 every file attached (or already attached per the journal),
-1 any file failed (or the run was interrupted), 2 usage or configuration error.
+1 any file failed, 2 usage or configuration error (a rejected token or an
+endpoint that is not ION included: said once, not per file), 130 interrupted.
 
 Examples:
   export ION_API_URL=https://api.buildwithion.com/graphql ION_TOKEN=...
@@ -51,72 +55,40 @@ Examples:
   ion-upload profiles]]
 
 function cli_args.parser(version)
-  local p = argparse("ion-upload", "Upload files to ION as attachments: signed URL, PUT to storage, registration.")
+  local p = argparse("ion-upload", "Upload files to ION as attachments: signed URL, PUT to storage, registration."
+    .. help.commands)
   p:usage(table.concat({
     "Usage: ion-upload [options] (--run-step ID | --run ID | --procedure ID | --step ID |",
     "                             --part ID | --run-step-field ID | --entity-id ID) FILE...",
     "       ion-upload [options] --manifest FILE",
+    "       ion-upload watch DIR (--run-step ID | ... | --rules FILE) [options]",
+    "       ion-upload verify (--journal FILE | --receipts FILE | ID...)",
     "       ion-upload profiles",
-    "       ion-upload verify (--journal FILE | --receipts FILE | ID...)  (see ion-upload verify --help)",
   }, "\n"))
   p:add_help(false)
   p:epilog(EPILOG)
   p:argument("files", "Files to upload (and folders, with -r)."):args("*")
-  p:group("Target (exactly one, or --manifest)",
-    p:option("--run-step", "Attach to this run step."):argname("ID"),
-    p:option("--run", "Attach to this run."):argname("ID"),
-    p:option("--procedure", "Attach to this procedure."):argname("ID"),
-    p:option("--step", "Attach to this procedure step."):argname("ID"),
-    p:option("--part", "Attach to this part."):argname("ID"),
-    p:option("--run-step-field", "Attach to this run step field."):argname("ID"),
-    p:option("--entity-id", "Attach to this entity id, used as is."):argname("ID"),
-    p:option("--manifest", "CSV mapping each file to its own target."):argname("FILE")
-  )
-  p:group("Where",
-    p:option("--profile", "A profile of the config file (default: $ION_PROFILE); see below."):argname("NAME"),
-    p:option("--endpoint", "GraphQL endpoint URL (default: $ION_API_URL)."):argname("URL"),
-    p:option("--environment", "A named ION environment: " .. table.concat(environments.names(), ", ") .. ".")
-      :argname("NAME"),
-    p:option("--proxy", "Proxy for every request, e.g. http://proxy:3128 ('' for none; default: "
-      .. "from https_proxy etc., see below)."):argname("URL")
-  )
-  p:group("Folders",
+  flags.group(p, "upload", "Target (exactly one, or --manifest)", { "targets",
+    p:option("--manifest", "CSV mapping each file to its own target."):argname("FILE") })
+  flags.group(p, "upload", "Where", { "profile", "endpoint", "environment", "proxy", "ca_file" })
+  flags.group(p, "upload", "Folders", {
     p:flag("-r --recursive", "Upload the files in the folders given, and in their subfolders."),
-    p:option("--include", "Only files matching GLOB (repeatable; see below)."):argname("GLOB"):count("*"),
-    p:option("--exclude", "Leave out files and folders matching GLOB (repeatable)."):argname("GLOB"):count("*"),
-    p:option("--exclude-from", "Leave out what matches a glob of FILE (one a line; # comments)."):argname("FILE")
-      :count("*"),
-    p:flag("--hidden", "Also take names starting with a dot."),
+    "include", "exclude", "exclude_from", "hidden",
     p:flag("--follow", "Enter symlinks to folders (loops are detected)."),
-    p:flag("--relative-names", "Name each file by its path relative to the folder, not its basename.")
-  )
-  p:group("How",
-    p:option("--concurrency", "Files uploaded at once (default 4)."):argname("N"),
-    p:option("--window", "Files per GraphQL document (default 50; 1 turns aliasing off)."):argname("N"),
-    p:option("--journal", "Resume journal: run again with the same file to finish a stopped batch."):argname("FILE"),
+    p:flag("--relative-names", "Name each file by its path relative to the folder, not its basename."),
+  })
+  flags.group(p, "upload", "How", { "concurrency", "window", "journal",
     p:flag("--dry-run", "Check every file and look up every target, print the plan, send nothing (exit 1 if any "
       .. "file would fail)."),
-    p:option("--receipts", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)."):argname("FILE"),
-    p:option("--limit-rate", "Cap on all transfers together, per second, as curl: 500K, 2M, 1G."):argname("RATE"),
-    p:flag("--no-validate", "Do not ask ION to check the stored object (validateUpload)."),
-    p:flag("--no-verify-md5", "Do not compare the MD5 of the bytes sent with the ETag (SSE-KMS buckets).")
-  )
-  p:group("Output",
-    p:flag("--json", "One JSON object per file on stdout, in input order."),
-    p:flag("--quiet", "No progress display and no per-file lines: only failures (and then the summary)."),
+    "receipts", "limit_rate", "no_validate", "no_verify_md5", "timeout", "stall_timeout", "retries" })
+  flags.group(p, "upload", "Output", { "json", "quiet",
     p:option("--progress-interval", "Seconds between progress lines when stderr is not a terminal (default 10).")
       :argname("S"),
+    "verbose",
     p:flag("--version", "Print the version and exit."),
-    p:flag("-h --help", "Show this help and exit.")
-  )
+    "help" })
   p._version_string = version
   return p
-end
-
-local function whole(s, min, max)
-  local n = tonumber(s)
-  if not n or n ~= math.floor(n) or n < min or n > max or not tostring(s):match("^%s*%d+%s*$") then return nil end
-  return math.tointeger and math.tointeger(n) or n
 end
 
 --- Parses argv: { ... } (see below) | nil, message. The result has help or
@@ -124,17 +96,12 @@ end
 -- manifest, files, and the options.
 function cli_args.parse(argv, version)
   local p = cli_args.parser(version)
-  argv = rate.join_value(argv, "--limit-rate")
-  local ok, a = p:pparse(argv)
+  local ok, a = p:pparse(flags.join(argv))
   if not ok then return nil, a .. "\n(see ion-upload --help)", p end
   local out = { help = a.help, version = a.version, parser = p }
   if a.help or a.version then return out end
 
-  local named = {}
-  for _, t in ipairs(cli_args.targets) do
-    local v = a[t.key]
-    if v ~= nil then named[#named + 1] = { flag = t.flag, key = t.key, value = v } end
-  end
+  local named = flags.targets_given(a)
   if a.manifest then
     if #named > 0 then
       return nil, "--manifest gives each file its own target: drop " .. named[1].flag
@@ -156,28 +123,14 @@ function cli_args.parse(argv, version)
     if #a.files == 0 then
       return nil, "no files: list the files to upload after the options"
     end
-    local t = named[1]
-    if t.key == "entity_id" then
-      if t.value == "" or t.value:find("[%s%c]") then return nil, "--entity-id expects an entity id" end
-      out.target = { entity_id = t.value }
-    else
-      local n = whole(t.value, 1, 2 ^ 31 - 1)
-      if not n then return nil, t.flag .. " expects a positive whole number, got '" .. t.value .. "'" end
-      out.target = { [t.key] = n }
-    end
+    local terr
+    out.target, terr = flags.target(named[1])
+    if not out.target then return nil, terr end
     out.files = a.files
   end
-  if a.endpoint and a.environment then
-    return nil, "--endpoint and --environment both name the endpoint: give one"
-  end
-  if a.environment and not environments.get(a.environment) then
-    return nil, "unknown --environment '" .. a.environment .. "' (one of " .. table.concat(environments.names(), ", ")
-      .. ")"
-  end
-  out.endpoint, out.environment = a.endpoint, a.environment
-  out.profile = a.profile
-  out.recursive, out.hidden, out.follow, out.relative_names = a.recursive, a.hidden, a.follow, a.relative_names
-  out.include, out.exclude, out.exclude_from = a.include, a.exclude, a.exclude_from
+  local _, ferr = flags.read(p, a, out)
+  if ferr then return nil, ferr end
+  out.recursive, out.follow, out.relative_names = a.recursive, a.follow, a.relative_names
   if not a.recursive then
     for _, f in ipairs({ { "include", "--include" }, { "exclude", "--exclude" }, { "exclude_from", "--exclude-from" },
       { "hidden", "--hidden" }, { "follow", "--follow" }, { "relative_names", "--relative-names" } }) do
@@ -187,26 +140,7 @@ function cli_args.parse(argv, version)
       end
     end
   end
-  out.proxy = a.proxy
-  if a.concurrency then
-    out.concurrency = whole(a.concurrency, 1, 1000)
-    if not out.concurrency then return nil, "--concurrency expects a whole number from 1 to 1000" end
-  end
-  if a.window then
-    out.window = whole(a.window, 1, 1000)
-    if not out.window then return nil, "--window expects a whole number from 1 to 1000" end
-  end
-  out.journal = a.journal
   out.dry_run = a.dry_run
-  out.receipts = a.receipts
-  if a.limit_rate then
-    local rerr
-    out.limit_rate, rerr = rate.parse(a.limit_rate, "--limit-rate")
-    if not out.limit_rate then return nil, rerr end
-  end
-  out.validate = not a.no_validate
-  out.verify_md5 = not a.no_verify_md5
-  out.json, out.quiet = a.json, a.quiet
   if a.progress_interval then
     local perr
     out.progress_interval, perr = require("ion.upload.cli.log_progress").parse_interval(a.progress_interval)
@@ -243,7 +177,9 @@ function cli_args.client_config(args, getenv, profile)
   end
   local cfg = { verify_md5 = args.verify_md5 }
   if args.concurrency then cfg.concurrency = args.concurrency end
-  cfg.limit_rate = args.limit_rate or profile.limit_rate
+  for _, k in ipairs({ "limit_rate", "ca_file", "timeout", "stall_timeout", "retries" }) do
+    if args[k] ~= nil then cfg[k] = args[k] else cfg[k] = profile[k] end
+  end
   if args.endpoint then
     cfg.endpoint = args.endpoint
   elseif args.environment then
@@ -288,6 +224,20 @@ function cli_args.client_config(args, getenv, profile)
   if proxy and proxy ~= "" then cfg.proxy = with_scheme(proxy) end
   cfg.no_proxy = env("no_proxy") or env("NO_PROXY")
   return cfg
+end
+
+--- The client of a command: its flags, the profile (--profile or
+-- ION_PROFILE) and the environment (cli_args.client_config): client | nil,
+-- message. With -v, say(line) gets a line per request.
+function cli_args.new_client(args, getenv, core, say)
+  local profile, perr = profiles.chosen(args.profile, getenv, core)
+  if profile == false then return nil, perr end
+  local cfg, cerr = cli_args.client_config(args, getenv, profile)
+  if not cfg then return nil, cerr end
+  if args.verbose then cfg.on_request = function(info) say(output.request_line(info)) end end
+  local client, nerr = require("ion.upload").new(cfg)
+  if not client then return nil, require("ion.upload.cli.hints").text(nerr) end
+  return client
 end
 
 return cli_args

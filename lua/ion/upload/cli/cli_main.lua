@@ -1,7 +1,8 @@
 -- ion-upload: the command line on top of client:start_many (cli/stream.lua). run() returns
--- the exit status (0 all attached, 1 any failed or interrupted, 2 usage or
--- configuration); bin/ion-upload passes it to os.exit.
+-- the exit status (0 all attached, 1 any failed, 2 usage or configuration,
+-- 130 interrupted); bin/ion-upload passes it to os.exit.
 local cli_args = require("ion.upload.cli.cli_args")
+local help = require("ion.upload.cli.help")
 local output = require("ion.upload.cli.cli_output")
 local inputs = require("ion.upload.cli.inputs")
 local profiles = require("ion.upload.cli.profiles")
@@ -13,7 +14,11 @@ local USAGE_ERROR, OK = 2, 0
 
 -- `ion-upload profiles`: each profile of the config file, without secrets.
 local function list_profiles(argv, env)
-  if #argv > 1 then return env.usage_error("profiles takes no arguments") end
+  if help.wanted(argv) then
+    env.stdout:write(help.profiles, "\n")
+    return OK
+  end
+  if #argv > 1 then return env.usage_error("profiles takes no arguments (see ion-upload profiles --help)") end
   local path, perr = profiles.config_path(env.getenv)
   if not path then return env.usage_error(perr) end
   local config, err = profiles.load(path, env.core)
@@ -23,21 +28,6 @@ local function list_profiles(argv, env)
     env.stdout:write("  ", output.printable(line), "\n")
   end
   return OK
-end
-
--- The profile named by --profile or ION_PROFILE, secrets read: profile |
--- nil (none named) | false, message.
-local function chosen_profile(args, getenv, core)
-  local name = args.profile
-  if name == nil or name == "" then name = getenv("ION_PROFILE") end
-  if name == nil or name == "" then return nil end
-  local path, perr = profiles.config_path(getenv)
-  if not path then return false, perr end
-  local config, err = profiles.load(path, core)
-  if not config then return false, "profile '" .. name .. "': " .. err end
-  local profile, rerr = profiles.resolve(config, name, { core = core, getenv = getenv })
-  if not profile then return false, rerr end
-  return profile
 end
 
 -- env: { getenv =, stdout =, stderr =, core =, now = (the progress clock) } (the real ones by default).
@@ -60,15 +50,7 @@ function cli.run(argv, env)
   if argv[1] == "watch" then
     return require("ion.upload.cli.watch").run(argv, { core = core, stdout = stdout, stderr = stderr,
       usage_error = usage_error,
-      make_client = function(args)
-        local profile, prerr = chosen_profile(args, getenv, core)
-        if profile == false then return nil, prerr end
-        local cfg, cerr = cli_args.client_config(args, getenv, profile)
-        if not cfg then return nil, cerr end
-        local client, nerr = upload.new(cfg)
-        if not client then return nil, tostring(nerr) end
-        return client
-      end })
+      make_client = function(args, say) return cli_args.new_client(args, getenv, core, say) end })
   end
 
   if argv[1] == "verify" then
@@ -76,6 +58,10 @@ function cli.run(argv, env)
       getenv = getenv, usage_error = usage_error })
   end
 
+  if #argv == 0 then -- a first try: how to call it, not a complaint about a missing target
+    stderr:write(cli_args.parser(upload.VERSION):get_usage(), "\n(see ion-upload --help)\n")
+    return USAGE_ERROR
+  end
   local args, perr = cli_args.parse(argv, upload.VERSION)
   if not args then return usage_error(perr) end
   if args.help then
@@ -87,12 +73,11 @@ function cli.run(argv, env)
     return OK
   end
 
-  local profile, prerr = chosen_profile(args, getenv, core)
-  if profile == false then return usage_error(prerr) end
-  local cfg, cerr = cli_args.client_config(args, getenv, profile)
-  if not cfg then return usage_error(cerr) end
-  local client, nerr = upload.new(cfg)
-  if not client then return usage_error(tostring(nerr)) end
+  -- -v lines: on stderr, above the progress bars once they are drawn (stream.run)
+  -- Notes and -v lines go to stderr, or above the bars on a terminal (stream.run points say.line there).
+  local say = { line = function(line) stderr:write(line, "\n") end }
+  local client, nerr = cli_args.new_client(args, getenv, core, function(line) say.line(line) end)
+  if not client then return usage_error(nerr) end
   local receipts, rcerr -- --receipts: one line per file attached (cli/receipts.lua)
   if args.receipts then receipts, rcerr = require("ion.upload.cli.receipts").open(args.receipts, core) end
   if rcerr then
@@ -104,7 +89,7 @@ function cli.run(argv, env)
   -- manifest (read a chunk at a time; its bad rows are those files' errors,
   -- reported in their place), taken as the run has room (cli/stream.lua).
   local source, serr = inputs.open(args, core, function(path, message)
-    if not args.quiet then stderr:write("note  ", output.printable(path), ": ", message, "\n") end
+    if not args.quiet then say.line("note  " .. output.printable(path) .. ": " .. message) end
   end)
   if not source then
     client:close()
@@ -120,6 +105,7 @@ function cli.run(argv, env)
       client:close()
       return usage_error(tostring(rerr))
     end
+    if #entries == 0 and not args.quiet then stderr:write(output.nothing_selected, "\n") end
     local items, where = {}, {}
     for i, e in ipairs(entries) do
       if e.item then
@@ -131,7 +117,7 @@ function cli.run(argv, env)
       { stdout = stdout, stderr = stderr, usage_error = usage_error })
   end
   return stream.run(client, source, args, { stdout = stdout, stderr = stderr, core = core, now = env.now,
-    usage_error = usage_error, receipts = receipts })
+    usage_error = usage_error, receipts = receipts, say = say })
 end
 
 return cli

@@ -3,6 +3,7 @@
 -- string or a token: errors are scrubbed by the library, and attachments'
 -- downloadUrl is not printed at all.
 local cjson = require("cjson")
+local hints = require("ion.upload.cli.hints")
 
 local output = {}
 
@@ -24,7 +25,7 @@ local function object(parts)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
---- The --json line of one result (keys in DESIGN.md's order).
+--- The --json line of one result (keys in the order of docs/api.md, "--json").
 function output.json_line(path, result)
   local parts = {}
   field(parts, '"path":', enc(path))
@@ -46,14 +47,14 @@ function output.json_line(path, result)
   local err = {}
   field(err, '"code":', enc(e.code))
   field(err, '"message":', enc(e.message))
-  field(err, '"hint":', enc(e.hint))
+  field(err, '"hint":', enc(hints.of(e)))
   parts[#parts + 1] = '"error":' .. object(err)
   return object(parts)
 end
 
 function output.size(n)
   n = n or 0
-  if n < 1024 then return string.format("%d B", n) end
+  if n < 1024 then return string.format("%d B", math.floor(n)) end -- a rate: 119.3 B/s
   local units = { "KiB", "MiB", "GiB", "TiB" }
   local i = 0
   repeat
@@ -73,8 +74,20 @@ local function printable(s)
 end
 output.printable = printable
 
---- The plain line of one result.
-function output.plain_line(path, result)
+--- The message of err without a leading "path: " (the line names the file
+-- already); lib_path: the library's name for it, when not the same.
+function output.message_without_path(err, path, lib_path)
+  local m = tostring(err.message)
+  for _, p in ipairs({ path, lib_path }) do
+    if type(p) == "string" and m:sub(1, #p + 2) == p .. ": " then return m:sub(#p + 3) end
+  end
+  return m
+end
+
+--- The plain line of one result (lib_path: see message_without_path).
+function output.plain_line(path, result, lib_path)
+  local e = result.err
+  local shown = path
   path = printable(path)
   if result.ok then
     local a = result.attachment or {}
@@ -84,8 +97,43 @@ function output.plain_line(path, result)
     return string.format("ok    %s -> attachment %s on entity %s (%s)", path, printable(a.id), printable(a.entityId),
       output.size(a.size))
   end
-  return string.format("FAIL  %s: %s", path, printable(result.err))
+  if type(e) == "table" and e.code ~= nil then
+    e = hints.text(e, output.message_without_path(e, shown, lib_path))
+  end
+  return string.format("FAIL  %s: %s", path, printable(e))
 end
+
+-- Reasons to stop that are the configuration's (exit 2, as a usage error):
+-- a rejected token, an endpoint that is not ION.
+output.configuration = { auth = true, protocol = true }
+
+--- The one line that says why a run stopped (hints: cli/hints.lua).
+function output.stopped_line(why)
+  return "ion-upload: stopped: " .. printable(hints.text(why))
+end
+
+--- Is err (a file's) the run's reason to stop (why: job:stopping()), not
+-- its own? Its line is then left out and the reason said once. A file in
+-- doubt keeps its line.
+function output.same_failure(err, why)
+  if type(err) ~= "table" or not why or err.in_doubt or err.code ~= why.code then return false end
+  local m, w = tostring(err.message), tostring(why.message)
+  return m:sub(-#w) == w -- the reason's message, maybe after the file's path
+end
+
+--- The -v line of one request (upload.new's on_request): "POST api.example.com
+-- 200 0.123 s (graphql)"; a failure names its code instead of a status. The
+-- host comes from a server's URL: escaped.
+function output.request_line(info)
+  local outcome = info.status and tostring(info.status) or ("failed: " .. tostring(info.error))
+  return string.format("%s %s %s %.3f s (%s)", info.method, output.printable(info.host), output.printable(outcome),
+    info.seconds, info.kind)
+end
+
+-- A run that selected no file: said on stderr, not a failure (exit 0: an
+-- empty folder in a cron job is normal), and not under --quiet.
+output.nothing_selected = "ion-upload: warning: no file selected, nothing uploaded (empty folders, or every file "
+  .. "left out by --include/--exclude or as hidden)"
 
 function output.summary_line(summary, interrupted)
   local s = string.format("ion-upload: %d attached, %d skipped, %d failed", summary.ok, summary.skipped, summary.failed)

@@ -1,7 +1,7 @@
 -- ion-upload's progress display on a terminal (stderr): one bar for the
 -- batch (bytes, files, rate, ETA) and one line per file moving, redrawn in
--- place at most ten times a second. Messages (a failed file) are printed
--- above the bars. Off a terminal the CLI prints plain lines instead
+-- place at most ten times a second. Messages (each file's line, a note) are
+-- printed above the bars. Off a terminal the CLI prints plain lines instead
 -- (log_progress.lua). The counting is tally.lua's.
 local output = require("ion.upload.cli.cli_output")
 local tally = require("ion.upload.cli.tally")
@@ -46,8 +46,8 @@ end
 function Display:lines()
   local t = self.tally
   local s = t:stats()
-  local stats = string.format(" %3d%%  %d/%d files  %s/%s  %s/s  ETA %s", math.floor(s.fraction * 100),
-    t.done_files, t.files, output.size(s.bytes_done), output.size(t.bytes), output.size(s.rate), tally.clock(s.eta))
+  local stats = string.format(" %3d%%  %s  %s/%s  %s/s  ETA %s", math.floor(s.fraction * 100), t:files_text(),
+    output.size(s.bytes_done), output.size(t.bytes), output.size(s.rate), tally.clock(s.eta))
   local bar_width = math.max(10, self.width - #stats - 3)
   local lines = { "[" .. bar(s.fraction, bar_width) .. "]" .. stats }
   for _, f in ipairs(t:moving(MAX_FILE_LINES)) do
@@ -75,7 +75,7 @@ function Display:draw(force)
   self.drawn = #lines
 end
 
--- A line above the bars (a failure, a note).
+-- A line above the bars (a file's result, a note).
 function Display:message(line)
   self:clear()
   self.out:write(line, "\n")
@@ -88,7 +88,7 @@ function Display:event(ev, index)
   self:draw(false)
 end
 
--- Sizes per index, so a finished (or failed) file counts all its bytes.
+-- Sizes per index: a file that ends takes its size off the bytes to send.
 function Display:set_size(i, size)
   self.tally:set_size(i, size)
 end

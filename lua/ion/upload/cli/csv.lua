@@ -8,8 +8,11 @@
 -- quote in a quoted field; a quote, comma, CR or LF outside one) with a
 -- one-character class, no backtracking; text between is taken as one piece.
 -- A broken record (a quote inside an unquoted field, text after a closing
--- quote, a quoted field never closed) comes out as { err =, line = } in its
--- place; the parser then skips to the next line break and goes on.
+-- quote, a quoted field never closed) comes out as { err =, line =, fields =
+-- (those complete before it broke) } in its place; the parser then skips to
+-- the next line break and goes on. A quoted field that runs past its line
+-- and then breaks is taken for a quote left open: its line alone is the
+-- broken record, and the lines after it are read again as records.
 local find, sub, byte = string.find, string.sub, string.byte
 
 local csv = {}
@@ -17,8 +20,9 @@ local csv = {}
 local Parser = { __name = "ion.upload.cli.csv" }
 Parser.__index = Parser
 
-local QUOTE, LF = 34, 10
+local QUOTE, LF, CR = 34, 10, 13
 local BOM = "\239\187\191"
+local UNCLOSED = "unclosed quote: the quoted field that starts here is never closed"
 
 function csv.parser()
   return setmetatable({
@@ -69,10 +73,45 @@ end
 
 -- A broken record: reported in its place; the rest of its line is skipped.
 function Parser:broken(message, line)
-  self:emit({ err = string.format("line %d: %s", line, message), line = self.start_line })
+  self:emit({ err = string.format("line %d: %s", line, message), line = self.start_line, fields = self.fields })
   self.fields = {}
   for k = self.nparts, 1, -1 do self.parts[k] = nil end
   self.nparts, self.quoted, self.was_quoted, self.skipping = 0, false, false, true
+end
+
+-- A quoted field that left its line and then broke (never closed, or text
+-- after its closing quote) is most likely a quote left open by mistake: the
+-- line it opened on is the broken record, and the text after that line is
+-- read again, so one typo fails one row, not every row it swallowed. Returns
+-- that text, or nil when the field never left its line. The field's pieces
+-- hold each doubled quote as one: doubled again, they give the text back.
+function Parser:reread(message)
+  local body = table.concat(self.parts, "", 1, self.nparts)
+  local nl = find(body, "\n", 1, true)
+  if not nl then return nil end
+  local line = self.quote_line
+  self:broken(message, line)
+  self.skipping, self.line, self.start_line = false, line + 1, line + 1
+  return (sub(body, nl + 1):gsub('"', '""'))
+end
+
+-- Text after a closing quote at i (scan's): the rest of the line skipped,
+-- or the field's lines read again (reread) up to the end of this line, the
+-- closing quote now an opening one. Returns where to go on in text, and
+-- when the lines read again took all of it, scan's own two results for them.
+-- Linear: the lines read again hold quotes only in pairs, so no field of
+-- theirs leaves its line, and none is read a third time.
+function Parser:after_close(text, i, final)
+  local again = self:reread(string.format("unclosed quote: the quoted field that starts here ends on line %d, "
+    .. "with text after its closing quote", self.line))
+  if not again then
+    self:broken("text after a closing quote", self.line)
+    return i
+  end
+  local eol = find(text, "\n", i, true)
+  if not eol then return nil, self:scan(again .. sub(text, i - 1), 1, final) end
+  self:scan(again .. sub(text, i - 1, eol), 1, final) -- ends with a line break: nothing held back
+  return eol + 1
 end
 
 -- A whole record on one line with no quote and no CR (most manifest rows)
@@ -102,7 +141,8 @@ function Parser:plain_line(text, i)
 end
 
 -- Parses text from i; returns where it stopped (past the end, or at bytes
--- that need the next chunk to be read right).
+-- that need the next chunk to be read right) and the text it stopped in
+-- (another when a broken quoted field's lines were read again).
 function Parser:scan(text, i, final)
   local n = #text
   while i <= n do
@@ -112,7 +152,7 @@ function Parser:scan(text, i, final)
       i = plain
     elseif self.skipping then
       local p = find(text, "\n", i, true)
-      if not p then return n + 1 end
+      if not p then return n + 1, text end
       self.line = self.line + 1
       self.start_line, self.skipping, i = self.line, false, p + 1
     elseif self.quoted then
@@ -120,8 +160,8 @@ function Parser:scan(text, i, final)
       local s = sub(text, i, (q or n + 1) - 1)
       self.line = self.line + count_lf(s)
       self:piece(s)
-      if not q then return n + 1 end
-      if q == n and not final then return q end -- a doubled quote, or the closing one?
+      if not q then return n + 1, text end
+      if q == n and not final then return q, text end -- a doubled quote, or the closing one?
       if byte(text, q + 1) == QUOTE then
         self:piece('"')
         i = q + 2
@@ -130,24 +170,22 @@ function Parser:scan(text, i, final)
       end
     else
       local d = find(text, '[",\r\n]', i)
-      local s = sub(text, i, (d or n + 1) - 1)
-      if s ~= "" then
-        if self.was_quoted then
-          self:broken("text after a closing quote", self.line)
-        else
-          self:piece(s)
-        end
-      end
-      if not d then return n + 1 end
-      if not self.skipping then
-        local c = byte(text, d)
+      local c = d and byte(text, d)
+      -- after a closing quote: text, or a CR that is no CRLF's
+      if self.was_quoted and (d ~= i or c == CR and (d < n or final) and byte(text, d + 1) ~= LF) then
+        local go_on, stop, rest_of = self:after_close(text, i, final)
+        if not go_on then return stop, rest_of end
+        i = go_on
+      else
+        self:piece(sub(text, i, (d or n + 1) - 1))
+        if not d then return n + 1, text end
         i = d + 1
         if c == QUOTE then
           if self.nparts > 0 then
             self:broken("a quote inside an unquoted field", self.line)
             i = d
           else
-            self.quoted, self.was_quoted = true, true
+            self.quoted, self.was_quoted, self.quote_line = true, true, self.line
           end
         elseif c == 44 then -- ,
           self:end_field()
@@ -155,23 +193,18 @@ function Parser:scan(text, i, final)
           self.line = self.line + 1
           self:end_record()
         elseif d == n and not final then
-          return d -- a CR: is an LF next?
+          return d, text -- a CR: is an LF next?
         elseif byte(text, d + 1) == LF then
           self.line = self.line + 1
           self:end_record()
           i = d + 2
-        elseif self.was_quoted then -- a lone CR is text
-          self:broken("text after a closing quote", self.line)
-          i = d
         else
           self:piece("\r")
         end
-      else
-        i = d
       end
     end
   end
-  return i
+  return i, text
 end
 
 --- Feeds the next chunk of text; final: no more will come (chunk may be
@@ -186,12 +219,14 @@ function Parser:feed(chunk, final)
     self.at_start = false
     if sub(text, 1, #BOM) == BOM then text = sub(text, #BOM + 1) end
   end
-  local stop = self:scan(text, 1, final)
-  self.rest = sub(text, stop)
+  local stop, rest_of = self:scan(text, 1, final)
+  self.rest = sub(rest_of, stop)
   if final then
     self.rest = ""
+    local again = self.quoted and self:reread(UNCLOSED)
+    if again then self:scan(again, 1, true) end -- its quotes come in pairs: it ends with no field open
     if self.quoted then
-      self:broken("a quoted field is never closed", self.start_line)
+      self:broken(UNCLOSED, self.quote_line)
     elseif not self.skipping and (self.nparts > 0 or #self.fields > 0 or self.was_quoted) then
       self:end_record()
     end

@@ -6,7 +6,17 @@
 -- An entry: { path =, item = { path, target, filename }, size = (known from
 -- the walk, else nil) } or { path =, err = } (a manifest row that can't be
 -- used, a folder that can't be read: that file's error, in its place).
+--
+-- A file given twice to the same target (an argument twice, globs or
+-- folders that overlap, a folder and a file in it, two manifest rows) is
+-- taken once, the next times said in a note. The run keeps a 64-bit hash of
+-- each file's key (core.hashset: 16 MB for a million files, no string a
+-- file). The key is the real path: an argument's from its stat, a walked
+-- file's from its folder's (no system call a file). A manifest row's is its
+-- path as written, made absolute, and its target: a stat a row would cost a
+-- rerun that skips 100,000 files about a sixth of its time.
 local manifest = require("ion.upload.cli.manifest")
+local targets = require("ion.upload.targets")
 local walk = require("ion.upload.cli.walk")
 
 local inputs = {}
@@ -35,8 +45,9 @@ end
 -- hears what a walk skipped. core: stat, list_dir, and what the manifest
 -- reader polls with.
 function inputs.open(args, core, notes)
-  local self = setmetatable({ args = args, core = core, notes = notes, arg_i = 0 }, Source)
+  local self = setmetatable({ args = args, core = core, notes = notes, arg_i = 0, seen = core.hashset() }, Source)
   if args.manifest then
+    self.cwd = core.realpath(".") or "."
     local reader, err = manifest.open(args.manifest, core)
     if not reader then return nil, tostring(err) end
     self.reader = reader
@@ -59,9 +70,22 @@ function inputs.open(args, core, notes)
   return self
 end
 
-local function from_row(row)
-  return { path = row.path, err = row.err,
-    item = not row.err and { path = row.path, target = row.target, filename = row.filename } or nil }
+-- A path made absolute, "//" and "/./" taken out (".." kept: a link may
+-- lead elsewhere); as given when it needs nothing, as most do.
+local function absolute(cwd, path)
+  if path:sub(1, 1) ~= "/" then path = cwd .. "/" .. path end
+  if not (path:find("/%.?/") or path:find("/%.$")) then return path end
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return "/" .. table.concat(parts, "/")
+end
+
+function Source:from_row(row)
+  if row.err then return { path = row.path, err = row.err } end
+  self.key = absolute(self.cwd, row.path) .. "\0" .. targets.cache_key(next(row.target))
+  return { path = row.path, item = { path = row.path, target = row.target, filename = row.filename } }
 end
 
 -- The next entry of a folder walk, or nil when that walk has ended.
@@ -76,6 +100,11 @@ function Source:from_walk()
     end
     if rec.kind == "file" then
       self.found = self.found + 1
+      if rec.linked then
+        self.key = self.core.realpath(rec.path)
+      else
+        self.key = self.walk_real and self.walk_real .. rec.rel
+      end
       return { path = rec.path, size = rec.size, item = { path = rec.path, target = args.target,
         filename = args.relative_names and rec.rel or nil } }
     elseif rec.kind == "error" then
@@ -86,18 +115,18 @@ function Source:from_walk()
   end
 end
 
---- The next entry | false (none ready yet: a manifest pipe waits for its
--- writer; only when not `block`) | nil (no more) | nil, err (the manifest
--- could not be read further).
-function Source:next(block)
+-- The next entry, duplicates and all, with its key in self.key (nil:
+-- none, the file is not there or no regular file: the upload says why).
+function Source:entry(block)
+  self.key = nil
   if self.reader then
     if self.first then
       local row = self.first
       self.first = nil
-      return from_row(row)
+      return self:from_row(row)
     end
     local row, err = self.reader:next(block)
-    if row then return from_row(row) end
+    if row then return self:from_row(row) end
     return row, err
   end
   while true do
@@ -108,14 +137,28 @@ function Source:next(block)
     self.arg_i = self.arg_i + 1
     local path = self.args.files[self.arg_i]
     if not path then return nil end
-    local st = self.core.stat(path)
+    local st = self.core.stat(path, true)
     if st and st.type == "directory" then
       self.walking = walk.files(path, { hidden = self.args.hidden, follow = self.args.follow, filter = self.filter,
         list_dir = self.core.list_dir })
       self.walk_root, self.found = path, 0
+      local real = self.core.realpath(path)
+      self.walk_real = real and (real == "/" and real or real .. "/")
     else
+      self.key = st and st.real
       return { path = path, item = { path = path, target = self.args.target } }
     end
+  end
+end
+
+--- The next entry | false (none ready yet: a manifest pipe waits for its
+-- writer; only when not `block`) | nil (no more) | nil, err (the manifest
+-- could not be read further). A file already taken is skipped, with a note.
+function Source:next(block)
+  while true do
+    local e, err = self:entry(block)
+    if not e or not self.key or self.seen:add(self.key) then return e, err end
+    self.notes(e.path, "given twice (the same file, to the same target): taken once")
   end
 end
 

@@ -28,9 +28,9 @@ end
 function Log:line()
   local t = self.tally
   local s = t:stats()
-  return string.format("progress  %s  %d/%d files  %s/%s (%d%%)  %s/s  ETA %s", tally.clock(s.elapsed),
-    t.done_files, t.files, output.size(s.bytes_done), output.size(t.bytes), math.floor(s.fraction * 100),
-    output.size(s.rate), tally.clock(s.eta))
+  return string.format("progress  %s  %s  %s/%s (%d%%)  %s/s  ETA %s", tally.clock(s.elapsed), t:files_text(),
+    output.size(s.bytes_done), output.size(t.bytes), math.floor(s.fraction * 100), output.size(s.rate),
+    tally.clock(s.eta))
 end
 
 -- Prints a line when the interval has passed since the last one (or the start).

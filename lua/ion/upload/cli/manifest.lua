@@ -13,6 +13,7 @@ manifest.target_kinds = {}
 for _, t in ipairs(targets.list) do manifest.target_kinds[t.word] = t.id end
 
 local REQUIRED = { "path", "target", "id" }
+local KNOWN = { path = true, target = true, id = true, filename = true }
 
 local function row_error(line, message)
   return errors.new("bad_input", string.format("manifest line %d: %s", line, message),
@@ -22,6 +23,11 @@ end
 
 -- Turns one record into { path=, target=, filename= } or an error.
 local function item_from(columns, rec)
+  if #rec.fields > columns.n then -- a comma in a field not quoted, most often: never cut silently
+    return { path = rec.fields[columns.path] or "", line = rec.line, err = errors.new("bad_input",
+      string.format("manifest line %d: %d columns, the header has %d (%s)", rec.line, #rec.fields, columns.n,
+        columns.names), { hint = "Quote a field that holds a comma (\"a, b.txt\"), or drop the extra column" }) }
+  end
   local function get(name)
     local v = rec.fields[columns[name]]
     if v == nil then return nil end
@@ -65,24 +71,52 @@ local function no_header(message)
   return nil, errors.new("bad_input", message, { hint = "Start it with the header row path,target,id,filename" })
 end
 
--- The columns of a header record: columns | nil, err.
+-- The header as the message quotes it: escaped, and cut when long.
+local function quoted_header(fields)
+  local s = table.concat(fields, ",")
+  if #s > 80 then s = s:sub(1, 77) .. "..." end
+  return "'" .. s:gsub("%c", "?") .. "'"
+end
+
+-- The columns of a header record: columns (name -> index; n, names) | nil,
+-- err. A column it does not know (a typo such as "filname" would drop every
+-- filename) or one named twice is refused.
 local function columns_of(header)
   if not header then return no_header("manifest is empty") end
   if header.err then return nil, not_csv(header.err) end
-  local columns = {}
-  for index, name in ipairs(header.fields) do
-    columns[name:lower():match("^%s*(.-)%s*$")] = index
+  local columns = { n = #header.fields }
+  for index, field in ipairs(header.fields) do
+    local name = field:lower():match("^%s*(.-)%s*$")
+    if not KNOWN[name] then
+      local sep = #header.fields == 1 and field:match("[;\t|]")
+      if sep then
+        return no_header("manifest header has no path column: it reads " .. quoted_header(header.fields)
+          .. ", but a manifest's columns are separated by commas, not by " .. (sep == "\t" and "tabs" or sep))
+      end
+      return no_header(string.format("manifest header column %d is %s: the columns are path, target, id and "
+        .. "filename", index, name == "" and "empty" or quoted_header({ field })))
+    end
+    if columns[name] then return no_header("manifest header names the " .. name .. " column twice") end
+    columns[name] = index
   end
   for _, name in ipairs(REQUIRED) do
     if not columns[name] then return no_header("manifest header has no " .. name .. " column") end
   end
+  columns.names = table.concat(header.fields, ",")
   return columns
 end
 
 -- A record after the header as an item; a broken one (bad CSV) is that
--- row's error, in its place.
-local function row_of(columns, rec)
-  if rec.err then return { path = "", line = rec.line, err = not_csv(rec.err) } end
+-- row's error, in its place (broken = true), under its path when the row
+-- got that far, else under where it is: name:line (name: the manifest's).
+local function row_of(columns, rec, name)
+  if rec.err then
+    local path = rec.fields and rec.fields[columns.path]
+    if not path or path == "" then path = name .. ":" .. rec.line end
+    return { path = path, line = rec.line, broken = true, err = errors.new("bad_input", "manifest " .. rec.err,
+      { hint = "Quote fields that hold commas, quotes or line breaks (RFC 4180); a quote in a quoted field is "
+        .. "written twice" }) }
+  end
   return item_from(columns, rec)
 end
 
@@ -122,7 +156,7 @@ end
 function manifest.open(path, core)
   local fh, oerr = io.open(path, "rb")
   if not fh then return nil, cannot_read(oerr) end
-  local r = setmetatable({ fh = fh, parser = csv.parser(), core = core }, Reader)
+  local r = setmetatable({ fh = fh, parser = csv.parser(), core = core, name = path }, Reader)
   if core and core.read_some and core.fileno then r.descriptor = core.fileno(fh) end
   local ok, err = r:fill(true)
   if ok == nil then
@@ -160,7 +194,7 @@ end
 function Reader:next(block)
   while true do
     local rec = self.parser:next()
-    if rec then return row_of(self.columns, rec) end
+    if rec then return row_of(self.columns, rec, self.name) end
     if self.parser:ended() then return nil end
     local ok, err = self:fill(block)
     if ok == nil then return nil, err end
@@ -191,7 +225,7 @@ function manifest.read(path, core)
       if rerr then return nil, rerr end
       return items
     end
-    if item.err and item.err.message:find("^manifest is not valid CSV") then
+    if item.broken then
       r:close()
       return nil, item.err
     end

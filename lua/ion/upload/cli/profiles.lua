@@ -1,8 +1,9 @@
--- Named profiles for the CLI (DESIGN.md, "Command line"): the endpoint and
+-- Named profiles for the CLI (README.md, "Profiles"): the endpoint and
 -- where the credentials come from, in $XDG_CONFIG_HOME/ion-upload/config.lua
 -- (default ~/.config/ion-upload/config.lua). The library reads no file and no
 -- variable: this is the CLI's. Secrets are read here and never printed: every
 -- message names a file or a program, never what it holds or wrote.
+local settings = require("ion.upload.config") -- the library's checks of its settings
 local environments = require("ion.upload.environments")
 local rate = require("ion.upload.cli.rate")
 
@@ -16,6 +17,7 @@ local KEYS = {
   endpoint = "string", environment = "string", auth_url = "string", token_file = "string",
   client_id = "string", client_secret_file = "string", token_command = "table", token_command_timeout = "number",
   limit_rate = "string", -- as --limit-rate: "2M"
+  ca_file = "string", timeout = "number", stall_timeout = "number", retries = "number", -- as upload.new's
 }
 
 --- The config file's path from the environment (getenv like os.getenv):
@@ -105,6 +107,11 @@ local function check_profile(name, p, where)
   if p.limit_rate then
     local _, rerr = rate.parse(p.limit_rate, "limit_rate")
     if rerr then return nil, where .. ": profile '" .. name .. "': " .. rerr end
+  end
+  for _, k in ipairs({ "timeout", "stall_timeout", "retries" }) do
+    local ok, why = true, nil
+    if p[k] ~= nil then ok, why = settings.field(k, p[k]) end
+    if not ok then return nil, where .. ": profile '" .. name .. "': " .. k .. ": " .. why end
   end
   return true
 end
@@ -207,8 +214,14 @@ function profiles.resolve(config, name, env)
       .. table.concat(names, ", ") .. ")" or " (it defines none)")
   end
   local out = { name = name, endpoint = p.endpoint, environment = p.environment, auth_url = p.auth_url,
-    client_id = p.client_id, limit_rate = p.limit_rate and rate.parse(p.limit_rate, "limit_rate") }
+    client_id = p.client_id, limit_rate = p.limit_rate and rate.parse(p.limit_rate, "limit_rate"),
+    timeout = p.timeout, stall_timeout = p.stall_timeout, retries = p.retries }
   local err
+  if p.ca_file then
+    local why
+    out.ca_file, why = settings.field("ca_file", resolve_path(config, p.ca_file, env.getenv))
+    if not out.ca_file then return nil, "profile '" .. name .. "': ca_file: " .. why end
+  end
   if p.token_file then
     out.token, err = read_secret(resolve_path(config, p.token_file, env.getenv), "token file", env.core)
   elseif p.client_secret_file then
@@ -219,6 +232,20 @@ function profiles.resolve(config, name, env)
   end
   if err then return nil, err end
   return out
+end
+
+--- The profile a command uses: name (its --profile) or else ION_PROFILE,
+-- secrets read: profile | nil (none named) | false, message.
+function profiles.chosen(name, getenv, core)
+  if name == nil or name == "" then name = getenv("ION_PROFILE") end
+  if name == nil or name == "" then return nil end
+  local path, perr = profiles.config_path(getenv)
+  if not path then return false, perr end
+  local config, err = profiles.load(path, core)
+  if not config then return false, "profile '" .. name .. "': " .. err end
+  local profile, rerr = profiles.resolve(config, name, { core = core, getenv = getenv })
+  if not profile then return false, rerr end
+  return profile
 end
 
 --- Lines describing every profile, without any secret: the kind of

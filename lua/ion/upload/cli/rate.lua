@@ -1,12 +1,14 @@
 -- --limit-rate RATE, read as curl reads its own --limit-rate: a whole number of
 -- bytes per second, optionally followed by one unit letter, K, M or G (powers
 -- of 1024) or B (bytes), in either case: 500K, 2M, 1G, 65536, 100b.
+local config = require("ion.upload.config")
+
 local rate = {}
 
 local UNITS = { b = 1, k = 1024, m = 1024 * 1024, g = 1024 * 1024 * 1024 }
 
--- The library's ceiling (ion.upload.config.max_rate): 1e15 bytes per second.
-local MAX = 1e15
+-- The library's ceiling: 1e15 bytes per second.
+local MAX = config.max_rate
 
 rate.forms = "a whole number of bytes per second with an optional unit K, M or G "
   .. "(powers of 1024), e.g. 500K, 2M, 1G or 65536"

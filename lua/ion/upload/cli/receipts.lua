@@ -27,10 +27,14 @@ local function object(fields)
 end
 receipts.object = object
 
--- { kind, id } of an item's target table ({ run_step = 12 }).
+-- { kind, id } of an item's target table ({ run_step = 12 }); the id as the
+-- library reads it (a watch rule's capture "12" is 12).
 local function target_of(target)
   for _, t in ipairs(targets.list) do
-    if type(target) == "table" and target[t.key] ~= nil then return t.key, target[t.key] end
+    if type(target) == "table" and target[t.key] ~= nil then
+      local kind, id = targets.check_id(t.key, target[t.key])
+      return t.key, kind and id or target[t.key]
+    end
   end
   return nil
 end

@@ -12,10 +12,11 @@ local summary_out = require("ion.upload.cli.summary")
 local reorder = require("ion.upload.cli.reorder")
 local items_mod = require("ion.upload.engine.items")
 local errors = require("ion.upload.errors")
+local hints = require("ion.upload.cli.hints")
 
 local stream = {}
 
-local FAILED, OK = 1, 0
+local FAILED, OK, USAGE_ERROR, INTERRUPTED = 1, 0, 2, 130
 
 -- How many files may be between read and printed: see reorder.lua.
 function stream.limit(window, concurrency)
@@ -29,7 +30,8 @@ local function stopped()
 end
 
 --- Runs the upload: the exit status. env: { stdout, stderr, core, now,
--- usage_error, receipts (cli/receipts.lua writer or nil) }.
+-- usage_error, receipts (cli/receipts.lua writer or nil), say (the printer of
+-- notes and -v lines: { line = function(text) }, pointed above the bars here) }.
 function stream.run(client, source, args, env)
   local core, stdout, stderr, receipts = env.core, env.stdout, env.stderr, env.receipts
   local tty = not args.quiet and core.isatty(2)
@@ -39,6 +41,7 @@ function stream.run(client, source, args, env)
     if tty then
       opts.width = core.terminal_width()
       shows = progress.new(opts)
+      if env.say then env.say.line = function(line) shows:message(line) end end
     else
       shows = log_progress.new(opts)
     end
@@ -57,17 +60,26 @@ function stream.run(client, source, args, env)
     paths[i] = nil
   end)
 
+  local job, reason -- reason: why the run stopped (job:stopping(), or Ctrl-C), once known
+  local function stop()
+    reason = reason or job:stopping() or (core.interrupted() and stopped()) or nil
+    return reason
+  end
+
   local function finished(i, r)
     if not r.ok and type(r.err) == "table" and r.err.in_doubt then tally.doubtful = tally.doubtful + 1 end
-    if shows and shows.message then
-      if not r.ok then shows:message(output.plain_line(paths[i], r)) end
-    elseif not args.quiet or (not r.ok and not args.json) then
+    -- a failure that is the run's reason to stop is said once, after the run
+    local own = r.ok or not output.same_failure(r.err, stop())
+    if own and shows and shows.message then -- above the bars: the attachment ids, as a log shows them
+      shows:message(output.plain_line(paths[i], r))
+    elseif own and (not args.quiet or (not r.ok and not args.json)) then
       stderr:write(output.plain_line(paths[i], r), "\n")
     end
     buffer:done(i, r)
   end
 
-  local job, jerr = client:start_many({}, {
+  local jerr
+  job, jerr = client:start_many({}, {
     open = true, keep_results = false,
     concurrency = args.concurrency, window = args.window, journal = args.journal, validate = args.validate,
     sha256 = receipts and true or nil,
@@ -82,7 +94,7 @@ function stream.run(client, source, args, env)
   if not job then
     source:close()
     client:close()
-    return env.usage_error(output.printable(jerr))
+    return env.usage_error(output.printable(hints.text(jerr)))
   end
 
   -- An entry in: the job takes its item, or its error is its result now.
@@ -116,9 +128,6 @@ function stream.run(client, source, args, env)
 
   core.catch_interrupt()
   local input_open, read_err = true, nil
-  local function stop()
-    return job:stopping() or (core.interrupted() and stopped())
-  end
   -- Takes entries while there is room: true when a pipe has none yet (the
   -- loop then sleeps on it too). Never waits for a pipe: a Ctrl-C must stop
   -- the run even when its writer has gone quiet.
@@ -165,8 +174,8 @@ function stream.run(client, source, args, env)
   -- Entries not taken (the run stopped first) still get their line, with
   -- the job's reason; a pipe's rows not yet written are not waited for.
   if read_err then stderr:write("ion-upload: ", output.printable(tostring(read_err)), "\n") end
-  local why = not read_err and stop()
-  while why do
+  local why = stop()
+  while why and not read_err do
     local e = source:next(false)
     if not e then break end
     local i = buffer:admit()
@@ -176,6 +185,7 @@ function stream.run(client, source, args, env)
   end
   source:close()
   if shows and shows.finish then shows:finish() end
+  if tally.files == 0 and not args.quiet then stderr:write(output.nothing_selected, "\n") end
 
   local failed = summary.failed + tally.failed_here
   local total = { ok = summary.ok, skipped = summary.skipped, failed = failed, in_doubt = summary.in_doubt,
@@ -184,9 +194,13 @@ function stream.run(client, source, args, env)
   local receipts_ok, receipts_err = true, nil
   if receipts then receipts_ok, receipts_err = receipts:close() end
   if not receipts_ok then stderr:write("ion-upload: ", output.printable(receipts_err), "\n") end
+  -- the failure every file met, said once (an interrupt: the summary says it)
+  if why and not interrupted then stderr:write(output.stopped_line(why), "\n") end
   summary_out.print(total, interrupted, { stdout = stdout, stderr = stderr, tty = tty, quiet = args.quiet,
     json = args.json })
-  if failed > 0 or interrupted or not receipts_ok or read_err then return FAILED end
+  if interrupted then return INTERRUPTED end
+  if why and output.configuration[why.code] then return USAGE_ERROR end
+  if failed > 0 or not receipts_ok or read_err then return FAILED end
   return OK
 end
 

@@ -1,6 +1,6 @@
 -- ion-upload's last words about a batch: a short table on a terminal, one
 -- line otherwise (a log), and with --json one more JSON line, {"summary":{…}},
--- as the last line of stderr. Not on stdout: the contract (DESIGN.md) gives
+-- as the last line of stderr. Not on stdout: docs/api.md ("--json") gives
 -- stdout one JSON object per file, and scripts read every line as a file.
 local output = require("ion.upload.cli.cli_output")
 

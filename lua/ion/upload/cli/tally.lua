@@ -1,6 +1,9 @@
 -- What ion-upload's progress reports count, fed by upload_many's events:
--- files done of the total, bytes sent of the total, the rate and the time
--- left, and which files are moving. The terminal display (cli_progress) and
+-- files done (and failed) of the total, bytes sent of the total, the rate
+-- and the time left, and which files are moving. Bytes count as the
+-- summary counts them: those of PUTs that storage took. A file that ends
+-- without one (failed, skipped per the journal, stored by an earlier run)
+-- leaves both the bytes sent and the bytes to send. The terminal display (cli_progress) and
 -- the log lines (log_progress) both read one tally.
 local output = require("ion.upload.cli.cli_output")
 
@@ -16,7 +19,7 @@ local RECENT = 2
 function tally.new(opts)
   return setmetatable({
     now = opts.now, files = opts.files or 0, bytes = opts.bytes or 0, started = opts.now(),
-    done_files = 0, done_bytes = 0, sent = {}, sizes = {}, active = {}, starts = 0,
+    done_files = 0, failed = 0, done_bytes = 0, sent = {}, stored = {}, sizes = {}, active = {}, starts = 0,
   }, Tally)
 end
 
@@ -43,7 +46,7 @@ function tally.clock(seconds)
   return string.format("%d:%02d", math.floor(seconds / 60), seconds % 60)
 end
 
--- Sizes per index, so that a finished (or failed) file counts all its bytes.
+-- Sizes per index: a file that ends takes its size off the bytes to send.
 function Tally:set_size(i, size)
   self.sizes[i] = size
 end
@@ -74,6 +77,13 @@ function Tally:stats()
     eta = rate > 0 and math.max(0, self.bytes - done) / rate or nil }
 end
 
+--- "2/3 files", or "3/3 files, 1 failed": the failed ones are done too, with no bytes sent.
+function Tally:files_text()
+  local s = string.format("%d/%d files", self.done_files, self.files)
+  if self.failed > 0 then s = s .. string.format(", %d failed", self.failed) end
+  return s
+end
+
 function Tally:settle(i)
   self.active[i] = nil
 end
@@ -83,6 +93,7 @@ function Tally:event(ev, i)
   i = i or ev.index
   if ev.type == "start" then
     self.starts = self.starts + 1
+    self.sizes[i] = self.sizes[i] or ev.total -- counted in opts.bytes when not given apart
     self.active[i] = { path = output.printable(ev.path), total = self.sizes[i] or ev.total, seq = self.starts }
     self.sent[i] = 0
   elseif ev.type == "progress" then
@@ -90,6 +101,7 @@ function Tally:event(ev, i)
     if self.sent[i] == nil then return end
     local before = self.sent[i]
     self.sent[i] = ev.bytes or 0
+    if ev.stored then self.stored[i] = ev.bytes end
     local a = self.active[i]
     if not a then return end
     -- libcurl reports 0 of 0 before a PUT's first byte: not "all sent".
@@ -101,9 +113,13 @@ function Tally:event(ev, i)
     -- All its bytes sent: it waits for its registration, no longer moving.
     if a.total and self.sent[i] >= a.total then self:settle(i) end
   elseif ev.type == "done" or ev.type == "error" then
+    -- its size, counted in the bytes to send, gives way to what storage took of it
+    local stored = self.stored[i] or 0
     self.done_files = self.done_files + 1
-    self.done_bytes = self.done_bytes + (self.sizes[i] or ev.total or self.sent[i] or 0)
-    self.sent[i], self.sizes[i] = nil, nil
+    if ev.type == "error" then self.failed = self.failed + 1 end
+    self.done_bytes = self.done_bytes + stored
+    self.bytes = self.bytes - (self.sizes[i] or 0) + stored
+    self.sent[i], self.stored[i], self.sizes[i] = nil, nil, nil
     self:settle(i)
   end
 end

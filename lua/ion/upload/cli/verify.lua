@@ -6,7 +6,7 @@
 local argparse = require("argparse")
 local cjson = require("cjson")
 local cli_args = require("ion.upload.cli.cli_args")
-local profiles = require("ion.upload.cli.profiles")
+local flags = require("ion.upload.cli.flags")
 local output = require("ion.upload.cli.cli_output")
 local inputs = require("ion.upload.cli.verify_inputs")
 local receipts = require("ion.upload.cli.receipts")
@@ -25,18 +25,15 @@ function verify_cli.parser()
     .. " (--journal FILE | --receipts FILE) | ID...)")
   p:add_help(false)
   p:argument("ids", "Attachment ids to read back (instead of a file)."):args("*")
-  p:option("--journal", "The journal of the uploads: every file attached per it."):argname("FILE")
-  p:option("--receipts", "The receipts of the uploads (ion-upload --receipts)."):argname("FILE")
-  p:option("--manifest", "Only the files of this manifest, found in the journal or receipts."):argname("FILE")
-  p:option("--download", "Also keep what ION holds: DIR/<id>-<name> (nothing is written otherwise).")
-    :argname("DIR")
-  p:option("--profile", "A profile of the config file."):argname("NAME")
-  p:option("--endpoint", "GraphQL endpoint URL (default: $ION_API_URL)."):argname("URL")
-  p:option("--environment", "A named ION environment."):argname("NAME")
-  p:option("--proxy", "Proxy for every request ('' for none)."):argname("URL")
-  p:flag("--json", "One JSON object per file on stdout.")
-  p:flag("--quiet", "Only the files that are not ok (and the summary).")
-  p:flag("-h --help", "Show this help and exit.")
+  p:group("What",
+    p:option("--journal", "The journal of the uploads: every file attached per it."):argname("FILE"),
+    p:option("--receipts", "The receipts of the uploads (ion-upload --receipts)."):argname("FILE"),
+    p:option("--manifest", "Only the files of this manifest, found in the journal or receipts."):argname("FILE"),
+    p:option("--download", "Also keep what ION holds: DIR/<id>-<name> (nothing is written otherwise).")
+      :argname("DIR"))
+  flags.group(p, "verify", "Where", { "profile", "endpoint", "environment", "proxy", "ca_file", "timeout",
+    "stall_timeout", "retries" })
+  flags.group(p, "verify", "Output", { "json", "quiet", "verbose", "help" })
   p:epilog([[
 Per file: ok, mismatch (ION's bytes, or its storage key, differ from the record;
 or storage's ETag is not the MD5 of what it serves), missing (no such
@@ -53,7 +50,7 @@ end
 --- The parsed flags: args | nil, message.
 function verify_cli.parse(argv)
   local p = verify_cli.parser()
-  local ok, a = p:pparse(argv)
+  local ok, a = p:pparse(flags.join(argv))
   if not ok then return nil, a .. "\n(see ion-upload verify --help)" end
   if a.help then return { help = true, parser = p } end
   if a.journal and a.receipts then return nil, "give --journal or --receipts, not both" end
@@ -67,31 +64,8 @@ function verify_cli.parse(argv)
   if #a.ids == 0 and not source then
     return nil, "nothing to verify: give --journal FILE, --receipts FILE or attachment ids"
   end
-  return { ids = a.ids, journal = a.journal, receipts = a.receipts, manifest = a.manifest, download = a.download,
-    profile = a.profile, endpoint = a.endpoint, environment = a.environment, proxy = a.proxy, json = a.json,
-    quiet = a.quiet, verify_md5 = true }
-end
-
--- A client from the flags, the profile (--profile or ION_PROFILE) and the
--- environment, as for an upload: client | nil, message.
-function verify_cli.client(args, getenv, core)
-  local name = args.profile
-  if name == nil or name == "" then name = getenv("ION_PROFILE") end
-  local profile
-  if name ~= nil and name ~= "" then
-    local path, perr = profiles.config_path(getenv)
-    if not path then return nil, perr end
-    local config, lerr = profiles.load(path, core)
-    if not config then return nil, "profile '" .. name .. "': " .. lerr end
-    local rerr
-    profile, rerr = profiles.resolve(config, name, { core = core, getenv = getenv })
-    if not profile then return nil, rerr end
-  end
-  local cfg, cerr = cli_args.client_config(args, getenv, profile)
-  if not cfg then return nil, cerr end
-  local client, nerr = require("ion.upload").new(cfg)
-  if not client then return nil, tostring(nerr) end
-  return client
+  return flags.read(p, a, { ids = a.ids, journal = a.journal, receipts = a.receipts, manifest = a.manifest,
+    download = a.download, verify_md5 = true })
 end
 
 -- The entries to check | nil, message.
@@ -174,7 +148,9 @@ function verify_cli.run(argv, env)
   end
   local entries, lerr = load(args, env)
   if not entries then return env.usage_error(lerr) end
-  local client, cerr = verify_cli.client(args, env.getenv, env.core)
+  local client, cerr = cli_args.new_client(args, env.getenv, env.core, function(line)
+    env.stderr:write(line, "\n")
+  end)
   if not client then return env.usage_error(cerr) end
   local counts = { ok = 0, mismatch = 0, missing = 0, local_changed = 0, error = 0 }
   env.core.catch_interrupt()

@@ -15,7 +15,9 @@ local errors = require("ion.upload.errors")
 
 local walk = {}
 
-local function rule(pattern)
+--- One glob compiled with the rules above (a glob without / matches the
+-- name at any depth): matcher | nil, message naming the glob.
+function walk.rule(pattern)
   local ok, err = glob.compile(pattern) -- checked as given, so that a message quotes it as given
   if not ok then return nil, err end
   local body = pattern:gsub("^/+", "")
@@ -23,11 +25,26 @@ local function rule(pattern)
   return glob.compile(anchored and body or "**/" .. body)
 end
 
---- A filter from { include = { glob... }, exclude = { glob... },
--- exclude_from = { path... } }: filter | nil, message (a usage error: the
--- message names the bad glob or the unreadable file).
-function walk.filter(opts)
-  local f = { include = {}, exclude = {} }
+-- An exclusion of every name at the top (*, **, /*, **/*, ...): with it no
+-- file is ever taken, whatever --include says (exclusion wins).
+local function excludes_all(pattern, m)
+  local body = pattern:gsub("^/+", "")
+  return body:find("^[*/]+$") ~= nil and body:sub(-1) ~= "/" and m:match("x")
+end
+
+-- Why an exclusion that takes every file is refused: aws s3's filters read
+-- `--exclude '*' --include '*.pdf'` as "only the PDFs"; here it takes none.
+local function excludes_all_message(e, includes)
+  local what = (e.from == "--exclude" and "--exclude" or e.from .. ":") .. " '" .. e.glob .. "'"
+  if #includes == 0 then return what .. " leaves out every file: nothing would be uploaded" end
+  return what .. " leaves out every file, and an exclusion wins over --include: nothing would be uploaded "
+    .. "(to take only the files --include matches, give --include alone)"
+end
+
+--- The globs of exclude = { glob... } and of each file of exclude_from = {
+-- path... } (one a line; blank lines and # comments skipped), in order:
+-- list of { glob =, from = "--exclude" | "FILE:LINE" } | nil, message.
+function walk.excludes(opts)
   local excludes = {}
   for _, g in ipairs(opts.exclude or {}) do excludes[#excludes + 1] = { glob = g, from = "--exclude" } end
   for _, path in ipairs(opts.exclude_from or {}) do
@@ -47,13 +64,25 @@ function walk.filter(opts)
       end
     end
   end
+  return excludes
+end
+
+--- A filter from { include = { glob... }, exclude = { glob... },
+-- exclude_from = { path... } }: filter | nil, message (a usage error: the
+-- message names the bad glob or the unreadable file, or the exclusion that
+-- leaves nothing to take).
+function walk.filter(opts)
+  local f = { include = {}, exclude = {} }
+  local excludes, xerr = walk.excludes(opts)
+  if not excludes then return nil, xerr end
   for _, e in ipairs(excludes) do
-    local m, err = rule(e.glob)
+    local m, err = walk.rule(e.glob)
     if not m then return nil, e.from .. ": " .. err end
+    if excludes_all(e.glob, m) then return nil, excludes_all_message(e, opts.include or {}) end
     f.exclude[#f.exclude + 1] = m
   end
   for _, g in ipairs(opts.include or {}) do
-    local m, err = rule(g)
+    local m, err = walk.rule(g)
     if not m then return nil, "--include: " .. err end
     f.include[#f.include + 1] = m
   end
@@ -67,15 +96,20 @@ local function any(list, path)
   return false
 end
 
-local function skip_folder(f, rel)
+--- Whether the folder rel (relative to the root) is left out: not entered.
+function walk.skip_folder(f, rel)
   return f and (any(f.exclude, rel) or any(f.exclude, rel .. "/"))
 end
+local skip_folder = walk.skip_folder
 
-local function take_file(f, rel)
+--- Whether the file rel is taken: no exclude matches it and, if there are
+-- includes, one does.
+function walk.take_file(f, rel)
   if not f then return true end
   if any(f.exclude, rel) then return false end
   return #f.include == 0 or any(f.include, rel)
 end
+local take_file = walk.take_file
 
 local function join(a, b)
   if a:sub(-1) == "/" then return a .. b end
@@ -85,7 +119,8 @@ end
 --- An iterator over the files under root. opts: hidden (take names starting
 -- with "."), follow (enter symlinks to folders), filter (walk.filter),
 -- list_dir (core.list_dir unless given). Each call returns a record:
---   { kind = "file", path =, rel =, name =, size =, mtime = }
+--   { kind = "file", path =, rel =, name =, size =, mtime =, linked = (a
+--     symlink on the way from root: its realpath is not root's plus rel) }
 --   { kind = "note", path =, message = }    a link not followed, a loop, a
 --                                           dangling link, a special file
 --   { kind = "error", path =, err = }       a folder that cannot be read
@@ -98,7 +133,7 @@ function walk.files(root, opts)
   local stack, on_path, reported = {}, {}, {}
   local pending = {} -- records to hand out before walking on
 
-  local function open(path, rel)
+  local function open(path, rel, linked)
     local entries, id_or_err = list_dir(path)
     if not entries then
       local e = id_or_err
@@ -109,7 +144,7 @@ function walk.files(root, opts)
     end
     if on_path[id_or_err] then return end
     on_path[id_or_err] = true
-    stack[#stack + 1] = { path = path, rel = rel, entries = entries, i = 0, id = id_or_err }
+    stack[#stack + 1] = { path = path, rel = rel, entries = entries, i = 0, id = id_or_err, linked = linked }
   end
 
   local function loop(path, id)
@@ -157,11 +192,12 @@ function walk.files(root, opts)
           elseif on_path[id] then
             loop(path, id)
           else
-            open(path, rel)
+            open(path, rel, top.linked or e.type == "link")
           end
         elseif kind == "file" then
           if take_file(f, rel) then
-            return { kind = "file", path = path, rel = rel, name = e.name, size = size, mtime = mtime }
+            return { kind = "file", path = path, rel = rel, name = e.name, size = size, mtime = mtime,
+              linked = top.linked or e.type == "link" or nil }
           end
         elseif kind == "other" and take_file(f, rel) then
           pending[#pending + 1] = { kind = "note", path = path, message = "skipped: not a regular file" }

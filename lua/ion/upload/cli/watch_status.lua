@@ -2,7 +2,10 @@
 -- ION since 08:12:03 (network), 3 files queued". On a terminal one line,
 -- redrawn in place as the count changes, with other lines printed above it;
 -- off a terminal a plain line when the wait starts and one when it ends,
--- with no control sequences (a log file reads them as they are).
+-- with no control sequences (a log file reads them as they are). On a
+-- terminal, while files upload, it reads "uploading NAME 45% (3 queued)".
+local output = require("ion.upload.cli.cli_output")
+
 local status = {}
 
 local Status = {}
@@ -55,9 +58,40 @@ function Status:resumed(text)
   self.out:write(text, "\n")
 end
 
---- At exit: a status line still drawn keeps its text and ends its line.
+--- The engine's start, progress, done and error events (others are
+-- ignored), on a terminal only: the line names the file that moved last;
+-- queued: the watch's w:queued(). The wait for ION keeps its line.
+function Status:transfer(ev, queued)
+  local t = ev.type
+  if not self.tty or not (t == "start" or t == "progress" or t == "done" or t == "error") then return end
+  self.moving = self.moving or {}
+  if t == "done" or t == "error" then
+    self.moving[ev.index] = nil
+    if self.last == ev.index then self.last = next(self.moving) end
+  else
+    self.moving[ev.index] = { name = ev.rel or ev.path, bytes = ev.bytes or 0, total = ev.total or 0 }
+    self.last = ev.index
+  end
+  if self.active then return end
+  local f = self.last and self.moving[self.last]
+  if not f then
+    if self.shown then self.out:write(CLEAR) end
+    self.shown, self.text = false, nil
+    return
+  end
+  local text = string.format("uploading %s %d%%", output.printable(f.name),
+    f.total > 0 and math.floor(100 * f.bytes / f.total) or 0)
+  if queued > 1 then text = text .. " (" .. (queued - 1) .. " queued)" end
+  if text ~= self.text then
+    self.text = text
+    self:draw()
+  end
+end
+
+--- At exit: a status line still drawn keeps its text and ends its line
+-- (an upload's line goes).
 function Status:close()
-  if self.shown then self.out:write("\n") end
+  if self.shown then self.out:write(self.active and "\n" or CLEAR) end
   self.shown = false
 end
 

@@ -1,6 +1,7 @@
 -- A job's input: options checked, each item checked on its own (a bad item
 -- fails alone, before any traffic), and its journal key.
 local check = require("ion.upload.check")
+local config = require("ion.upload.config")
 local errors = require("ion.upload.errors")
 local files = require("ion.upload.files")
 local targets = require("ion.upload.targets")
@@ -14,6 +15,14 @@ local items = {}
 items.default_window = 50
 items.max_window = 1000
 
+--- A window checked: v | nil, why ("expected …"); the CLI's --window too.
+function items.check_window(v)
+  if not check.whole(v, 1, items.max_window) then
+    return nil, "expected a whole number from 1 to " .. items.max_window
+  end
+  return v
+end
+
 -- The options of upload_many; start_many also takes `open`.
 local known_options = { concurrency = true, window = true, journal = true, on_event = true, validate = true,
   sha256 = true, on_result = true }
@@ -21,6 +30,10 @@ local known_options = { concurrency = true, window = true, journal = true, on_ev
 -- upload_many's answer is its results array (the contract).
 local open_options = { open = true, keep_results = true }
 for k in pairs(known_options) do open_options[k] = true end
+
+-- The numeric options, each with the one check the CLI's flag uses too.
+local counts = { { "concurrency", function(v) return config.field("concurrency", v) end },
+  { "window", items.check_window } }
 
 local function bad(field, message)
   return nil, check.bad(field, message, "Fix the option " .. field .. " given to upload_many")
@@ -45,17 +58,13 @@ function items.options(defaults, opts, may_open)
     end
     return bad(err.field, "unknown option")
   end
-  if opts.concurrency ~= nil then
-    if not check.whole(opts.concurrency, 1, 1000) then
-      return bad("concurrency", "expected a whole number from 1 to 1000")
+  for _, c in ipairs(counts) do
+    local k = c[1]
+    if opts[k] ~= nil then
+      local v, why = c[2](opts[k])
+      if not v then return bad(k, why) end
+      out[k] = v
     end
-    out.concurrency = opts.concurrency
-  end
-  if opts.window ~= nil then
-    if not check.whole(opts.window, 1, items.max_window) then
-      return bad("window", "expected a whole number from 1 to " .. items.max_window)
-    end
-    out.window = opts.window
   end
   if opts.journal ~= nil then
     if not check.nonempty(opts.journal) then return bad("journal", "expected a file path") end

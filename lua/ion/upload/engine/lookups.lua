@@ -110,7 +110,7 @@ end
 
 -- Sends the lookups waiting, a window of targets per document.
 function Lookups:start()
-  while #self.queue > 0 and self.docs:room() and not self.out:stopped() do
+  while #self.queue > 0 and self.docs:room() and self.out:may_start() do
     local chunk, entries = {}, {}
     while #chunk < self.W and #self.queue > 0 do
       local t = table.remove(self.queue, 1)
@@ -126,6 +126,11 @@ end
 -- Nothing of this stage waits for a time.
 function Lookups.next_due()
   return nil
+end
+
+-- The run drains: no lookup is sent (the items waiting for one fail).
+function Lookups:drain()
+  self.queue = {}
 end
 
 return M

@@ -113,6 +113,32 @@ function Outcomes:stopped()
   return self.abort_err ~= nil
 end
 
+-- The states of an item whose upload has not started: no byte of it sent,
+-- nothing of it recorded.
+local UNSTARTED = { new = true, resolving = true, url_wait = true, url = true, ready = true }
+
+-- A gentler stop than abort (a watch's graceful stop): nothing new starts,
+-- but the PUTs in flight finish and are registered, and the registrations in
+-- flight finish; the items not started fail with err at once (a URL or a
+-- lookup answered later finds them failed; a retry fails: Urls:retry).
+function Outcomes:drain(err)
+  if self.abort_err or self.drain_err then return end
+  self.drain_err = err
+  for _, item in ipairs(self:live_items()) do
+    if UNSTARTED[item.state] then self:fail(item, errors.copy(err)) end
+  end
+end
+
+-- The run neither stopped nor drains: new lookups, URLs and PUTs may start.
+function Outcomes:may_start()
+  return not (self.abort_err or self.drain_err)
+end
+
+-- The drain's error (a copy), nil unless the run drains.
+function Outcomes:drain_error()
+  return self.drain_err and errors.copy(self.drain_err)
+end
+
 function Outcomes:abort_error()
   return errors.copy(self.abort_err)
 end

@@ -74,7 +74,9 @@ function Puts:done(item, res, cerr)
   if not self.out:record("record_put", item, item.put) then
     return self.out:fail(item, self.out:abort_error())
   end
-  self.out:emit({ type = "progress", index = item.index, path = item.path, bytes = put.size, total = put.size })
+  -- stored: the PUT is done (libcurl's last progress may say all sent before storage answers)
+  self.out:emit({ type = "progress", index = item.index, path = item.path, bytes = put.size, total = put.size,
+    stored = true })
   self.registrations:ready(item)
   self.windows:leave(item)
 end
@@ -82,7 +84,7 @@ end
 -- Starts the PUTs waiting, up to `concurrency` in flight.
 function Puts:start()
   local now = self.clock.now()
-  while not self.out:stopped() and self.in_flight < self.C and #self.ready > 0 do
+  while self.out:may_start() and self.in_flight < self.C and #self.ready > 0 do
     local item = table.remove(self.ready, 1)
     if now - item.ticket.at > self.url_max_age then
       self.urls:retry(item) -- held too long: it may have expired
@@ -104,6 +106,11 @@ end
 -- Nothing of this stage waits for a time.
 function Puts.next_due()
   return nil
+end
+
+-- The run drains: no PUT starts (the PUTs in flight finish).
+function Puts:drain()
+  self.ready = {}
 end
 
 return M

@@ -189,6 +189,9 @@ function Registrations:next_due(now)
   if linger_end and linger_end > now then return linger_end end
 end
 
+-- The run drains: the files in storage are still registered.
+function Registrations.drain() end
+
 -- Sends the registration documents that are due (Registrations:due).
 function Registrations:start()
   while not self.out:stopped() and self.docs:room() do

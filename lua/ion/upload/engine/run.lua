@@ -83,7 +83,8 @@ end
 
 function Run:schedule()
   self:fire_timers()
-  if self.clock.interrupted and not self.outcomes:stopped() and self.clock.interrupted() then
+  if self.abort_on_interrupt and self.clock.interrupted and not self.outcomes:stopped()
+    and self.clock.interrupted() then
     self.outcomes:abort(errors.new("aborted", "interrupted",
       { hint = "Run the same command again (with the same journal) to finish the rest" }))
   end
@@ -167,6 +168,7 @@ function run.new(ctx, opts, jnl)
     transport = ctx.transport, clock = clock, journal = jnl, outcomes = outcomes, docs = docs, traffic = traffic,
     lookups = lookups, stages = stages, plan = plan_mod.new(svc, jnl, lookups, opts.lookups_only),
     count = 0, started = clock.now(),
+    abort_on_interrupt = true, -- SIGINT under core.catch_interrupt (a watch stops gently instead: drain)
   }, Run)
 end
 
@@ -204,6 +206,21 @@ end
 -- cancelled at the next step, registrations excepted).
 function Run:abort(err)
   self.outcomes:abort(err)
+end
+
+-- The gentler stop (outcomes.lua): no lookup, URL or PUT starts, what
+-- waits for one is dropped and its items fail with err; the PUTs and
+-- registrations in flight finish.
+function Run:drain(err)
+  if not self.outcomes:may_start() then return end
+  for _, stage in ipairs(self.stages) do stage:drain() end
+  self.outcomes:drain(err)
+end
+
+-- A caught SIGINT or SIGTERM no longer stops the run (its host stops it
+-- its own way: the watch drains).
+function Run:keep_on_interrupt()
+  self.abort_on_interrupt = false
 end
 
 -- The registrations in flight fail in doubt (the job is dropped).

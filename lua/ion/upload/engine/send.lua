@@ -55,6 +55,7 @@ function Sender:send(doc)
     if wait then self.token_waits[wait] = nil end
     if not token then
       self.in_flight = self.in_flight - 1
+      self:stop_if_run_wide(terr)
       return doc.on_done(nil, terr)
     end
     self:post(doc, token)
@@ -81,6 +82,8 @@ end
 -- of graphql.after_failure (refresh the token, resend later, or give up).
 function Sender:answered(doc, res, cerr)
   local data, err = graphql.answer(res, cerr)
+  -- data, or errors[] of GraphQL: this endpoint speaks ION's protocol
+  if data or type(err.errors) == "table" then self.ion_answered = true end
   if data then return doc.on_done(data) end
   if err.status == 200 and type(err.data) == "table" then
     self.independent = true -- this server answers alias by alias
@@ -92,7 +95,21 @@ function Sender:answered(doc, res, cerr)
     -- not in flight while it waits: a stop ends the wait (Traffic:cancel)
     return self.traffic:later(delay, function() self:send(doc) end, true)
   end
+  self:stop_if_run_wide(err)
   return doc.on_done(nil, err)
+end
+
+-- A failure every other file would meet too: the credentials refused
+-- (auth), or the GraphQL endpoint answering as no GraphQL server does (an
+-- HTML page, a 404: protocol) before it ever answered as ION. The job stops
+-- on it as on job:cancel, and the files not yet final fail with it, under
+-- its own code (job:stopping() tells it, scrubbed like a file's error).
+function Sender:stop_if_run_wide(err)
+  if self.out:stopped() or not (err.code == "auth" or (err.code == "protocol" and not self.ion_answered)) then
+    return
+  end
+  local e = errors.new(err.code, err.message, { status = err.status, hint = not err.in_doubt and err.hint or nil })
+  self.out:abort(errors.scrubbed(e, self.ctx.auth:secrets()))
 end
 
 -- The error of a document that failed once the run was stopping. The stop

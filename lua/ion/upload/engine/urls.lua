@@ -42,6 +42,8 @@ end
 --- Back to the URL queue (a retry, at once or after `delay` seconds), ahead
 -- of the items never tried.
 function Urls:retry(item, delay)
+  local drained = self.out:drain_error()
+  if drained then return self.out:fail(item, drained) end -- nothing new starts
   item.state, item.ticket = "url_wait", nil
   item.not_before = delay and (self.clock.now() + delay) or nil
   table.insert(self.retries, 1, item)
@@ -82,7 +84,7 @@ end
 -- let that queue grow with the input.
 function Urls:start()
   local now = self.clock.now()
-  while not self.out:stopped() and self.docs:room() and self:waiting() > 0
+  while self.out:may_start() and self.docs:room() and self:waiting() > 0
     and self.puts:held() + self.in_flight < self.lookahead and self.registrations:waiting() < 2 * self.lookahead do
     local chunk, entries, keep = {}, {}, {}
     local function take(item)
@@ -124,6 +126,11 @@ function Urls:next_due()
     if t and (not at or t < at) then at = t end
   end
   return at
+end
+
+-- The run drains: no URL is asked (the items waiting for one fail).
+function Urls:drain()
+  self.fifo, self.head, self.tail, self.retries = {}, 1, 0, {}
 end
 
 return M

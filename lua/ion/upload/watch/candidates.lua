@@ -2,7 +2,9 @@
 -- inotify event or a scan), held as candidates until unchanged in size and
 -- mtime for `settle` seconds, then matched to a target and taken. Methods
 -- of the watch job (self), mixed in by ion.upload.watch.
+local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
+local walk = require("ion.upload.cli.walk")
 
 local M = {}
 
@@ -21,34 +23,36 @@ local function key_of(info)
 end
 M.key_of = key_of
 
-local function any_match(matchers, rel, base)
-  for _, m in ipairs(matchers) do
-    if m:match(rel) or m:match(base) then return true end
+-- A name a writer is still busy with (watch_rules.is_temporary; dot names
+-- are not with `hidden`), unless take_temporary matches it.
+local function temporary(o, rel)
+  if not rules_mod.is_temporary(basename(rel), o.hidden) then return false end
+  for _, m in ipairs(o.filter.take_temporary) do
+    if m:match(rel) then return false end
   end
-  return false
+  return true
 end
 
--- Whether rel is worth a look: temporary names only when included, excluded
--- names never.
+-- Whether rel is worth a look: not a temporary name, and taken by the
+-- include and exclude globs as `ion-upload -r` takes a file (cli/walk.lua).
 function M:wanted(rel)
-  local o, base = self.o, basename(rel)
-  if any_match(o.exclude_m, rel, base) then return false end
-  if rules_mod.is_temporary(base) and not any_match(o.include_m, rel, base) then return false end
-  if #o.include_m > 0 and not any_match(o.include_m, rel, base) then return false end
-  return true
+  return not temporary(self.o, rel) and walk.take_file(self.o.filter, rel)
 end
 
 -- Notes a file seen (by an event or a scan): it becomes a candidate unless
 -- that version is already done, queued, held or waiting.
 function M:saw(rel, info)
-  if self.stopping or not self:wanted(rel) then return end
+  if self.stopping or not self:wanted(rel) or self:in_skipped_dir(rel) then return end
   info = info or self.core.stat(self.root .. "/" .. rel)
   if not info or info.type ~= "file" then
     self.cand[rel] = nil
     return
   end
   local key = key_of(info)
-  if self.uploaded.versions:has(rel .. "\0" .. key) or self.held[rel] == key .. "#" .. self.gen then return end
+  local held = self.held[rel]
+  if self.uploaded.versions:has(rel .. "\0" .. key) or held == key .. "#" .. self.gen or held == key .. "#doubt" then
+    return
+  end
   local f = self.inflight[rel]
   if f and f.key == key then return end
   local wt = self.waiting[rel]
@@ -71,10 +75,34 @@ function M:scan(rel)
   end
 end
 
--- The move and failed folders are not watched for new files when inside dir.
+-- The move and failed folders are not watched for new files when inside
+-- dir; nor are temporary or excluded folders.
 function M:skipped_dir(rel)
   local abs = self.root .. "/" .. rel
-  return abs == self.o.move_to or abs == self.o.failed or rules_mod.is_temporary(basename(rel))
+  return abs == self.o.move_to or abs == self.o.failed or temporary(self.o, rel)
+    or walk.skip_folder(self.o.filter, rel)
+end
+
+-- Whether a folder on the way to rel is skipped (an event from inside one).
+function M:under_skipped_dir(rel)
+  local i = rel:find("/", 1, true)
+  while i do
+    if self:skipped_dir(rel:sub(1, i - 1)) then return true end
+    i = rel:find("/", i + 1, true)
+  end
+  return false
+end
+
+-- Whether rel lies under a skipped folder: the watcher reports the files of
+-- every subfolder, a move folder inside the watched one included.
+function M:in_skipped_dir(rel)
+  local at = 1
+  while true do
+    local slash = rel:find("/", at, true)
+    if not slash then return false end
+    if self:skipped_dir(rel:sub(1, slash - 1)) then return true end
+    at = slash + 1
+  end
 end
 
 function M:target_for(rel, info)
@@ -82,7 +110,11 @@ function M:target_for(rel, info)
   return rules_mod.match(self.o.rules, rel, info)
 end
 
--- A settled file goes into the engine (or is reported unmatched / bad).
+-- A settled file goes into the engine (or is reported unmatched / bad) and
+-- is announced `taken`: once per version, so not again for a retry
+-- (c.announced), and not at all when its outcome came within add (the
+-- journal shows it attached, or it was refused at once): then its `done` or
+-- `error` says it all, and a `taken` after it would read as a new upload.
 function M:take(rel, c)
   local key = c.key
   local m, merr = self:target_for(rel, c.info)
@@ -96,28 +128,36 @@ function M:take(rel, c)
     return
   end
   local rewritten = self.uploaded.paths:has(rel)
-  self.adding = rel -- an item refused at once has its event inside add
+  self.adding, self.final_in_add = rel, false -- an item skipped or refused at once has its event inside add
   local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
   self.adding = nil
   self.by_index[index] = rel
-  self.inflight[rel] = { key = key, index = index }
-  self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index, rewritten = rewritten or nil,
-    size = c.info.size })
+  local announced = c.announced or not self.final_in_add
+  self.inflight[rel] = { key = key, index = index, announced = announced, target = m.target }
+  if announced and not c.announced then
+    self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index,
+      rewritten = rewritten or nil, size = c.info.size })
+  end
 end
 
--- Candidates unchanged for `settle` seconds are taken; the rest wait.
+-- Candidates unchanged for `settle` seconds are taken, in name order (the
+-- lines read as the folder lists); the rest wait.
 function M:settle_candidates(now)
+  local due = {}
   for rel, c in pairs(self.cand) do
-    if now - c.since >= self.o.settle then
-      local info = self.core.stat(self.root .. "/" .. rel)
-      self.cand[rel] = nil
-      if info and info.type == "file" then
-        local key = key_of(info)
-        if key == c.key then
-          self:take(rel, c)
-        else
-          self.cand[rel] = { key = key, since = now, info = info }
-        end
+    if now - c.since >= self.o.settle then due[#due + 1] = rel end
+  end
+  table.sort(due)
+  for _, rel in ipairs(due) do
+    local c = self.cand[rel]
+    local info = self.core.stat(self.root .. "/" .. rel)
+    self.cand[rel] = nil
+    if info and info.type == "file" then
+      local key = key_of(info)
+      if key == c.key then
+        self:take(rel, c)
+      else
+        self.cand[rel] = { key = key, since = now, info = info }
       end
     end
   end
@@ -130,15 +170,15 @@ function M:read_watcher()
   if not evs then return end
   for _, ev in ipairs(evs) do
     if ev.kind == "file" then
-      self:saw(ev.path)
+      if not self:under_skipped_dir(ev.path) then self:saw(ev.path) end
     elseif ev.kind == "dir" then
-      if not self:skipped_dir(ev.path) then self:scan(ev.path) end
+      if not self:skipped_dir(ev.path) and not self:under_skipped_dir(ev.path) then self:scan(ev.path) end
     elseif ev.kind == "overflow" then
       self:scan("")
     elseif ev.kind == "gone" then
       self.cand[ev.path] = nil
     elseif ev.kind == "error" then
-      self.emit({ type = "watch_error", rel = ev.path, err = ev.err })
+      self.emit({ type = "watch_error", rel = ev.path, err = errors.from_core(ev.err, "watch: ") })
     end
   end
 end

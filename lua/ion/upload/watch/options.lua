@@ -1,9 +1,10 @@
 -- The options of client:watch, checked once at start: the rules (loaded
--- from their file), the after-action, the include and exclude globs.
+-- from their file), the after-action, the include, exclude and
+-- take_temporary globs (read as `ion-upload -r` reads them: cli/walk.lua).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
-local glob = require("ion.upload.cli.glob")
+local walk = require("ion.upload.cli.walk")
 
 local options = {}
 
@@ -11,10 +12,11 @@ options.KNOWN = {
   rules = true, target = true, settle = true, poll = true, after = true, failed = true,
   journal = true, include = true, exclude = true, once = true, on_event = true,
   concurrency = true, window = true, retry_cap = true, validate = true,
+  hidden = true, take_temporary = true, sha256 = true,
 }
 
-local function bad(message, field)
-  return nil, errors.new("bad_input", "watch: " .. message, { field = field })
+local function bad(message, field, hint)
+  return nil, errors.new("bad_input", "watch: " .. message, { field = field, hint = hint })
 end
 options.bad = bad
 
@@ -24,7 +26,7 @@ local function compile_globs(list, field)
   if type(list) == "string" then list = { list } end
   if type(list) ~= "table" then return nil, field .. " must be a glob or a list of globs" end
   for _, g in ipairs(list) do
-    local m, why = glob.compile(g)
+    local m, why = walk.rule(g)
     if not m then return nil, field .. ": " .. why end
     out[#out + 1] = m
   end
@@ -81,11 +83,16 @@ function options.check(opts, defaults)
   o, cerr = check_rules(o)
   if not o then return nil, cerr end
   if o.on_event ~= nil and type(o.on_event) ~= "function" then return bad("on_event must be a function", "on_event") end
-  local why
-  o.include_m, why = compile_globs(o.include, "include")
-  if not o.include_m then return bad(why, "include") end
-  o.exclude_m, why = compile_globs(o.exclude, "exclude")
-  if not o.exclude_m then return bad(why, "exclude") end
+  for _, k in ipairs({ "hidden", "sha256" }) do
+    if o[k] ~= nil and type(o[k]) ~= "boolean" then return bad(k .. " must be a boolean", k) end
+  end
+  -- the filter of cli/walk.lua: walk.take_file, walk.skip_folder
+  o.filter = {}
+  for _, k in ipairs({ "include", "exclude", "take_temporary" }) do
+    local why
+    o.filter[k], why = compile_globs(o[k], k)
+    if not o.filter[k] then return bad(why, k) end
+  end
   return o
 end
 

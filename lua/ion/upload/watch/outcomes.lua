@@ -21,19 +21,30 @@ function M:on_transient(rel, f, ev, now)
   local wt = self.waiting[rel]
   local attempt = (wt and wt.key == f.key) and (wt.attempt + 1) or 1
   local delay = math.min(self.o.retry_cap, 2 ^ (attempt - 1))
-  self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt }
+  self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt, announced = f.announced }
   self:outage_begins(ev.err, now)
   self.emit({ type = "waiting", rel = rel, path = ev.path, since = self.down.since, reason = self.down.reason,
     retry_in = delay, err = ev.err, message = self:waiting_message() })
 end
 
+-- Whether a failed attempt is retried by the watch (a transient failure
+-- while it runs on), rather than final.
+function M:retries(ev)
+  local e = ev.err or {}
+  return e.retryable and not e.in_doubt and not ev.was_in_doubt and not self.o.once and not self.stopping
+end
+
 function M:on_failed(rel, f, ev, now)
   local e = ev.err or {}
+  if self:retries(ev) then return self:on_transient(rel, f, ev, now) end
+  if ev.held_back then -- held back as a retry, final after all (the watch stopped since)
+    ev.held_back = nil
+    self.emit(ev)
+  end
   if e.in_doubt or ev.was_in_doubt then
-    -- the journal marks it: the next run registers it again; never moved or deleted
-    self.held[rel] = f.key .. "#" .. self.gen
-  elseif e.retryable and not self.o.once and not self.stopping then
-    self:on_transient(rel, f, ev, now)
+    -- the journal marks it: the next run registers it again; never moved or
+    -- deleted, nor taken again by this run (a rules reload included)
+    self.held[rel] = f.key .. "#doubt"
   else
     self.held[rel] = f.key .. "#" .. self.gen
     if PERMANENT[e.code] then self:after_failure(rel) end
@@ -68,7 +79,7 @@ function M:retry_due(now)
       local info = self.core.stat(self.root .. "/" .. rel)
       if info and info.type == "file" and candidates.key_of(info) == wt.key then
         wt.due = math.huge -- re-armed by the next outcome
-        self:take(rel, { key = wt.key, info = info })
+        self:take(rel, { key = wt.key, info = info, announced = wt.announced })
       else
         self.waiting[rel] = nil
         if info then self:saw(rel, info) end

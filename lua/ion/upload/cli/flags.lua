@@ -1,0 +1,169 @@
+-- The flags that ion-upload, `watch` and `verify` share, declared once: the
+-- flag, its argument's name, its help and the check that turns its text into
+-- a value (the library's own check where the library has one). A command's
+-- parser adds those it takes (flags.group), and flags.read checks them, so a
+-- flag cannot mean one thing in one command and another in the next.
+local config = require("ion.upload.config")
+local environments = require("ion.upload.environments")
+local items = require("ion.upload.engine.items")
+local rate = require("ion.upload.cli.rate")
+local targets = require("ion.upload.targets")
+
+local flags = {}
+
+local function shown(text)
+  return (tostring(text):gsub("%c", "?"))
+end
+
+-- A number as a person writes it ("30", "0.5"), checked by one of the
+-- library's checks (value | nil, "expected …").
+local function number(check)
+  return function(text, flag)
+    local n = (text:match("^%d+%.?%d*$") or text:match("^%.%d+$")) and tonumber(text)
+    local v, why = check(n or nil)
+    if v == nil then
+      return nil, flag .. " expects " .. why:gsub("^expected ", "") .. ", got '" .. shown(text) .. "'"
+    end
+    return math.tointeger and math.tointeger(v) or v
+  end
+end
+
+local function setting(name)
+  return number(function(v) return config.field(name, v) end)
+end
+
+local NAMES = table.concat(environments.names(), ", ")
+
+local function environment(text)
+  if environments.get(text) then return text end
+  return nil, "unknown --environment '" .. shown(text) .. "' (one of " .. NAMES .. ")"
+end
+
+local function ca_file(text, flag)
+  local v, why = config.field("ca_file", text)
+  if not v then return nil, flag .. ": " .. why end
+  return v
+end
+
+-- key = { flag(s), argname (false: a flag without value), help (a string, or
+-- one per command with "*" for the others), check =, many = repeatable,
+-- dash = its value may start with "-" (as curl: "--retries -1" is a bad count) }
+flags.defs = {
+  profile = { "--profile", "NAME", { upload = "A profile of the config file (default: $ION_PROFILE); see below.",
+    ["*"] = "A profile of the config file (default: $ION_PROFILE)." } },
+  endpoint = { "--endpoint", "URL", "GraphQL endpoint URL (default: $ION_API_URL)." },
+  environment = { "--environment", "NAME", "A named ION environment: " .. NAMES .. ".", check = environment },
+  proxy = { "--proxy", "URL", "Proxy for every request, e.g. http://proxy:3128 ('' for none; default: from "
+    .. "https_proxy etc.)." },
+  ca_file = { "--ca-file", "FILE", "Also trust the CA certificates in FILE (PEM): a private CA, or a proxy that "
+    .. "inspects TLS.", check = ca_file },
+  timeout = { "--timeout", "S", "Seconds a GraphQL (or token) request may take (default 30).",
+    check = setting("timeout"), dash = true },
+  stall_timeout = { "--stall-timeout", "S", "Abort a transfer that moves no byte for S seconds (default 60).",
+    check = setting("stall_timeout"), dash = true },
+  retries = { "--retries", "N", "Retries of a failure that may pass (network, 5xx, 429), with backoff (default 4).",
+    check = setting("retries"), dash = true },
+  concurrency = { "--concurrency", "N", "Files uploaded at once (default 4).", check = setting("concurrency"),
+    dash = true },
+  window = { "--window", "N", "Files per GraphQL document (default 50; 1 turns aliasing off).",
+    check = number(items.check_window), dash = true },
+  journal = { "--journal", "FILE", { upload = "Resume journal: run again with the same file to finish a stopped batch.",
+    watch = "The journal: what is done survives a restart." } },
+  receipts = { "--receipts", "FILE", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)." },
+  limit_rate = { "--limit-rate", "RATE", "Cap on all transfers together, per second, as curl: 500K, 2M, 1G.",
+    check = rate.parse, dash = true },
+  no_validate = { "--no-validate", false, "Do not ask ION to check the stored object (validateUpload)." },
+  no_verify_md5 = { "--no-verify-md5", false,
+    "Do not compare the MD5 of the bytes sent with the ETag (SSE-KMS buckets)." },
+  include = { "--include", "GLOB", "Only files matching GLOB (repeatable; see below).", many = true },
+  exclude = { "--exclude", "GLOB", "Leave out files and folders matching GLOB (repeatable).", many = true },
+  exclude_from = { "--exclude-from", "FILE", "Leave out what matches a glob of FILE (one a line; # comments).",
+    many = true },
+  hidden = { "--hidden", false, "Also take names starting with a dot." },
+  json = { "--json", false, { upload = "One JSON object per file on stdout, in input order.",
+    watch = "One JSON object per event on stdout.", verify = "One JSON object per file on stdout." } },
+  quiet = { "--quiet", false, { upload = "No progress display and no per-file lines: only failures (and then the "
+    .. "summary).", watch = "Only failures (no status line).", verify = "Only the files that are not ok (and the "
+    .. "summary)." } },
+  verbose = { "-v --verbose", false, "One line per HTTP request on stderr: method, host, status, seconds." },
+  help = { "-h --help", false, "Show this help and exit." },
+}
+
+-- What each target is called in the help.
+local NOUNS = { run_step = "run step", run = "run", procedure = "procedure", step = "procedure step", part = "part",
+  run_step_field = "run step field", entity_id = "entity id, used as is" }
+
+--- Adds a group to parser p for `command` ("upload", "watch", "verify"):
+-- list holds keys of flags.defs ("targets": every target flag) and the
+-- command's own argparse options, in the order the help lists them.
+function flags.group(p, command, title, list)
+  p._shared = p._shared or {}
+  local elements = {}
+  for _, e in ipairs(list) do
+    if e == "targets" then
+      for _, t in ipairs(targets.list) do
+        elements[#elements + 1] = p:option(t.flag, (command == "watch" and "Attach every file to this "
+          or "Attach to this ") .. NOUNS[t.key] .. "."):argname("ID")
+      end
+    elseif type(e) == "string" then
+      local d = assert(flags.defs[e], e)
+      local help = type(d[3]) == "table" and (d[3][command] or d[3]["*"]) or d[3]
+      local o = d[2] and p:option(d[1], help):argname(d[2]) or p:flag(d[1], help)
+      if d.many then o:count("*") end
+      elements[#elements + 1] = o
+      p._shared[#p._shared + 1] = e
+    else
+      elements[#elements + 1] = e
+    end
+  end
+  p:group(title, (unpack or table.unpack)(elements))
+end
+
+--- argv with the flags whose value may start with "-" joined to it
+-- ("--retries=-1", "--part=-3"), so that the value is the one refused.
+function flags.join(argv)
+  for _, d in pairs(flags.defs) do
+    if d.dash then argv = rate.join_value(argv, d[1]) end
+  end
+  for _, t in ipairs(targets.list) do argv = rate.join_value(argv, t.flag) end
+  return argv
+end
+
+--- The shared flags of parser p's result a, checked, set in out (which it
+-- returns) | nil, message. --no-validate is out.validate = false, and so on.
+function flags.read(p, a, out)
+  for _, key in ipairs(p._shared or {}) do
+    local d, v = flags.defs[key], a[key]
+    if v ~= nil and d.check then
+      local err
+      v, err = d.check(v, d[1])
+      if v == nil then return nil, err end
+    end
+    local negated = key:match("^no_(.*)")
+    if negated then out[negated] = not v else out[key] = v end
+  end
+  if out.endpoint and out.environment then
+    return nil, "--endpoint and --environment both name the endpoint: give one"
+  end
+  return out
+end
+
+--- The target flags given in a, in the usage's order: { flag, key, value }...
+function flags.targets_given(a)
+  local named = {}
+  for _, t in ipairs(targets.list) do
+    if a[t.key] ~= nil then named[#named + 1] = { flag = t.flag, key = t.key, value = a[t.key] } end
+  end
+  return named
+end
+
+--- One target flag's value, checked as the library checks it (ids from 1 to
+-- 2^31-1): { [key] = id } | nil, message.
+function flags.target(t)
+  local kind, id = targets.check_id(t.key, t.value)
+  if kind then return { [kind] = id } end
+  if t.key == "entity_id" then return nil, "--entity-id expects an entity id" end
+  return nil, t.flag .. " expects a positive whole number, got '" .. shown(t.value) .. "'"
+end
+
+return flags
