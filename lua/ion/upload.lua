@@ -11,9 +11,13 @@ local config = require("ion.upload.config")
 local context = require("ion.upload.context")
 local errors = require("ion.upload.errors")
 local job = require("ion.upload.job")
+local literal = require("ion.upload.graphql.literal")
 local steps = require("ion.upload.steps")
 
 local upload = { VERSION = "0.1.0", errors = errors }
+
+-- upload.enum("IN_PROGRESS"): an enum value in a target's where filter.
+upload.enum = literal.enum
 
 local Client = { __name = "ion.upload.client" }
 Client.__index = Client

@@ -87,18 +87,20 @@ function answer.one(form, value)
   return node_ids(type(edge) == "table" and edge.node, what)
 end
 
--- The one element of `list` whose `field` is `want` | nil, err.
-local function only(list, field, want, what, text, of_what)
+-- The one element of `list` whose `field` is `want` | nil, err. words:
+-- { none = "run 2 has no run step titled 'X'", many = "run steps of run 2
+-- are titled 'X'" }.
+local function only(list, field, want, what, text, words)
   local found
   for i = 1, #list do
     local x = list[i]
     if type(x) ~= "table" then return protocol(what .. ": an element that is not an object") end
     if x[field] == want then
-      if found then return ambiguous("2 or more " .. of_what, text) end
+      if found then return ambiguous("2 or more " .. words.many, text) end
       found = x
     end
   end
-  if not found then return not_found("no " .. of_what, text) end
+  if not found then return not_found(words.none, text) end
   return found
 end
 
@@ -109,11 +111,13 @@ local function pick_step(form, run_label, value, text)
   local steps, err = list_of(type(value) == "table" and value.steps, what)
   if not steps then return protocol(err) end
   if form.title then
-    return only(steps, "title", form.title, what, text, "run step of " .. run_label .. " is titled '"
-      .. form.title .. "'")
+    local t = "titled '" .. form.title .. "'"
+    return only(steps, "title", form.title, what, text,
+      { none = run_label .. " has no run step " .. t, many = "run steps of " .. run_label .. " are " .. t })
   end
-  return only(steps, "position", form.position, what, text, "run step of " .. run_label .. " is at position "
-    .. form.position)
+  local at = "at position " .. form.position
+  return only(steps, "position", form.position, what, text,
+    { none = run_label .. " has no run step " .. at, many = "run steps of " .. run_label .. " are " .. at })
 end
 
 -- The field of a run step's fields named `name` | id, eid | nil, err.
@@ -121,7 +125,9 @@ local function pick_field(step, step_label, name, text)
   local what = step_label .. " fields"
   local fields, err = list_of(step.fields, what)
   if not fields then return protocol(err) end
-  local field, ferr = only(fields, "name", name, what, text, "field of " .. step_label .. " is named '" .. name .. "'")
+  local named = "named '" .. name .. "'"
+  local field, ferr = only(fields, "name", name, what, text,
+    { none = step_label .. " has no field " .. named, many = "fields of " .. step_label .. " are " .. named })
   if not field then return nil, ferr end
   return node_ids(field, what)
 end
