@@ -197,8 +197,9 @@ describe("integration: targets found by name", function()
   it("a journal rerun uploads nothing again, but looks the name up again (it may have moved)", function()
     local jpath = dir .. "/lookups.journal"
     os.remove(jpath)
-    local items = { { path = photo, target = { run_step = { run = title("SN004517 final test"), title = "Final test" } } },
-      { path = photo, target = { run = title("SN004518 final test") } } }
+    local step7 = { run_step = { run = title("SN004517 final test"), title = "Final test" } }
+    local run8 = { run = title("SN004518 final test") }
+    local items = { { path = photo, target = step7 }, { path = photo, target = run8 } }
     local res = assert(client:upload_many(items, { journal = jpath }))
     assert.is_true(res[1].ok and res[2].ok)
     local c1 = sandbox.counters()
