@@ -14,15 +14,12 @@ describe("integration: targets found by name", function()
 
   setup(function()
     sandbox.get()
-    dir = files.tmpdir()
+    ds, dir = sandbox.dataset(), files.tmpdir()
     photo = files.write(dir, "photo.jpg", string.rep("n", 3000))
-    ds = sandbox.dataset()
   end)
   teardown(function() files.rmdir(dir) end)
-  before_each(function()
-    sandbox.reset()
-    client = sandbox.client()
-  end)
+  -- a fresh sandbox and a fresh entity cache for each test
+  before_each(function() sandbox.reset() client = sandbox.client() end)
   after_each(function() client:close() end)
 
   -- The one object of list whose `field` is `value` (the data set's own facts).
