@@ -88,6 +88,21 @@ describe("integration: targets found by name", function()
     assert.equal(0, #sandbox.attachments())
   end)
 
+  it("a filter ION refuses (a field it does not have) fails its own file, not its window's others", function()
+    local results = assert(client:upload_many({
+      { path = photo, target = { run = { where = { titel = { eq = "SN004517 final test" } } } } },
+      { path = photo, target = { run = title("SN004518 final test") } },
+      { path = photo, target = { run = 9 } },
+    }))
+    assert.is_false(results[1].ok)
+    assert.equal("graphql", results[1].err.code, tostring(results[1].err))
+    assert.matches("titel", results[1].err.message, 1, true)
+    assert.is_true(results[2].ok, tostring(results[2].err))
+    assert.equal(ds.runs[8].entityId, tostring(results[2].attachment.entityId))
+    assert.is_true(results[3].ok, tostring(results[3].err))
+    assert.equal(2, #sandbox.attachments())
+  end)
+
   it("matches the injection title exactly, and runs nothing but the query", function()
     local tricky = ds.runs[19].title
     assert.truthy(tricky:find("createFileAttachment", 1, true))

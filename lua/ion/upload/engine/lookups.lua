@@ -184,23 +184,40 @@ function Lookups:answer(target, out)
   self:target_resolved(target, eid, id)
 end
 
+-- A document refused as a whole (HTTP 400: it did not validate, e.g. a
+-- filter naming a field ION does not have) says nothing of which target was
+-- wrong: each is asked again in a document of its own, so only that one fails.
+local function refused_whole(outs, n)
+  local err = n > 1 and outs[1] and outs[1].err
+  return err and err.status == 400
+end
+
 -- Sends the lookups waiting, a window of distinct fields per document (the
 -- targets asking the same field share its alias).
 function Lookups:start()
   while #self.queue > 0 and self.docs:room() and self.out:may_start() do
-    local chunk, entries, index, at = {}, {}, {}, {}
+    local chunk, entries, index, at, solo = {}, {}, {}, {}, false
     while #self.queue > 0 do
       local t = self.queue[1]
       local i = index[t.ask.akey]
       if not i then
-        if #entries >= self.W then break end
+        if solo or #entries >= self.W or (t.alone and #entries > 0) then break end
+        solo = t.alone == true
         i = #entries + 1
         entries[i], index[t.ask.akey] = t.ask.entry, i
       end
       table.remove(self.queue, 1)
       chunk[#chunk + 1], at[#chunk + 1] = t, i
     end
+    local n = #entries
     self.docs:send_query("entity", "ResolveTargets", entries, function(outs)
+      if refused_whole(outs, n) then
+        for _, t in ipairs(chunk) do
+          t.alone = true
+          self.queue[#self.queue + 1] = t
+        end
+        return
+      end
       for k, t in ipairs(chunk) do self:answer(t, outs[at[k]]) end
     end)
   end
