@@ -76,6 +76,9 @@ function targets.check_id(kind, id)
     return kind, s
   end
   local n = targets.object_id(id)
+  if type(id) == "table" then
+    return bad("target: " .. kind .. " takes an id here (a target found by name is for upload, upload_many, plan)")
+  end
   if not n then return bad("target: " .. kind .. " must be a positive whole number, got " .. tostring(id)) end
   return kind, n
 end
