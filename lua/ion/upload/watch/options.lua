@@ -1,10 +1,10 @@
 -- The options of client:watch, checked once at start: the rules (loaded
 -- from their file), the after-action, the include, exclude and
--- take_temporary globs (read as `ion-upload -r` reads them: cli/walk.lua).
+-- take_temporary globs (read as `ion-upload -r` reads them: glob.rule).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
-local walk = require("ion.upload.cli.walk")
+local glob = require("ion.upload.glob")
 
 local options = {}
 
@@ -26,7 +26,7 @@ local function compile_globs(list, field)
   if type(list) == "string" then list = { list } end
   if type(list) ~= "table" then return nil, field .. " must be a glob or a list of globs" end
   for _, g in ipairs(list) do
-    local m, why = walk.rule(g)
+    local m, why = glob.rule(g)
     if not m then return nil, field .. ": " .. why end
     out[#out + 1] = m
   end
@@ -86,7 +86,7 @@ function options.check(opts, defaults)
   for _, k in ipairs({ "hidden", "sha256" }) do
     if o[k] ~= nil and type(o[k]) ~= "boolean" then return bad(k .. " must be a boolean", k) end
   end
-  -- the filter of cli/walk.lua: walk.take_file, walk.skip_folder
+  -- the filter of `ion-upload -r`: glob.take_file, glob.skip_folder
   o.filter = {}
   for _, k in ipairs({ "include", "exclude", "take_temporary" }) do
     local why
