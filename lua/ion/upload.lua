@@ -10,10 +10,16 @@
 local config = require("ion.upload.config")
 local context = require("ion.upload.context")
 local errors = require("ion.upload.errors")
+local items = require("ion.upload.engine.items")
 local job = require("ion.upload.job")
 local steps = require("ion.upload.steps")
 
 local upload = { VERSION = "0.1.0", errors = errors }
+
+-- The files per aliased document when `window` is not given, and the check
+-- of a `window` (v | nil, why): the CLI's --window reads both.
+upload.DEFAULT_WINDOW = items.default_window
+upload.check_window = items.check_window
 
 local Client = { __name = "ion.upload.client" }
 Client.__index = Client
