@@ -5,6 +5,7 @@ local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
 local glob = require("ion.upload.glob")
+local targets = require("ion.upload.targets")
 
 local options = {}
 
@@ -35,7 +36,15 @@ end
 
 local function check_rules(o)
   if (o.rules == nil) == (o.target == nil) then return bad("give rules or target (one of them)", "rules") end
-  if o.target ~= nil and type(o.target) ~= "table" then return bad("target must be a table", "target") end
+  if o.target ~= nil then
+    if type(o.target) ~= "table" then return bad("target must be a table such as { run_step = 123 }", "target") end
+    -- the one target check (upload_many's, the CLI's): a bad id fails here, not on every file
+    local kind, err = targets.parse(o.target)
+    if not kind then
+      return bad(err.message, "target", "Fix the option target given to client:watch: one kind and its id, "
+        .. "such as { run_step = 123 }")
+    end
+  end
   if o.rules ~= nil then
     if type(o.rules) == "string" then
       local set, rerr = rules_mod.load(o.rules)
