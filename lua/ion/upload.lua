@@ -19,6 +19,8 @@ local upload = { VERSION = "0.1.0", errors = errors }
 -- The files per aliased document when `window` is not given, and the check
 -- of a `window` (v | nil, why): the CLI's --window reads both.
 upload.DEFAULT_WINDOW = items_mod.default_window
+-- The parallel PUTs of a client when upload.new is given no `concurrency`.
+upload.DEFAULT_CONCURRENCY = config.defaults.concurrency
 upload.check_window = items_mod.check_window
 
 local Client = { __name = "ion.upload.client" }

@@ -52,7 +52,7 @@ function stream.run(client, source, args, env)
   local tally = { files = 0, failed_here = 0, doubtful = 0 }
 
   local buffer = reorder.new(stream.limit(args.window or upload.DEFAULT_WINDOW,
-    args.concurrency or client.cfg.concurrency), args.json, function(i, r)
+    args.concurrency or upload.DEFAULT_CONCURRENCY), args.json, function(i, r)
     if args.json then
       stdout:write(output.json_line(paths[i], r), "\n")
       stdout:flush()
