@@ -32,10 +32,11 @@ build = {
     -- C core (sources kept in step with csrc/)
     ["ion.upload.core"] = {
       sources = {
-        "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
-        "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
-        "csrc/hash.c", "csrc/hashset.c", "csrc/jline.c", "csrc/journal.c", "csrc/journal_compact.c",
-        "csrc/journal_index.c", "csrc/sys.c", "csrc/realpath.c", "csrc/watch.c", "csrc/fs.c", "csrc/spawn.c", "csrc/rate.c",
+        "csrc/clock.c", "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/fs.c",
+        "csrc/hash.c", "csrc/hashset.c", "csrc/jline.c", "csrc/journal_compact.c",
+        "csrc/journal_index.c", "csrc/lua_journal.c", "csrc/md5.c", "csrc/options.c",
+        "csrc/parse.c", "csrc/put.c", "csrc/rate.c", "csrc/realpath.c", "csrc/request.c",
+        "csrc/response.c", "csrc/session.c", "csrc/spawn.c", "csrc/sys.c", "csrc/watch.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },

@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
+#include "keyhash.h"
 
 #define HS_MT "ion.upload.core.hashset"
 #define HS_EMPTY 0u
@@ -23,16 +23,10 @@ typedef struct {
     uint64_t seed;
 } hashset;
 
-/* FNV-1a over the bytes, then splitmix64's finalizer: every bit of the
- * string moves every bit of the hash. 0 and 1 are the table's marks. */
+/* 0 and 1 are the table's marks. */
 static uint64_t hash_of(const hashset *s, const char *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ s->seed;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-    h ^= h >> 30, h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27, h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
+    uint64_t h = ion_keyhash(s->seed, p, n);
     return h < 2 ? h + 2 : h;
 }
 
@@ -154,7 +148,7 @@ static int new_hashset(lua_State *L)
     hashset *s = ion_newuserdata(L, sizeof *s);
     memset(s, 0, sizeof *s);
     ion_setmetatable(L, HS_MT);
-    s->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)s;
+    s->seed = ion_keyhash_seed(s);
     s->slots = calloc(16, sizeof *s->slots);
     if (!s->slots)
         return luaL_error(L, "hashset: out of memory");

@@ -1,5 +1,7 @@
-/* Declarations shared between the files of ion.upload.core. Every function
- * here is hidden: the only exported symbol is luaopen_ion_upload_core. */
+/* Declarations shared by the files of ion.upload.core that speak Lua: the
+ * transfers and sessions (libcurl), the error and option helpers, and each
+ * binding's open_lib. The parts below them that need no Lua have headers
+ * of their own (parse.h, clock.h, journal_index.h, ...). */
 #ifndef ION_INTERNAL_H
 #define ION_INTERNAL_H
 
@@ -11,10 +13,12 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "compat.h"
+#include "hidden.h"
+#include "md5.h"
 #include "parse.h"
 
-#define ION_HIDDEN __attribute__((visibility("hidden")))
 #define ION_VERSION "0.1.0"
 
 #define ION_SESSION_MT "ion.upload.core.session"
@@ -129,12 +133,6 @@ ION_HIDDEN void ion_push_headers(lua_State *L, const ion_xfer *x);
 ION_HIDDEN int ion_find_header(const ion_xfer *x, const char *name, char *out, size_t outsz);
 ION_HIDDEN size_t ion_body_cb(char *p, size_t size, size_t n, void *ud);
 
-/* md5.c */
-ION_HIDDEN EVP_MD_CTX *ion_md5_new(void);
-ION_HIDDEN EVP_MD_CTX *ion_sha256_new(void);
-ION_HIDDEN int ion_sha256_final(EVP_MD_CTX *md, unsigned char out[32]);
-ION_HIDDEN void ion_hex(const unsigned char *d, size_t n, char *out);
-
 /* request.c: what every transfer shares, and the in-memory request */
 ION_HIDDEN ion_xfer *ion_xfer_new(lua_State *L, ion_kind kind);
 ION_HIDDEN int ion_xfer_configure(lua_State *L, ion_xfer *x, int req);
@@ -173,22 +171,8 @@ ION_HIDDEN double ion_rate_wait(const ion_session *s, double now);
 ION_HIDDEN void ion_watch_open_lib(lua_State *L);
 
 /* sys.c */
-ION_HIDDEN double ion_now(void);
 ION_HIDDEN int ion_interrupted(void);
 ION_HIDDEN void ion_sys_open_lib(lua_State *L);
-
-/* realpath.c: core.realpath's folder cache (one per Lua state) */
-typedef struct {
-    int valid;
-    dev_t dev;
-    ino_t ino;
-    char dir[PATH_MAX];  /* the folder as given */
-    char real[PATH_MAX]; /* its realpath */
-} ion_realpath_cache;
-/* 1 and out (PATH_MAX bytes) = path's realpath; 0: call realpath(3) */
-ION_HIDDEN int ion_realpath_cached(ion_realpath_cache *c, const char *path, char *out);
-/* the same for a path that lstat just found is no symbolic link */
-ION_HIDDEN int ion_realpath_of_unlinked(ion_realpath_cache *c, const char *path, char *out);
 
 /* fs.c: core.list_dir; spawn.c: core.run_capture */
 ION_HIDDEN void ion_fs_open_lib(lua_State *L);
@@ -203,7 +187,7 @@ ION_HIDDEN void ion_new_class(lua_State *L, const char *name, const luaL_Reg *me
 /* hashset.c: core.hashset (the hot folder's versions uploaded) */
 ION_HIDDEN void ion_hashset_open_lib(lua_State *L);
 
-/* journal.c: core.journal_index, core.fsync_dir, core.same_file */
+/* lua_journal.c: core.journal_index, core.fsync_dir, core.same_file */
 ION_HIDDEN void ion_journal_open_lib(lua_State *L);
 
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is

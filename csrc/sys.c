@@ -17,18 +17,12 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "realpath.h"
 
 /* The one piece of process-wide state besides curl_global_init: a signal
  * handler can only reach a global, and SIGINT belongs to the process, not
  * to one lua_State. */
 static volatile sig_atomic_t interrupted_flag = 0;
-
-double ion_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int ion_interrupted(void)
 {

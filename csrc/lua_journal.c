@@ -1,11 +1,13 @@
-/* core.journal_index(fh): the resume journal's index, built by reading the
- * file once without decoding it into Lua values. Per key it keeps 32 bytes in
- * an open-addressed table (a 64-bit hash of the key, the offsets of its first
- * record, of its latest "put" and "attached" records, and two flags); the Lua
- * side reads those lines back (idx:line) when it needs them. Keys themselves
- * are not kept: a key whose hash meets another key's is told apart by
- * reading the other's first record back, and the index then says `collided`
- * (the Lua side falls back to reading the whole file), never a wrong state. */
+/* The Lua binding of the journal index (journal_index.h), with
+ * core.fsync_dir and core.same_file. core.journal_index(fh): the resume
+ * journal's index, built by reading the file once without decoding it into
+ * Lua values. Per key it keeps 32 bytes in an open-addressed table (a 64-bit
+ * hash of the key, the offsets of its first record, of its latest "put" and
+ * "attached" records, and two flags); the Lua side reads those lines back
+ * (idx:line) when it needs them. Keys themselves are not kept: a key whose
+ * hash meets another key's is told apart by reading the other's first
+ * record back, and the index then says `collided` (the Lua side falls back
+ * to reading the whole file), never a wrong state. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "internal.h"
+#include "journal_index.h"
+#include "keyhash.h"
 
 #define JI_MT "ion.upload.core.journal_index"
 
@@ -53,7 +56,7 @@ static int journal_index(lua_State *L)
     ix->fd = ix->next_fd = -1;
     ion_setmetatable(L, JI_MT);
     ix->mask = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
-    ix->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)ix;
+    ix->seed = ion_keyhash_seed(ix);
     if (fflush(f) != 0 || (ix->fd = dup(fileno(f))) < 0)
         return ion_fail(L, "bad_input", "journal: %s", strerror(errno));
     if (!ion_ji_grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) ||
