@@ -184,7 +184,7 @@ int ion_download_configure(lua_State *L, ion_xfer *x, int req)
         int e = errno;
         free(x->part_path); /* nothing of ours to remove */
         x->part_path = NULL;
-        return ion_fail(L, "bad_input", "%s.part: %s", path, strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "%s.part", path);
     }
     return configure_get(L, x);
 }

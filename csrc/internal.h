@@ -123,6 +123,8 @@ ION_HIDDEN int ion_push_error(lua_State *L, const char *code, const char *msg, i
                               long status);
 ION_HIDDEN int ion_fail(lua_State *L, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+ION_HIDDEN int ion_fail_errno(lua_State *L, const char *code, int e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 ION_HIDDEN const char *ion_curl_error_code(CURLcode rc);
 ION_HIDDEN void ion_xfer_set_failure(ion_xfer *x, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

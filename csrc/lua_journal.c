@@ -58,7 +58,7 @@ static int journal_index(lua_State *L)
     ix->mask = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
     ix->seed = ion_keyhash_seed(ix);
     if (fflush(f) != 0 || (ix->fd = dup(fileno(f))) < 0)
-        return ion_fail(L, "bad_input", "journal: %s", strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "journal");
     if (!ion_ji_grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) ||
         !(ix->seen = calloc(JI_SEEN, sizeof *ix->seen)))
         return luaL_error(L, "journal: out of memory");
@@ -67,7 +67,7 @@ static int journal_index(lua_State *L)
     if (e == ENOMEM)
         return luaL_error(L, "journal: out of memory");
     if (e)
-        return ion_fail(L, "bad_input", "journal: %s", strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "journal");
     return 1;
 }
 
@@ -212,7 +212,7 @@ static int ji_compact(lua_State *L)
     if (e == 0 && fflush(dst) != 0)
         e = errno;
     if (e)
-        return ion_fail(L, "bad_input", "journal compaction: %s", strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "journal compaction");
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -250,7 +250,7 @@ static int fsync_dir(lua_State *L)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return ion_fail(L, "bad_input", "fsync %s: %s", path, strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "fsync %s", path);
     }
     close(fd);
     lua_pushboolean(L, 1);
@@ -265,7 +265,7 @@ static int same_file(lua_State *L)
     const char *path = luaL_checkstring(L, 2);
     struct stat a, b;
     if (fstat(fileno(f), &a) != 0)
-        return ion_fail(L, "bad_input", "fstat: %s", strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "fstat");
     lua_pushboolean(L, stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
     return 1;
 }

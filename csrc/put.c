@@ -416,14 +416,14 @@ int ion_put_configure(lua_State *L, ion_xfer *x, int req)
      * below anyway. The file is checked before any traffic. */
     p->fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (p->fd < 0)
-        return ion_fail(L, "bad_input", "%s: %s", path, strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
     if (fstat(p->fd, &st) != 0)
-        return ion_fail(L, "bad_input", "%s: %s", path, strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
     if (!S_ISREG(st.st_mode))
         return ion_fail(L, "bad_input", "%s: %s, not a file", path, file_kind(st.st_mode));
     fl = fcntl(p->fd, F_GETFL);
     if (fl < 0 || fcntl(p->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
-        return ion_fail(L, "bad_input", "%s: %s", path, strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
     p->size = (curl_off_t)st.st_size;
     p->mtime = st.st_mtim;
     /* The announced size is also a cap: read_exact never reads past it, so a

@@ -29,17 +29,6 @@ int ion_interrupted(void)
     return interrupted_flag != 0;
 }
 
-static int sys_error(lua_State *L, const char *code, const char *what, int e)
-{
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", what, strerror(e));
-    ion_push_error(L, code, lua_tostring(L, -1), 0, 0);
-    lua_remove(L, -2);
-    lua_pushinteger(L, e);
-    lua_setfield(L, -2, "errno");
-    return 2;
-}
-
 static const char *type_name(mode_t m)
 {
     if (S_ISREG(m))
@@ -68,13 +57,13 @@ static int sys_stat(lua_State *L)
     int with_real = lua_toboolean(L, 2), linked = 1;
     struct stat st;
     if (with_real ? lstat(path, &st) != 0 : 0)
-        return sys_error(L, "bad_input", path, errno);
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
     if (with_real && !S_ISLNK(st.st_mode)) {
         linked = 0;
     } else if (stat(path, &st) != 0) {
         int e = errno;
         if (e != ENOENT || lstat(path, &st) != 0)
-            return sys_error(L, "bad_input", path, e);
+            return ion_fail_errno(L, "bad_input", e, "%s", path);
     }
     lua_createtable(L, 0, 6);
     lua_pushstring(L, type_name(st.st_mode));
@@ -108,7 +97,7 @@ static int sys_realpath(lua_State *L)
     char buf[PATH_MAX]; /* on the stack: lua_pushstring may raise, a malloc'd one would leak */
     ion_realpath_cache *cache = lua_touserdata(L, lua_upvalueindex(1));
     if (!ion_realpath_cached(cache, path, buf) && realpath(path, buf) == NULL)
-        return sys_error(L, "bad_input", path, errno);
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
     lua_pushstring(L, buf);
     return 1;
 }
@@ -124,7 +113,7 @@ static int sys_fsync(lua_State *L)
 {
     FILE *f = ion_checkfile(L, 1);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-        return sys_error(L, "bad_input", "fsync", errno);
+        return ion_fail_errno(L, "bad_input", errno, "fsync");
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -140,7 +129,7 @@ static int sys_lock(lua_State *L)
         rc = flock(fileno(f), op);
     while (rc != 0 && errno == EINTR);
     if (rc != 0)
-        return sys_error(L, errno == EWOULDBLOCK ? "busy" : "bad_input", "lock", errno);
+        return ion_fail_errno(L, errno == EWOULDBLOCK ? "busy" : "bad_input", errno, "lock");
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -245,7 +234,7 @@ static int sys_catch_interrupt(lua_State *L)
 {
     struct sigaction sa;
     if (open_signal_pipe() != 0)
-        return sys_error(L, "bad_input", "pipe", errno);
+        return ion_fail_errno(L, "bad_input", errno, "pipe");
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -253,7 +242,7 @@ static int sys_catch_interrupt(lua_State *L)
     sigaddset(&sa.sa_mask, SIGTERM);
     sa.sa_flags = 0;
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return sys_error(L, "bad_input", "sigaction", errno);
+        return ion_fail_errno(L, "bad_input", errno, "sigaction");
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -272,7 +261,7 @@ static int sys_mkdir(lua_State *L)
     const char *path = luaL_checkstring(L, 1);
     struct stat st;
     if (mkdir(path, 0777) != 0 && !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-        return sys_error(L, "bad_input", path, errno);
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -292,13 +281,13 @@ static int sys_catch_hangup(lua_State *L)
 {
     struct sigaction sa;
     if (open_signal_pipe() != 0)
-        return sys_error(L, "bad_input", "pipe", errno);
+        return ion_fail_errno(L, "bad_input", errno, "pipe");
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hangup;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART; /* a reload can wait for the next turn of the loop */
     if (sigaction(SIGHUP, &sa, NULL) != 0)
-        return sys_error(L, "bad_input", "sigaction", errno);
+        return ion_fail_errno(L, "bad_input", errno, "sigaction");
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -367,7 +356,7 @@ static int sys_poll(lua_State *L)
         ms = (int)ceil(s * 1000);
     rc = poll(p, (nfds_t)n, ms);
     if (rc < 0 && errno != EINTR)
-        return sys_error(L, "bad_input", "poll", errno);
+        return ion_fail_errno(L, "bad_input", errno, "poll");
     if (rc > 0 && signal_pipe[0] >= 0 && p[n - 1].fd == signal_pipe[0] && p[n - 1].revents) {
         drain_signal_pipe();
         rc--; /* the caller's descriptors only */

@@ -442,9 +442,7 @@ static int w_read(lua_State *L)
     size_t i;
     int e = drain(w);
     if (e != 0 && w->nq == 0) {
-        lua_pushnil(L);
-        push_error(L, "bad_input", strerror(e), NULL);
-        return 2;
+        return ion_fail_errno(L, "bad_input", e, NULL);
     }
     lua_createtable(L, (int)w->nq, 0);
     for (i = 0; i < w->nq; i++) {
@@ -550,7 +548,7 @@ static int watcher_new(lua_State *L)
     /* Absolute and without links: a later chdir or a swapped link does not
      * move what is watched. */
     if (realpath(dir, real) == NULL || stat(real, &st) != 0)
-        return ion_fail(L, "bad_input", "%s: %s", dir, strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "%s", dir);
     if (!S_ISDIR(st.st_mode))
         return ion_fail(L, "bad_input", "%s: not a directory", dir);
     ensure_metatable(L);
@@ -570,7 +568,8 @@ static int watcher_new(lua_State *L)
                                 "the system's limit of inotify instances is reached "
                                 "(fs.inotify.max_user_instances)",
                                 "raise /proc/sys/fs/inotify/max_user_instances, or poll instead");
-        return fail_watcher(L, w, "bad_input", strerror(e), NULL);
+        close_watcher(w);
+        return ion_fail_errno(L, "bad_input", e, NULL);
     }
     if (add_tree(w, "", REWALK, &f) != 0)
         return fail_watcher(L, w, f.code, f.message, f.hint);
