@@ -34,9 +34,10 @@ build = {
       sources = {
         "csrc/clock.c", "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/fs.c",
         "csrc/hash.c", "csrc/hashset.c", "csrc/jline.c", "csrc/journal_compact.c",
-        "csrc/journal_index.c", "csrc/lua_journal.c", "csrc/md5.c", "csrc/options.c",
-        "csrc/parse.c", "csrc/put.c", "csrc/rate.c", "csrc/realpath.c", "csrc/request.c",
-        "csrc/response.c", "csrc/session.c", "csrc/spawn.c", "csrc/sys.c", "csrc/watch.c",
+        "csrc/journal_index.c", "csrc/lua_journal.c", "csrc/lua_signals.c", "csrc/lua_sys.c",
+        "csrc/md5.c", "csrc/options.c", "csrc/parse.c", "csrc/put.c", "csrc/rate.c",
+        "csrc/realpath.c", "csrc/request.c", "csrc/response.c", "csrc/selfpipe.c", "csrc/session.c",
+        "csrc/signals.c", "csrc/spawn.c", "csrc/watch.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "signals.h"
 
 #define HASH_BLOCK ((size_t)256 * 1024)
 

@@ -172,9 +172,10 @@ ION_HIDDEN double ion_rate_wait(const ion_session *s, double now);
 /* watch.c: core.watcher, inotify (nil, err "unsupported" elsewhere) */
 ION_HIDDEN void ion_watch_open_lib(lua_State *L);
 
-/* sys.c */
-ION_HIDDEN int ion_interrupted(void);
+/* lua_sys.c: core.stat, realpath, fsync, lock, ...; lua_signals.c:
+ * core.catch_interrupt, interrupted, catch_hangup, hangup, sleep, poll */
 ION_HIDDEN void ion_sys_open_lib(lua_State *L);
+ION_HIDDEN void ion_signals_open_lib(lua_State *L);
 
 /* fs.c: core.list_dir; spawn.c: core.run_capture */
 ION_HIDDEN void ion_fs_open_lib(lua_State *L);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "selfpipe.h"
 
 #ifndef MAP_ANONYMOUS
 #define MAP_ANONYMOUS MAP_ANON
@@ -158,11 +159,9 @@ static void *reader_main(void *ud)
         p->want_wake = 0;
         pthread_mutex_unlock(&p->mu);
         /* The session's pipe outlives this thread: ion_put_free joins it
-         * first. A full pipe (EAGAIN) is already readable: nothing lost. */
-        if (wake >= 0) {
-            ssize_t sent = write(wake, "", 1);
-            (void)sent;
-        }
+         * first. */
+        if (wake >= 0)
+            ion_selfpipe_poke(wake);
         if (last)
             break;
     }

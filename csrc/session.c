@@ -7,13 +7,14 @@
  * registry reference to it, released when its result is collected or the
  * session closes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <string.h>
 #include <sys/select.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "selfpipe.h"
+#include "signals.h"
 
 /* The longest we sleep in curl_multi_poll before checking the interrupt
  * flag and the stall timers ourselves. */
@@ -146,19 +147,6 @@ static double min_stall(const ion_session *s)
     return m;
 }
 
-/* Empties the wake pipe; done before resume_ready looks, so a byte written
- * after this stays for the next poll and no wake-up is lost. */
-static void drain_wake(ion_session *s)
-{
-    char buf[64];
-    ssize_t n;
-    if (s->wake_r < 0)
-        return;
-    do
-        n = read(s->wake_r, buf, sizeof buf);
-    while (n > 0 || (n < 0 && errno == EINTR));
-}
-
 /* Is a paused PUT ready to go on (its reader filled a slot)? */
 static int any_ready(const ion_session *s)
 {
@@ -198,7 +186,9 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
         int running = 0;
         double now, wait;
         struct curl_waitfd wake = {s->wake_r, CURL_WAIT_POLLIN, 0};
-        drain_wake(s);
+        /* before resume_ready looks: a byte written after stays for the
+         * next poll, and no wake-up is lost */
+        ion_selfpipe_drain(s->wake_r);
         ion_rate_refill(s, ion_now());
         resume_ready(s);
         ion_rate_resume(s);
@@ -342,14 +332,10 @@ static ion_session *push_session(lua_State *L)
     s->multi = curl_multi_init();
     if (s->multi == NULL)
         luaL_error(L, "curl_multi_init failed");
-    if (pipe(p) != 0)
+    if (ion_selfpipe_open(p) != 0)
         luaL_error(L, "session: pipe: %s", strerror(errno));
     s->wake_r = p[0];
     s->wake_w = p[1];
-    for (int i = 0; i < 2; i++)
-        if (fcntl(p[i], F_SETFL, fcntl(p[i], F_GETFL) | O_NONBLOCK) != 0 ||
-            fcntl(p[i], F_SETFD, FD_CLOEXEC) != 0)
-            luaL_error(L, "session: fcntl: %s", strerror(errno));
     return s;
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "signals.h"
 
 extern char **environ;
 

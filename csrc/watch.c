@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "signals.h"
 
 #define ION_WATCHER_MT "ion.upload.core.watcher"
 
