@@ -369,9 +369,9 @@ int ion_xfer_configure(lua_State *L, ion_xfer *x, int req)
     SETOPT(CURLOPT_USERAGENT, "ion-upload/" ION_VERSION);
     SETOPT(CURLOPT_HEADERFUNCTION, ion_header_cb);
     SETOPT(CURLOPT_HEADERDATA, x);
-    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)(ct * 1000));
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, ion_ms(ct, LONG_MAX));
     if (total > 0)
-        SETOPT(CURLOPT_TIMEOUT_MS, (long)(total * 1000));
+        SETOPT(CURLOPT_TIMEOUT_MS, ion_ms(total, LONG_MAX));
 
     lua_getfield(L, req, "on_progress");
     if (lua_isfunction(L, -1)) {

@@ -207,7 +207,8 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
             wait = min_stall(s);
         if (wait > ion_rate_wait(s, now)) /* a transfer paused by limit_rate */
             wait = ion_rate_wait(s, now);
-        mc = curl_multi_poll(s->multi, &wake, s->wake_r >= 0 ? 1 : 0, (int)ceil(wait * 1000), NULL);
+        mc = curl_multi_poll(s->multi, &wake, s->wake_r >= 0 ? 1 : 0, (int)ion_ms(wait, INT_MAX),
+                             NULL);
         if (mc != CURLM_OK)
             break;
     }

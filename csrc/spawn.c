@@ -74,10 +74,7 @@ static int run_fail_errno(lua_State *L, run_state *r, int e, const char *what)
 
 static int ms_left(double deadline)
 {
-    double left = deadline - ion_now();
-    if (left <= 0)
-        return 0;
-    return left > 1e6 ? 1000000000 : (int)(left * 1000) + 1;
+    return (int)ion_ms(deadline - ion_now(), 1000000000);
 }
 
 /* Reaps the child, waiting until the deadline: 1 reaped (status in *st),
