@@ -287,29 +287,3 @@ void ion_download_free(ion_xfer *x)
     EVP_MD_CTX_free(x->sha);
     x->sha = NULL;
 }
-
-void ion_download_push_result(lua_State *L, ion_xfer *x)
-{
-    char hex[65];
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, (lua_Integer)x->status);
-    lua_setfield(L, -2, "status");
-    if (x->have_digest) {
-        ion_hex(x->digest, 16, hex);
-        lua_pushstring(L, hex);
-        lua_setfield(L, -2, "md5");
-    }
-    if (x->have_sha) {
-        ion_hex(x->sha_digest, 32, hex);
-        lua_pushstring(L, hex);
-        lua_setfield(L, -2, "sha256");
-    }
-    lua_pushinteger(L, (lua_Integer)x->written);
-    lua_setfield(L, -2, "size");
-    ion_push_headers(L, x);
-    lua_setfield(L, -2, "headers");
-    if (!is_2xx(x->status)) {
-        lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
-        lua_setfield(L, -2, "body");
-    }
-}

@@ -73,19 +73,21 @@ typedef struct ion_xfer {
     ion_put *put;
     int paused; /* its read callback paused it: waiting for the reader thread */
 
+    /* the body's digests and size, for the result of a PUT or download */
+    unsigned char digest[16];
+    int have_digest;
+    unsigned char sha_digest[32]; /* sha256 = true */
+    int have_sha;
+    curl_off_t written; /* a download's bytes taken, a PUT's handed to libcurl */
+
     /* download */
     int out_fd;
     char *out_path, *part_path;
     EVP_MD_CTX *md;
-    unsigned char digest[16];
-    int have_digest;
     int have_expected_md5;
     unsigned char expected_md5[16];
     curl_off_t expected_size; /* the caller's, -1 when not given */
-    curl_off_t written;
-    EVP_MD_CTX *sha; /* sha256 = true: beside the MD5; NULL otherwise */
-    unsigned char sha_digest[32];
-    int have_sha;
+    EVP_MD_CTX *sha;          /* sha256 = true: beside the MD5; NULL otherwise */
 
     /* the session's limit_rate (rate.c): bytes this transfer may still move,
      * and whether its callback paused it for want of them */
@@ -148,13 +150,11 @@ ION_HIDDEN int ion_put_configure(lua_State *L, ion_xfer *x, int req);
 ION_HIDDEN void ion_put_finish(ion_xfer *x);
 ION_HIDDEN void ion_put_free(ion_xfer *x);
 ION_HIDDEN int ion_put_ready(ion_xfer *x);
-ION_HIDDEN void ion_put_push_result(lua_State *L, ion_xfer *x);
 
 /* download.c */
 ION_HIDDEN int ion_download_configure(lua_State *L, ion_xfer *x, int req);
 ION_HIDDEN void ion_download_finish(ion_xfer *x);
 ION_HIDDEN void ion_download_free(ion_xfer *x);
-ION_HIDDEN void ion_download_push_result(lua_State *L, ion_xfer *x);
 
 /* session.c */
 ION_HIDDEN void ion_session_open_lib(lua_State *L);

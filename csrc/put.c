@@ -45,11 +45,7 @@ struct ion_put {
     struct timespec mtime; /* also from that fstat: a rewrite moves it */
     curl_off_t handed;     /* bytes given to libcurl since the last rewind */
     EVP_MD_CTX *md;        /* NULL when md5 = false */
-    unsigned char digest[16];
-    int have_digest;
-    EVP_MD_CTX *sha; /* sha256 = true (receipts): hashed in the same pass */
-    unsigned char sha_digest[32];
-    int have_sha;
+    EVP_MD_CTX *sha;       /* sha256 = true (receipts): hashed in the same pass */
     const char *path_for_msg;
 
     /* read-ahead ring, used when `threaded` */
@@ -489,20 +485,21 @@ void ion_put_finish(ion_xfer *x)
     if (p == NULL)
         return;
     stop_reader(p);
+    x->written = p->handed;
     /* Checked again once the answer is in: a write after the last read but
      * before the end still means the bytes sent may not be the file's. */
     if (x->result == CURLE_OK && !x->fail_code && p->fd >= 0 && file_changed(p))
         ion_xfer_set_failure(x, "bad_input", "%s: file changed while uploading", p->path_for_msg);
     if (p->md && x->result == CURLE_OK && !x->fail_code) {
         unsigned int n = 0;
-        if (EVP_DigestFinal_ex(p->md, p->digest, &n) == 1 && n == 16)
-            p->have_digest = 1;
+        if (EVP_DigestFinal_ex(p->md, x->digest, &n) == 1 && n == 16)
+            x->have_digest = 1;
         else
             ion_xfer_set_failure(x, "aborted", "%s: MD5 computation failed", p->path_for_msg);
     }
     if (p->sha && x->result == CURLE_OK && !x->fail_code) {
-        if (ion_sha256_final(p->sha, p->sha_digest))
-            p->have_sha = 1;
+        if (ion_sha256_final(p->sha, x->sha_digest))
+            x->have_sha = 1;
         else
             ion_xfer_set_failure(x, "aborted", "%s: SHA-256 computation failed", p->path_for_msg);
     }
@@ -546,36 +543,4 @@ void ion_put_free(ion_xfer *x)
     free((char *)p->path_for_msg);
     free(p);
     x->put = NULL;
-}
-
-void ion_put_push_result(lua_State *L, ion_xfer *x)
-{
-    ion_put *p = x->put;
-    char etag[256], hex[65];
-    lua_createtable(L, 0, 7);
-    lua_pushinteger(L, (lua_Integer)x->status);
-    lua_setfield(L, -2, "status");
-    if (ion_find_header(x, "etag", etag, sizeof etag)) {
-        char norm[256];
-        if (ion_etag_normalise(etag, norm, sizeof norm) > 0) {
-            lua_pushstring(L, norm);
-            lua_setfield(L, -2, "etag");
-        }
-    }
-    if (p->have_digest) {
-        ion_hex(p->digest, 16, hex);
-        lua_pushstring(L, hex);
-        lua_setfield(L, -2, "md5");
-    }
-    if (p->have_sha) {
-        ion_hex(p->sha_digest, 32, hex);
-        lua_pushstring(L, hex);
-        lua_setfield(L, -2, "sha256");
-    }
-    lua_pushinteger(L, (lua_Integer)p->handed);
-    lua_setfield(L, -2, "size");
-    ion_push_headers(L, x);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
-    lua_setfield(L, -2, "body");
 }
