@@ -108,6 +108,14 @@ struct ion_session {
      * fds() hands it to a host loop, so a host that sleeps in poll() wakes
      * as soon as the bytes are there. Non-blocking both ends; -1 when closed. */
     int wake_r, wake_w;
+    /* libcurl's sockets and what it waits for on each, as its socket
+     * callback tells them (session.c): what fds() gives a host loop and
+     * what drive() polls, with no bound on the descriptors' numbers (as
+     * select() would have). pfds: drive()'s poll set, the wake pipe last. */
+    struct ion_sock *socks;
+    size_t nsocks, capsocks;
+    struct pollfd *pfds;
+    size_t cappfds;
     /* limit_rate: bytes per second for all PUTs and downloads together (0:
      * none), and when the tokens were last handed out (rate.c) */
     double rate, rate_at;

@@ -9,7 +9,8 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
-#include <sys/select.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -172,27 +173,124 @@ static void cancel(lua_State *L, ion_session *s, ion_xfer *x, const char *why)
     complete(L, s, x);
 }
 
+/* ---- libcurl's sockets ---- */
+
+struct ion_sock {
+    curl_socket_t fd;
+    int what; /* CURL_POLL_IN, _OUT or _INOUT */
+};
+
+/* CURLMOPT_SOCKETFUNCTION: libcurl tells what it now waits for on fd. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void *socketp)
+{
+    ion_session *s = ud;
+    size_t i = 0;
+    (void)easy;
+    (void)socketp;
+    while (i < s->nsocks && s->socks[i].fd != fd)
+        i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < s->nsocks)
+            s->socks[i] = s->socks[--s->nsocks];
+        return 0;
+    }
+    if (i == s->nsocks) {
+        if (s->nsocks == s->capsocks) {
+            size_t cap = s->capsocks ? s->capsocks * 2 : 8;
+            struct ion_sock *n = realloc(s->socks, cap * sizeof *n);
+            if (n == NULL)
+                return -1;
+            s->socks = n;
+            s->capsocks = cap;
+        }
+        s->socks[s->nsocks++].fd = fd;
+    }
+    s->socks[i].what = what;
+    return 0;
+}
+
+/* Waits up to ms for one of libcurl's sockets or the wake pipe (a signal
+ * ends it early): s->pfds then holds what is ready. Returns the sockets
+ * polled, or -1 out of memory. */
+static long wait_sockets(ion_session *s, int ms)
+{
+    size_t n = s->nsocks, i;
+    struct pollfd *p;
+    if (n + 1 > s->cappfds) {
+        p = realloc(s->pfds, (n + 1) * sizeof *p);
+        if (p == NULL)
+            return -1;
+        s->pfds = p;
+        s->cappfds = n + 1;
+    }
+    p = s->pfds;
+    for (i = 0; i < n; i++) {
+        p[i].fd = (int)s->socks[i].fd;
+        p[i].events = (short)(((s->socks[i].what & CURL_POLL_IN) ? POLLIN : 0) |
+                              ((s->socks[i].what & CURL_POLL_OUT) ? POLLOUT : 0));
+        p[i].revents = 0;
+    }
+    p[n].fd = s->wake_r;
+    p[n].events = POLLIN;
+    p[n].revents = 0;
+    if (poll(p, (nfds_t)n + 1, ms) < 0) /* EINTR: nothing ready */
+        for (i = 0; i < n; i++)
+            p[i].revents = 0;
+    return (long)n;
+}
+
+/* libcurl acts on the n sockets of s->pfds found ready, then on its timers
+ * (a transfer just added or resumed is due at once). The callbacks it runs
+ * change s->socks, not s->pfds. */
+static CURLMcode act(ion_session *s, long n)
+{
+    int running;
+    CURLMcode mc;
+    for (long i = 0; i < n; i++) {
+        short r = s->pfds[i].revents;
+        int ev = 0;
+        if (r == 0)
+            continue;
+        if (r & (POLLIN | POLLHUP | POLLERR))
+            ev |= CURL_CSELECT_IN;
+        if (r & (POLLOUT | POLLERR))
+            ev |= CURL_CSELECT_OUT;
+        if (r & POLLERR)
+            ev |= CURL_CSELECT_ERR;
+        mc = curl_multi_socket_action(s->multi, s->pfds[i].fd, ev, &running);
+        if (mc != CURLM_OK)
+            return mc;
+    }
+    return curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+}
+
+/* ---- driving ---- */
+
 /* Drives the session until `target` completes (or, without a target, until
  * something completes), `timeout` passes, nothing is left, or an interrupt.
  * Lua callbacks run on L, set for the duration only. */
 static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout)
 {
     double deadline = ion_now() + timeout;
+    double wait = 0; /* the first pass only looks: a host may have polled */
     CURLMcode mc = CURLM_OK;
     luaL_checkstack(L, 8, "ion.upload.core"); /* room for callbacks: they must not raise */
     s->L = L;
     s->driving = 1;
     for (;;) {
-        int running = 0;
-        double now, wait;
-        struct curl_waitfd wake = {s->wake_r, CURL_WAIT_POLLIN, 0};
+        long curl_ms = -1, n = wait_sockets(s, (int)ion_ms(wait, INT_MAX));
+        double now;
+        if (n < 0) {
+            mc = CURLM_OUT_OF_MEMORY;
+            break;
+        }
         /* before resume_ready looks: a byte written after stays for the
          * next poll, and no wake-up is lost */
         ion_selfpipe_drain(s->wake_r);
         ion_rate_refill(s, ion_now());
         resume_ready(s);
         ion_rate_resume(s);
-        mc = curl_multi_perform(s->multi, &running);
+        mc = act(s, n);
         if (mc != CURLM_OK)
             break;
         read_completions(L, s);
@@ -207,10 +305,9 @@ static void drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout
             wait = min_stall(s);
         if (wait > ion_rate_wait(s, now)) /* a transfer paused by limit_rate */
             wait = ion_rate_wait(s, now);
-        mc = curl_multi_poll(s->multi, &wake, s->wake_r >= 0 ? 1 : 0, (int)ion_ms(wait, INT_MAX),
-                             NULL);
-        if (mc != CURLM_OK)
-            break;
+        if (curl_multi_timeout(s->multi, &curl_ms) == CURLM_OK && curl_ms >= 0 &&
+            wait > (double)curl_ms / 1000) /* libcurl's own timers */
+            wait = (double)curl_ms / 1000;
     }
     if (target && target->state == ION_ACTIVE && ion_interrupted())
         cancel(L, s, target, "interrupted");
@@ -278,9 +375,14 @@ static void close_session(lua_State *L, ion_session *s)
         }
     }
     if (s->multi) {
-        (void)curl_multi_cleanup(s->multi);
+        (void)curl_multi_cleanup(s->multi); /* its socket callbacks come first */
         s->multi = NULL;
     }
+    free(s->socks);
+    free(s->pfds);
+    s->socks = NULL;
+    s->pfds = NULL;
+    s->nsocks = s->capsocks = s->cappfds = 0;
     /* after the transfers: their reader threads, which write here, are joined */
     if (s->wake_r >= 0)
         close(s->wake_r);
@@ -333,6 +435,9 @@ static ion_session *push_session(lua_State *L)
     s->multi = curl_multi_init();
     if (s->multi == NULL)
         luaL_error(L, "curl_multi_init failed");
+    if (curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
+        curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s) != CURLM_OK)
+        luaL_error(L, "curl_multi_setopt: socket callback refused");
     if (ion_selfpipe_open(p) != 0)
         luaL_error(L, "session: pipe: %s", strerror(errno));
     s->wake_r = p[0];
@@ -486,37 +591,31 @@ static int s_timeout(lua_State *L)
     return 1;
 }
 
-static void push_fd_list(lua_State *L, const fd_set *set, int maxfd)
+/* The sockets libcurl waits on for `what` (CURL_POLL_IN or _OUT), as an array. */
+static void push_socks(lua_State *L, const ion_session *s, int what)
 {
     int n = 0;
-    lua_newtable(L);
-    for (int fd = 0; fd <= maxfd; fd++)
-        if (FD_ISSET(fd, set)) {
-            lua_pushinteger(L, fd);
+    lua_createtable(L, (int)s->nsocks, 0);
+    for (size_t i = 0; i < s->nsocks; i++)
+        if (s->socks[i].what & what) {
+            lua_pushinteger(L, (lua_Integer)s->socks[i].fd);
             lua_rawseti(L, -2, ++n);
         }
 }
 
 /* The descriptors a host loop can wait on before the next step: two arrays,
- * to watch for reading and for writing. libcurl's sockets (curl_multi_fdset),
- * and the session's wake pipe last among the readable ones: it becomes
- * readable when a paused PUT can go on, which no socket would say. */
+ * to watch for reading and for writing. libcurl's sockets as its socket
+ * callback named them (any number, unlike curl_multi_fdset's, which stop
+ * at FD_SETSIZE), and the session's wake pipe last among the readable
+ * ones: it becomes readable when a paused PUT can go on, which no socket
+ * would say. */
 static int s_fds(lua_State *L)
 {
     ion_session *s = check_open(L, 1);
-    fd_set r, w, e;
-    int maxfd = -1;
-    CURLMcode mc;
-    FD_ZERO(&r);
-    FD_ZERO(&w);
-    FD_ZERO(&e);
-    mc = curl_multi_fdset(s->multi, &r, &w, &e, &maxfd);
-    if (mc != CURLM_OK)
-        return luaL_error(L, "curl multi: %s", curl_multi_strerror(mc));
-    push_fd_list(L, &r, maxfd);
+    push_socks(L, s, CURL_POLL_IN);
     lua_pushinteger(L, s->wake_r);
     lua_rawseti(L, -2, (int)ion_rawlen(L, -2) + 1);
-    push_fd_list(L, &w, maxfd);
+    push_socks(L, s, CURL_POLL_OUT);
     return 2;
 }
 
