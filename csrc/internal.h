@@ -33,6 +33,12 @@ typedef enum { ION_NEW, ION_ACTIVE, ION_DONE, ION_GONE } ion_state;
 typedef struct ion_session ion_session;
 typedef struct ion_put ion_put;
 
+/* One of libcurl's sockets and what it waits for on it (session.c). */
+struct ion_sock {
+    curl_socket_t fd;
+    int what; /* CURL_POLL_IN, _OUT or _INOUT */
+};
+
 typedef struct ion_xfer {
     ion_kind kind;
     ion_state state;
@@ -164,7 +170,17 @@ ION_HIDDEN int ion_download_configure(lua_State *L, ion_xfer *x, int req);
 ION_HIDDEN void ion_download_finish(ion_xfer *x);
 ION_HIDDEN void ion_download_free(ion_xfer *x);
 
-/* session.c */
+/* session.c: the multi handle and the loop that drives its transfers */
+ION_HIDDEN ion_session *ion_session_push(lua_State *L);
+ION_HIDDEN int ion_session_attach(lua_State *L, ion_session *s, ion_xfer *x, int xi);
+ION_HIDDEN void ion_session_drive(lua_State *L, ion_session *s, ion_xfer *target, double timeout);
+ION_HIDDEN int ion_session_collect(lua_State *L, ion_xfer *x);
+ION_HIDDEN void ion_session_cancel(lua_State *L, ion_session *s, ion_xfer *x, const char *why);
+ION_HIDDEN void ion_session_detach(ion_xfer *x);
+ION_HIDDEN int ion_session_ready(const ion_session *s);
+ION_HIDDEN void ion_session_close(lua_State *L, ion_session *s);
+
+/* lua_session.c: core.session and its methods, core.request/put/download */
 ION_HIDDEN void ion_session_open_lib(lua_State *L);
 ION_HIDDEN int ion_session_new(lua_State *L);
 ION_HIDDEN int ion_oneshot(lua_State *L, ion_kind kind);
