@@ -144,6 +144,9 @@ ION_HIDDEN int ion_fail_errno(lua_State *L, const char *code, int e, const char 
 ION_HIDDEN const char *ion_curl_error_code(CURLcode rc);
 ION_HIDDEN void ion_xfer_set_failure(ion_xfer *x, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* a core object's metatable, registered once under `name` */
+ION_HIDDEN void ion_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
+                              lua_CFunction close, lua_CFunction tostring, int closable);
 
 /* response.c: response headers to Lua (parsers: parse.h), the buffered body */
 ION_HIDDEN size_t ion_header_cb(char *p, size_t size, size_t n, void *ud);
@@ -193,29 +196,16 @@ ION_HIDDEN void ion_rate_spend(ion_xfer *x, size_t n);
 ION_HIDDEN void ion_rate_resume(ion_session *s);
 ION_HIDDEN double ion_rate_wait(const ion_session *s, double now);
 
-/* watch.c: core.watcher, inotify (nil, err "unsupported" elsewhere) */
-ION_HIDDEN void ion_watch_open_lib(lua_State *L);
-
-/* lua_sys.c: core.stat, realpath, fsync, lock, ...; lua_signals.c:
- * core.catch_interrupt, interrupted, catch_hangup, hangup, sleep, poll */
-ION_HIDDEN void ion_sys_open_lib(lua_State *L);
-ION_HIDDEN void ion_signals_open_lib(lua_State *L);
-
-/* fs.c: core.list_dir; spawn.c: core.run_capture */
-ION_HIDDEN void ion_fs_open_lib(lua_State *L);
-ION_HIDDEN void ion_spawn_open_lib(lua_State *L);
-/* hash.c: core.hash_file (ion-upload verify) */
-ION_HIDDEN void ion_hash_open_lib(lua_State *L);
-
-/* errors.c: a core object's metatable, registered once under `name` */
-ION_HIDDEN void ion_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
-                              lua_CFunction close, lua_CFunction tostring, int closable);
-
-/* hashset.c: core.hashset (the hot folder's versions uploaded) */
-ION_HIDDEN void ion_hashset_open_lib(lua_State *L);
-
-/* lua_journal.c: core.journal_index, core.fsync_dir, core.same_file */
-ION_HIDDEN void ion_journal_open_lib(lua_State *L);
+/* The bindings (lua_*.c): each sets its functions in the module table on
+ * top of the stack (core.c builds it). */
+ION_HIDDEN void ion_sys_open_lib(lua_State *L);     /* stat, realpath, fsync, lock, ... */
+ION_HIDDEN void ion_signals_open_lib(lua_State *L); /* catch_interrupt, hangup, sleep, poll */
+ION_HIDDEN void ion_watch_open_lib(lua_State *L);   /* watcher */
+ION_HIDDEN void ion_fs_open_lib(lua_State *L);      /* list_dir, fileno, read_some */
+ION_HIDDEN void ion_spawn_open_lib(lua_State *L);   /* run_capture */
+ION_HIDDEN void ion_hash_open_lib(lua_State *L);    /* hash_file (lua_hash_file.c) */
+ION_HIDDEN void ion_hashset_open_lib(lua_State *L); /* hashset */
+ION_HIDDEN void ion_journal_open_lib(lua_State *L); /* journal_index, fsync_dir, same_file */
 
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is
  * returned to Lua as nil, err (bad_input). Needs `L` and `x` in scope. */
