@@ -15,36 +15,35 @@ static ion_hashset *check_set(lua_State *L)
     return luaL_checkudata(L, 1, HS_MT);
 }
 
-/* set:add(s) -> true when s was not a member */
-static int hs_add(lua_State *L)
+/* set:add(s) -> true when s was not a member; set:has(s); set:remove(s) ->
+ * true when s was a member. `op` is which of the three. */
+static int member(lua_State *L, char op)
 {
     ion_hashset *s = check_set(L);
     size_t n;
     const char *p = luaL_checklstring(L, 2, &n);
-    int r = ion_hashset_add(s, p, n);
+    int r = op == '+'   ? ion_hashset_add(s, p, n)
+            : op == '?' ? ion_hashset_has(s, p, n)
+                        : ion_hashset_remove(s, p, n);
     if (r < 0)
         return luaL_error(L, "hashset: out of memory");
     lua_pushboolean(L, r);
     return 1;
 }
 
-static int hs_has(lua_State *L)
+static int hs_add(lua_State *L)
 {
-    ion_hashset *s = check_set(L);
-    size_t n;
-    const char *p = luaL_checklstring(L, 2, &n);
-    lua_pushboolean(L, ion_hashset_has(s, p, n));
-    return 1;
+    return member(L, '+');
 }
 
-/* set:remove(s) -> true when s was a member */
+static int hs_has(lua_State *L)
+{
+    return member(L, '?');
+}
+
 static int hs_remove(lua_State *L)
 {
-    ion_hashset *s = check_set(L);
-    size_t n;
-    const char *p = luaL_checklstring(L, 2, &n);
-    lua_pushboolean(L, ion_hashset_remove(s, p, n));
-    return 1;
+    return member(L, '-');
 }
 
 /* set:count() -> members, bytes held */
