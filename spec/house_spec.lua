@@ -24,7 +24,6 @@ local pending = {
   ["lua/ion/upload/watch/candidates.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
   ["lua/ion/upload/watch/outage.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
   ["lua/ion/upload/watch/outcomes.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
-  ["lua/ion/upload/cli/stream.lua"] = "2: reads client.cfg (the CLI's part of issue 23)",
 }
 
 -- Source with comments removed and string contents emptied (quotes kept);

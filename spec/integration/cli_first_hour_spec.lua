@@ -116,6 +116,24 @@ describe("integration: ion-upload, a new user's first hour", function()
       assert.equal(0, count(r.stderr, "FAIL"))
     end)
 
+    it("a dry run with a rejected token: one line and the totals, exit 2 (--json: every file's line)", function()
+      local args = { "--run-step", "1", "--dry-run" }
+      for _, f in ipairs(many) do args[#args + 1] = f end
+      local r = run.cli(args, { ION_TOKEN = "sbx_bogus_token_123" })
+      assert.equal(2, r.code, r.stderr)
+      assert.equal("", r.stdout)
+      local err = lines(r.stderr)
+      assert.equal(2, #err, r.stderr)
+      assert.matches("^ion%-upload: stopped: auth: ", err[1])
+      assert.matches("^ion%-upload: dry run: 30 files", err[2])
+      args[#args + 1] = "--json"
+      r = run.cli(args, { ION_TOKEN = "sbx_bogus_token_123" })
+      assert.equal(2, r.code, r.stderr)
+      assert.equal(31, #lines(r.stdout)) -- 30 files and the totals
+      assert.equal(1, count(r.stderr, "stopped: auth"))
+      assert.not_matches("sbx_bogus_token_123", r.stdout .. r.stderr, 1, true)
+    end)
+
     it("an endpoint that is not ION (a 404, an HTML page): one line, exit 2", function()
       local s = sandbox.get()
       local not_ion = s.graphql:gsub("/graphql$", "/nothing")

@@ -161,6 +161,18 @@ describe("integration: ion-upload --receipts and verify", function()
     assert.matches("checked against storage's ETag", r.stdout, 1, true)
   end)
 
+  it("says a rejected token once (exit 2), not once per id", function()
+    local receipts = upload_set()
+    local ids = {}
+    for i, rc in ipairs(receipts) do ids[i] = string.format("%d", rc.id) end
+    local r = run.cli({ "verify", ids[1], ids[2], ids[3] }, { ION_TOKEN = "sbx_bogus_token_123" })
+    assert.equal(2, r.code, r.stderr)
+    assert.equal("", r.stdout)
+    assert.equal(1, select(2, r.stderr:gsub("stopped: auth:", "")), r.stderr)
+    assert.matches("ion%-upload verify: 0 ok.*; stopped", r.stderr)
+    assert.not_matches("sbx_bogus_token_123", r.stderr, 1, true)
+  end)
+
   it("says mismatch (exit 1) for an object overwritten in storage", function()
     local receipts = upload_set()
     sandbox.admin("POST", "/objects/put", { s3Key = receipts[2].s3Key, content = "x,y\n1,3\n" })

@@ -15,7 +15,7 @@ local plan_mod = require("ion.upload.plan")
 
 local dry_run = {}
 
-local OK, FAILED = 0, 1
+local OK, FAILED, USAGE_ERROR = 0, 1, 2
 local printable = output.printable
 
 -- JSON object text with the keys in the order given (nil values left out);
@@ -108,6 +108,18 @@ local function full_plan(entries, p, where)
   return out
 end
 
+-- A failure no file escapes (a rejected token, an endpoint that is not ION):
+-- the plan's lookups all fail with it and none succeeds. Said once, as an
+-- upload says it (exit 2), not once per file.
+local function run_wide(p)
+  local why
+  for _, e in ipairs(p.items) do
+    if e.ok then return nil end
+    if not why and e.err and output.configuration[e.err.code] then why = e.err end
+  end
+  return why
+end
+
 --- Runs the dry run: the exit status. entries, items, where: cli_main's
 -- list (entries with their item or their error; where[k] = the entry of
 -- items[k]). env: { stdout, stderr, usage_error }.
@@ -118,6 +130,17 @@ function dry_run.run(client, entries, items, where, args, env)
   local list = full_plan(entries, p, where)
   local totals = plan_mod.totals(list)
   totals.requests = p.totals.requests
+
+  local why = run_wide(p)
+  if why then
+    if args.json then -- every file still gets its line, so a script sees every path
+      for _, e in ipairs(list) do env.stdout:write(dry_run.json_line(e), "\n") end
+      env.stdout:write(dry_run.json_totals(totals), "\n")
+      env.stdout:flush()
+    end
+    env.stderr:write(output.stopped_line(why), "\n", dry_run.totals_line(totals), "\n")
+    return USAGE_ERROR
+  end
 
   local out, report = env.stdout, env.stdout
   if args.json then

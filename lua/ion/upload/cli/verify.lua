@@ -13,7 +13,7 @@ local receipts = require("ion.upload.cli.receipts")
 
 local verify_cli = {}
 
-local FAILED, OK = 1, 0
+local FAILED, OK, USAGE_ERROR, INTERRUPTED = 1, 0, 2, 130
 
 -- What a person reads for each status (JSON keeps the status word).
 local WORDS = { ok = "ok", mismatch = "mismatch", missing = "missing", local_changed = "local file changed",
@@ -102,7 +102,7 @@ local function check_one(client, entry, args)
   if entry.missing then return { status = "missing", reasons = { entry.missing }, notes = {} } end
   local opts = args.download and { download = download_path(client, args.download, entry) } or nil
   local r, err = client:verify(entry.id, entry.expect, opts)
-  if not r then return { status = "error", reasons = { tostring(err) }, notes = {} } end
+  if not r then return { status = "error", reasons = { tostring(err) }, notes = {}, err = err } end
   return r
 end
 
@@ -153,10 +153,22 @@ function verify_cli.run(argv, env)
   end)
   if not client then return env.usage_error(cerr) end
   local counts = { ok = 0, mismatch = 0, missing = 0, local_changed = 0, error = 0 }
+  local interrupted, why, answered = false, nil, false
   env.core.catch_interrupt()
   for _, entry in ipairs(entries) do
-    if env.core.interrupted() then break end
+    if env.core.interrupted() then
+      interrupted = true
+      break
+    end
     local r = check_one(client, entry, args)
+    -- a rejected token, or an endpoint that is not ION before it ever answered
+    -- as ION: every id would meet it, so it is said once and the run stops
+    local e = r.err
+    if e and (e.code == "auth" or (e.code == "protocol" and not answered)) then
+      why = e
+      break
+    end
+    answered = answered or r.status ~= "error"
     counts[r.status] = (counts[r.status] or 0) + 1
     if args.json then
       env.stdout:write(json_line(entry, r), "\n")
@@ -167,11 +179,13 @@ function verify_cli.run(argv, env)
     end
   end
   client:close()
-  local interrupted = env.core.interrupted()
+  if why then env.stderr:write(output.stopped_line(why), "\n") end
   env.stderr:write(string.format("ion-upload verify: %d ok, %d mismatch, %d missing, %d local file changed, "
     .. "%d could not be checked%s\n", counts.ok, counts.mismatch, counts.missing, counts.local_changed, counts.error,
-    interrupted and "; interrupted" or ""))
-  if counts.ok == #entries and not interrupted then return OK end
+    interrupted and "; interrupted" or (why and "; stopped" or "")))
+  if why then return USAGE_ERROR end
+  if interrupted then return INTERRUPTED end
+  if counts.ok == #entries then return OK end
   return FAILED
 end
 
