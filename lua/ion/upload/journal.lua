@@ -77,7 +77,12 @@ function journal.open(path, opts)
       { hint = busy and "Wait for the other ion-upload run to finish, or give this run its own journal."
         or "Put the journal on a local file system that supports locks." })
   end
-  local index, stats = jstate.index_file(fh, journal._hash_bits)
+  local index, stats, ierr = jstate.index_file(fh, journal._hash_bits)
+  if not index then
+    fh:close()
+    return nil, errors.new("bad_input", "cannot read journal " .. path .. ": "
+      .. tostring(type(ierr) == "table" and ierr.message or ierr), { hint = "Check the journal file and its disk" })
+  end
   fh:seek("end", 0)
   if stats.unterminated then
     -- A crash cut the last record short: start the next one on a line of its own.

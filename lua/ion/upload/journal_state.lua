@@ -16,9 +16,11 @@ local state = {}
 -- Damaged lines (only the last one can be cut short by a crash) are
 -- skipped: a record lost only means that step is done again. Two keys of
 -- one hash each keep a slot of their own (the core tells them apart by
--- reading keys back). Returns the index and its stats.
+-- reading keys back). Returns the index and its stats, or nil, nil, err
+-- when the file can't be read (the core's error).
 function state.index_file(fh, hash_bits)
-  local index = require("ion.upload.core").journal_index(fh, hash_bits)
+  local index, err = require("ion.upload.core").journal_index(fh, hash_bits)
+  if not index then return nil, nil, err end
   return index, index:stats()
 end
 
