@@ -145,7 +145,7 @@ function Source:entry(block)
     local path = self.args.files[self.arg_i]
     if not path then return nil end
     local i = self.arg_i -- its stat from check_args, let go as it is used
-    local kind, real, size = self.arg_types[i], self.arg_reals[i], self.arg_sizes[i]
+    local kind, key, size = self.arg_types[i], self.arg_reals[i], self.arg_sizes[i]
     self.arg_types[i], self.arg_reals[i], self.arg_sizes[i] = false, false, false
     if kind == "directory" then
       self.walking = walk.files(path, { hidden = self.args.hidden, follow = self.args.follow, filter = self.filter,
@@ -154,7 +154,7 @@ function Source:entry(block)
       local real = self.core.realpath(path)
       self.walk_real = real and (real == "/" and real or real .. "/")
     else
-      self.key = real or nil
+      self.key = key or nil
       -- the display size stream.lua would stat for: 0 unless a regular file
       return { path = path, size = kind == "file" and size or 0, item = { path = path, target = self.args.target } }
     end
