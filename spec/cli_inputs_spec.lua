@@ -4,27 +4,16 @@
 -- (stream.lua then asks no stat of its own), a duplicate is still told.
 local core = require("ion.upload.core")
 local inputs = require("ion.upload.cli.inputs")
-
-local function write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local files = require("support.files")
 
 describe("ion.upload.cli.inputs (FILE arguments)", function()
   local dir
   before_each(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(core.mkdir(dir))
-    write(dir .. "/a.txt", "12345")
-    write(dir .. "/b.txt", "1234567")
+    dir = files.tmpdir()
+    files.write(dir, "a.txt", "12345")
+    files.write(dir, "b.txt", "1234567")
   end)
-  after_each(function()
-    os.remove(dir .. "/a.txt")
-    os.remove(dir .. "/b.txt")
-    os.remove(dir)
-  end)
+  after_each(function() files.rmdir(dir) end)
 
   local function counting_core(calls)
     return setmetatable({
