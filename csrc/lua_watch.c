@@ -43,7 +43,8 @@ static int w_fd(lua_State *L)
     return 1;
 }
 
-/* Never blocks: the events of now, in the order they happened, or {}. */
+/* Never blocks: the events of now, in the order they happened, or {}. A
+ * "file" event has the file's type, size and mtime too. */
 static int w_read(lua_State *L)
 {
     ion_watcher *w = check_open(L);
@@ -54,7 +55,7 @@ static int w_read(lua_State *L)
     lua_createtable(L, (int)w->nq, 0);
     for (i = 0; i < w->nq; i++) {
         const ion_watch_event *ev = &w->q[i];
-        lua_createtable(L, 0, 3);
+        lua_createtable(L, 0, 5);
         lua_pushstring(L, ev->kind);
         lua_setfield(L, -2, "kind");
         lua_pushstring(L, ev->path ? ev->path : "");
@@ -62,6 +63,14 @@ static int w_read(lua_State *L)
         if (ev->code) {
             push_error(L, ev->code, ev->message, ev->hint);
             lua_setfield(L, -2, "err");
+        }
+        if (strcmp(ev->kind, "file") == 0) { /* as core.stat says it: Lua need not ask */
+            lua_pushliteral(L, "file");
+            lua_setfield(L, -2, "type");
+            lua_pushinteger(L, (lua_Integer)ev->size);
+            lua_setfield(L, -2, "size");
+            lua_pushnumber(L, (lua_Number)ev->mtime_sec + (lua_Number)ev->mtime_nsec / 1e9);
+            lua_setfield(L, -2, "mtime");
         }
         lua_rawseti(L, -2, (int)i + 1);
     }

@@ -8,7 +8,10 @@
  * watch is added first and the folder is scanned after: a file closed before
  * the watch existed is found by the scan, one closed after gets an event.
  * A file may be reported twice (by both, or while still open when the scan
- * saw it); the caller settles by size and mtime and dedups by identity. */
+ * saw it); the caller settles by size and mtime and dedups by identity.
+ * Each file is reported with its size and mtime from our own lstat, and a
+ * new folder's files are all reported here: the caller neither stats nor
+ * walks again (it scans at start and after an overflow). */
 #define _DEFAULT_SOURCE /* DT_* and dirfd() */
 #include "watch_tree.h"
 
@@ -128,20 +131,22 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-/* Out of memory drops the event: the caller's next rescan finds the file. */
-static void queue(ion_watcher *w, const char *kind, const char *path, const char *code,
-                  const char *message, const char *hint)
+/* Out of memory drops the event (NULL): the caller's next rescan finds the
+ * file. */
+static ion_watch_event *queue(ion_watcher *w, const char *kind, const char *path, const char *code,
+                              const char *message, const char *hint)
 {
     ion_watch_event *e;
     if (w->nq == w->capq) {
         size_t cap = w->capq ? w->capq * 2 : 32;
         ion_watch_event *q = realloc(w->q, cap * sizeof *q);
         if (q == NULL)
-            return;
+            return NULL;
         w->q = q;
         w->capq = cap;
     }
     e = &w->q[w->nq];
+    memset(e, 0, sizeof *e);
     e->kind = kind;
     e->path = dup_or_null(path);
     e->code = code;
@@ -150,9 +155,21 @@ static void queue(ion_watcher *w, const char *kind, const char *path, const char
     if ((path && !e->path) || (message && !e->message)) {
         free(e->path);
         free(e->message);
-        return;
+        return NULL;
     }
     w->nq++;
+    return e;
+}
+
+/* A regular file, with what its lstat said. */
+static void queue_file(ion_watcher *w, const char *rel, const struct stat *st)
+{
+    ion_watch_event *e = queue(w, "file", rel, NULL, NULL, NULL);
+    if (e == NULL)
+        return;
+    e->size = (long long)st->st_size;
+    e->mtime_sec = (long long)st->st_mtim.tv_sec;
+    e->mtime_nsec = (long)st->st_mtim.tv_nsec;
 }
 
 static void free_event(ion_watch_event *e)
@@ -266,7 +283,7 @@ static int add_tree(ion_watcher *w, const char *rel, int mode, ion_watch_failure
             if (add_tree(w, child, mode, &sub) != 0 && !vanished(&sub))
                 queue(w, "error", child, sub.code, sub.message, sub.hint);
         } else if (S_ISREG(st.st_mode) && mode == REPORT) {
-            queue(w, "file", child, NULL, NULL, NULL);
+            queue_file(w, child, &st);
         }
         /* symbolic links and special files: never followed, never reported */
     }
@@ -276,11 +293,10 @@ static int add_tree(ion_watcher *w, const char *rel, int mode, ion_watch_failure
 
 /* ---- reading events ----------------------------------------------------- */
 
-static int is_regular(const ion_watcher *w, const char *rel)
+static int is_regular(const ion_watcher *w, const char *rel, struct stat *st)
 {
     char path[PATH_MAX];
-    struct stat st;
-    return full_path(w, rel, path, sizeof path) && lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return full_path(w, rel, path, sizeof path) && lstat(path, st) == 0 && S_ISREG(st->st_mode);
 }
 
 static void root_gone(ion_watcher *w)
@@ -294,6 +310,7 @@ static void handle(ion_watcher *w, const struct inotify_event *ev)
 {
     char rel[PATH_MAX];
     const char *dir;
+    struct stat st;
     if (ev->mask & IN_Q_OVERFLOW) {
         /* Folders created meanwhile may lack a watch: add what is missing
          * (known ones are kept as they are), and let the caller rescan. */
@@ -329,8 +346,8 @@ static void handle(ion_watcher *w, const struct inotify_event *ev)
         }
         return;
     }
-    if ((ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) && is_regular(w, rel))
-        queue(w, "file", rel, NULL, NULL, NULL);
+    if ((ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) && is_regular(w, rel, &st))
+        queue_file(w, rel, &st);
 }
 
 int ion_watch_drain(ion_watcher *w)

@@ -23,6 +23,10 @@ typedef struct {
     const char *code; /* errors only */
     char *message;
     const char *hint;
+    /* "file" only: its lstat when it was reported, so the caller need not
+     * stat it again (a regular file, never a link) */
+    long long size, mtime_sec;
+    long mtime_nsec;
 } ion_watch_event;
 
 typedef struct {

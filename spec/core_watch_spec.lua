@@ -83,7 +83,9 @@ describe_linux("core.watcher", function()
     files.write(root, "a.csv", "x")
     assert.is_true(w:wait(5))
     local events = collect(w, until_has("file", "a.csv"))
-    assert.same({ kind = "file", path = "a.csv" }, events[1])
+    -- with what stat says of it: the watch need not stat it again
+    local st = assert(core.stat(root .. "/a.csv"))
+    assert.same({ kind = "file", path = "a.csv", type = "file", size = 1, mtime = st.mtime }, events[1])
     assert.same({}, w:read()) -- drained
   end)
 
@@ -115,7 +117,8 @@ describe_linux("core.watcher", function()
     assert.equal(3, w:watches())
     files.write(root, "st7/run1/log.txt", "x")
     local events = collect(w, until_has("file", "st7/run1/log.txt"))
-    assert.same({ kind = "file", path = "st7/run1/log.txt" }, events[1])
+    local st = assert(core.stat(root .. "/st7/run1/log.txt"))
+    assert.same({ kind = "file", path = "st7/run1/log.txt", type = "file", size = 1, mtime = st.mtime }, events[1])
   end)
 
   it("watches a subfolder created later and reports files written in it", function()
@@ -143,6 +146,12 @@ describe_linux("core.watcher", function()
     for _, e in ipairs(events) do if e.kind == "dir" then n_dirs = n_dirs + 1 end end
     assert.equal(3, n_dirs) -- once each, though both the scans and IN_CREATE saw a/b and a/b/c
     assert.same({ ["a/top.txt"] = true, ["a/b/c/deep.txt"] = true }, got)
+    for _, e in ipairs(events) do -- a new folder's files come with their stat too (its walk's)
+      if e.kind == "file" then
+        local st = assert(core.stat(root .. "/" .. e.path))
+        assert.same({ "file", 2, st.mtime }, { e.type, e.size, e.mtime })
+      end
+    end
     assert.equal(4, w:watches())
     -- and the deepest folder is watched from now on
     files.write(root, "a/b/c/later.txt", "3")

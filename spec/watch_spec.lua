@@ -140,6 +140,38 @@ describe("client:watch", function()
     assert.equal(".d.docx b.part c.docx drafts/e.docx", taken())
     w:close()
   end)
+
+  -- (the core's stat and list_dir wrapped to count what the watch asks; the real inotify watcher)
+  it("takes a new folder's files from the watcher's events: no stat and no scan of its own", function()
+    if not io.open("/proc/sys/fs/inotify/max_user_watches") then
+      print("skipped: no inotify on this system")
+      return
+    end
+    local asked = {}
+    local function count(name, fn)
+      return function(path, ...)
+        asked[#asked + 1] = name .. " " .. path
+        return fn(path, ...)
+      end
+    end
+    local c = client()
+    c._core = setmetatable({ stat = count("stat", real_core.stat), list_dir = count("list_dir", real_core.list_dir) },
+      { __index = real_core })
+    local w = assert(c:watch(dir, { target = { run_step = 1 }, settle = 60 }))
+    asked = {} -- the start-up scan's are not counted
+    assert(os.execute("mkdir -p '" .. dir .. "/new/sub' && echo 12 > '" .. dir .. "/new/a.txt' && echo 1234 > '"
+      .. dir .. "/new/sub/b.txt'"))
+    files.write(dir, "top.txt", "xyz")
+    local deadline = real_core.now() + 10 * slowdown
+    while not (w.cand["new/a.txt"] and w.cand["new/sub/b.txt"] and w.cand["top.txt"]) and real_core.now() < deadline do
+      w:step(0.05)
+    end
+    local sizes = {}
+    for rel, cand in pairs(w.cand) do sizes[rel] = cand.info.size end
+    w:close()
+    assert.same({ ["new/a.txt"] = 3, ["new/sub/b.txt"] = 5, ["top.txt"] = 3 }, sizes)
+    assert.same({}, asked)
+  end)
 end)
 
 describe("core.catch_hangup", function()

@@ -3,9 +3,10 @@
 -- or the manifest's rows (read a chunk at a time). Nothing is listed ahead:
 -- a back-fill of a million files holds only the entries in flight.
 --
--- An entry: { path =, item = { path, target, filename }, size = (known from
--- the walk, else nil) } or { path =, err = } (a manifest row that can't be
--- used, a folder that can't be read: that file's error, in its place).
+-- An entry: { path =, item = { path, target, filename }, size = (the
+-- display's, from the walk or the argument's stat; nil for a manifest row)
+-- } or { path =, err = } (a manifest row that can't be used, a folder that
+-- can't be read: that file's error, in its place).
 --
 -- A file given twice to the same target (an argument twice, globs or
 -- folders that overlap, a folder and a file in it, two manifest rows) is
@@ -25,19 +26,25 @@ local Source = { __name = "ion.upload.cli.inputs" }
 Source.__index = Source
 
 -- The FILE arguments checked before anything is sent (a folder without -r,
--- a bad glob are usage errors): the folder filter | nil, message.
-local function check_args(args, core)
+-- a bad glob are usage errors): the folder filter | nil, message. Each
+-- argument's stat (with its realpath, the key's) is kept for Source:entry,
+-- and its size for the progress display: one stat an argument, not three.
+-- Kept in arrays, not a table an argument: false where stat failed.
+local function check_args(self, args, core)
   local filter, ferr
   if args.recursive then
     filter, ferr = walk.filter({ include = args.include, exclude = args.exclude, exclude_from = args.exclude_from })
     if not filter then return nil, ferr end
   end
-  for _, path in ipairs(args.files) do
-    local st = core.stat(path)
+  local types, reals, sizes = {}, {}, {}
+  for i, path in ipairs(args.files) do
+    local st = core.stat(path, true)
     if st and st.type == "directory" and not args.recursive then
       return nil, path .. " is a folder: add -r (--recursive) to upload the files in it"
     end
+    types[i], reals[i], sizes[i] = st and st.type or false, st and st.real or false, st and st.size or false
   end
+  self.arg_types, self.arg_reals, self.arg_sizes = types, reals, sizes
   return filter or false
 end
 
@@ -64,7 +71,7 @@ function inputs.open(args, core, notes)
     self.first = first
     return self
   end
-  local filter, ferr = check_args(args, core)
+  local filter, ferr = check_args(self, args, core)
   if filter == nil then return nil, ferr end
   self.filter = filter or nil
   return self
@@ -137,16 +144,19 @@ function Source:entry(block)
     self.arg_i = self.arg_i + 1
     local path = self.args.files[self.arg_i]
     if not path then return nil end
-    local st = self.core.stat(path, true)
-    if st and st.type == "directory" then
+    local i = self.arg_i -- its stat from check_args, let go as it is used
+    local kind, key, size = self.arg_types[i], self.arg_reals[i], self.arg_sizes[i]
+    self.arg_types[i], self.arg_reals[i], self.arg_sizes[i] = false, false, false
+    if kind == "directory" then
       self.walking = walk.files(path, { hidden = self.args.hidden, follow = self.args.follow, filter = self.filter,
         list_dir = self.core.list_dir })
       self.walk_root, self.found = path, 0
       local real = self.core.realpath(path)
       self.walk_real = real and (real == "/" and real or real .. "/")
     else
-      self.key = st and st.real
-      return { path = path, item = { path = path, target = self.args.target } }
+      self.key = key or nil
+      -- the display size stream.lua would stat for: 0 unless a regular file
+      return { path = path, size = kind == "file" and size or 0, item = { path = path, target = self.args.target } }
     end
   end
 end

@@ -114,7 +114,7 @@ function stream.run(client, source, args, env)
     end
     if shows then
       local size = e.size
-      if not size then
+      if not size then -- a manifest row's (a walk's file and an argument come with theirs)
         local st = core.stat(e.item.path)
         size = st and st.type == "file" and st.size or 0
       end

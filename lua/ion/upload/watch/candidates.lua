@@ -163,16 +163,18 @@ function M:settle_candidates(now)
   end
 end
 
--- What the inotify watcher has seen since the last read.
+-- What the inotify watcher has seen since the last read. The watcher is
+-- the only walker: it reports each file of a new folder (a "dir" event
+-- comes before them) with its type, size and mtime, so a file event is
+-- neither stat-ed nor the folder scanned again here; only an overflow (lost
+-- events) is.
 function M:read_watcher()
   if not self.watcher then return end
   local evs = self.watcher:read()
   if not evs then return end
   for _, ev in ipairs(evs) do
     if ev.kind == "file" then
-      if not self:under_skipped_dir(ev.path) then self:saw(ev.path) end
-    elseif ev.kind == "dir" then
-      if not self:skipped_dir(ev.path) and not self:under_skipped_dir(ev.path) then self:scan(ev.path) end
+      if not self:under_skipped_dir(ev.path) then self:saw(ev.path, ev) end
     elseif ev.kind == "overflow" then
       self:scan("")
     elseif ev.kind == "gone" then
