@@ -103,8 +103,9 @@ function cli_args.parse(argv, version)
 
   local named = flags.targets_given(a)
   if a.manifest then
-    if #named > 0 then
-      return nil, "--manifest gives each file its own target: drop " .. named[1].flag
+    if #named > 0 or a.in_run or a.run_step_position then
+      return nil, "--manifest gives each file its own target: drop "
+        .. (named[1] and named[1].flag or a.in_run and "--in-run" or "--run-step-position")
     end
     if #a.files > 0 then
       return nil, "--manifest lists the files: drop the FILE arguments (" .. a.files[1] .. ")"
@@ -112,20 +113,16 @@ function cli_args.parse(argv, version)
     if a.recursive then return nil, "--manifest lists the files itself: drop -r (it walks FILE arguments)" end
     out.manifest = a.manifest
   else
-    if #named == 0 then
+    local terr
+    out.target, terr = flags.target_of(a, ", or use --manifest to send files to different targets")
+    if terr then return nil, terr end
+    if not out.target then
       return nil, "no target: name one with --run-step ID, --run ID, --procedure ID, --step ID, --part ID, "
         .. "--run-step-field ID or --entity-id ID (or use --manifest FILE)"
-    end
-    if #named > 1 then
-      return nil, "two targets (" .. named[1].flag .. " and " .. named[2].flag .. "): name exactly one, "
-        .. "or use --manifest to send files to different targets"
     end
     if #a.files == 0 then
       return nil, "no files: list the files to upload after the options"
     end
-    local terr
-    out.target, terr = flags.target(named[1])
-    if not out.target then return nil, terr end
     out.files = a.files
   end
   local _, ferr = flags.read(p, a, out)

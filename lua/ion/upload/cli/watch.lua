@@ -72,13 +72,9 @@ function watch_cli.parse(argv)
   if not ok then return nil, a .. "\n(see ion-upload watch --help)" end
   local out = { dir = a.dir, rules = a.rules, once = a.once, failed = a.failed, after = a.after or "keep",
     take_temporary = a.take_temporary }
-  local named = flags.targets_given(a)
   local err
-  if #named > 1 then return nil, "two targets: name exactly one, or use --rules" end
-  if named[1] then
-    out.target, err = flags.target(named[1])
-    if not out.target then return nil, err end
-  end
+  out.target, err = flags.target_of(a, ", or use --rules")
+  if err then return nil, err end
   if (out.target == nil) == (out.rules == nil) then
     return nil, "name one target (--run-step ID, ...) or --rules FILE"
   end
