@@ -214,7 +214,8 @@ describe("watch_rules", function()
         end },
         { match = "^F_(%d+)_(.-)%.csv$", target = { run_step_field = { run_step = { run = "%1", position = 2 },
           name = function() return "never called" end, label = "%0" } } },
-        { match = "^V_(%d+)", target = { run = function(cap) return { where = { title = { eq = "V" .. cap[1] } } } end } },
+        { match = "^V_(%d+)",
+          target = { run = function(cap) return { where = { title = { eq = "V" .. cap[1] } } } end } },
       }))
       local m = rules.match(set, "SN004512_Final test.csv")
       local where = m.target.run_step.run.where

@@ -26,7 +26,7 @@ function templates.substitute_all(rule, t, cap, whole, where, depth)
   if depth > literal.max_depth + 4 then return nil, where .. " nests too deep (a table inside itself?)" end
   local out = {}
   for k, v in pairs(t) do
-    local at, err = where .. "." .. tostring(k), nil
+    local at, err = where .. "." .. tostring(k)
     if type(v) == "string" then
       v, err = templates.substitute(rule, v, cap, whole)
       if not v then return nil, at .. " " .. err end
