@@ -212,6 +212,13 @@ describe("the target flags with names (ion-upload and watch)", function()
     end
   end)
 
+  it("watch --target-wait S: seconds >= 0", function()
+    assert.equal(120, assert(watch_cli.parse({ "d", "--run", "title=x", "--target-wait", "120" })).target_wait)
+    assert.is_nil(assert(watch_cli.parse({ "d", "--run", "1" })).target_wait) -- the library's default (3600)
+    local _, err = watch_cli.parse({ "d", "--run", "1", "--target-wait", "-1" })
+    assert.matches("--target-wait expects a number >= 0", err, 1, true)
+  end)
+
   it("ion-upload --manifest refuses --in-run and --run-step-position", function()
     local _, err = cli_args.parse({ "--manifest", "m.csv", "--in-run", "88" })
     assert.matches("drop --in-run", err, 1, true)

@@ -53,7 +53,9 @@ function watch_cli.parser()
   flags.group(p, "watch", "How", { "concurrency", "window", "journal", "receipts", "limit_rate", "no_validate",
     "no_verify_md5", "timeout", "stall_timeout", "retries",
     p:option("--after", "After a confirmed upload: keep (default), move:DIR or delete."):argname("WHAT"),
-    p:option("--failed", "Move files that failed for good into DIR."):argname("DIR") })
+    p:option("--failed", "Move files that failed for good into DIR."):argname("DIR"),
+    p:option("--target-wait", "Seconds a target found by name that matches nothing is waited for (default 3600; "
+      .. "0: fail at once)."):argname("S") })
   flags.group(p, "watch", "Output", { "json", "quiet", "verbose", "help" })
   return p
 end
@@ -84,6 +86,10 @@ function watch_cli.parse(argv)
     out.settle, err = number(a.settle, "--settle", 0)
     if not out.settle then return nil, err end
   end
+  if a.target_wait then
+    out.target_wait, err = number(a.target_wait, "--target-wait", 0)
+    if not out.target_wait then return nil, err end
+  end
   if a.poll then
     out.poll, err = number(a.poll, "--poll", 0.01)
     if not out.poll then return nil, err end
@@ -109,6 +115,9 @@ local function plain(ev)
     return output.plain_line(ev.rel or ev.path, { ok = false, err = ev.err }, ev.path)
   elseif ev.type == "taken" then
     return "take  " .. rel .. (ev.rewritten and " (rewritten: uploaded again as a new attachment)" or "")
+  elseif ev.type == "waiting_for_target" then
+    return string.format("wait  %s: %s (looked up again for up to %.0f s)", rel, output.printable(ev.message),
+      ev.wait or 0)
   elseif ev.type == "unmatched" then
     return "skip  " .. rel .. ": no rule matches (left alone)"
   elseif ev.type == "failed" then
@@ -184,6 +193,7 @@ function watch_cli.run(argv, env)
     failed = args.failed, journal = args.journal, include = args.include, exclude = args.exclude,
     once = args.once, concurrency = args.concurrency, window = args.window, validate = args.validate,
     hidden = args.hidden, take_temporary = args.take_temporary, sha256 = receipts and true or nil,
+    target_wait = args.target_wait,
     on_event = function(ev)
       if ev.type == "error" or ev.type == "failed" then failures = failures + 1 end
       if receipts and ev.type == "done" then
