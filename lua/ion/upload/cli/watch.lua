@@ -70,7 +70,8 @@ end
 function watch_cli.parse(argv)
   local p = watch_cli.parser()
   if help.wanted(argv) then return { help = true, parser = p } end -- before DIR is missed
-  local ok, a = p:pparse(flags.join(argv))
+  -- "--target-wait -1" is a bad number, not an unknown option
+  local ok, a = p:pparse(require("ion.upload.cli.rate").join_value(flags.join(argv), "--target-wait"))
   if not ok then return nil, a .. "\n(see ion-upload watch --help)" end
   local out = { dir = a.dir, rules = a.rules, once = a.once, failed = a.failed, after = a.after or "keep",
     take_temporary = a.take_temporary }
