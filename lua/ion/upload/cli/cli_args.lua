@@ -31,6 +31,16 @@ The manifest is CSV with a header row: path,target,id,filename
 run_step_field or entity_id; relative paths are relative to the current
 folder; quote fields holding commas as in RFC 4180).
 
+Targets by name: a target flag's value that is not a number is a set of
+equality filters, field=value[,field=value...] (values are strings; \, \=
+\\ for a comma, = or backslash in a value): --run 'title=SN004512 final
+test', --part 'partNumber=PN-77,revision=B'. A run step by its title or
+position in a run: --run-step TITLE --in-run RUN, --run-step-position N
+--in-run RUN (RUN: an id or filters); a run step field by name:
+--run-step-field NAME with the run step flags. In a manifest the id column
+takes the same text; a run step is RUN/TITLE or RUN/#N (\/ for a / in a
+title). Exactly one object must match.
+
 With --journal, a run that stopped (a crash, Ctrl-C) can be run again with the
 same journal: files already attached are skipped, files already in storage
 are only registered, the rest are uploaded.
@@ -49,6 +59,7 @@ Examples:
   export ION_API_URL=https://api.buildwithion.com/graphql ION_TOKEN=...
   ion-upload --run-step 123 inspection-photo.jpg
   ion-upload --part 42 --journal parts.journal --concurrency 8 scans/*.pdf
+  ion-upload --run-step 'Final test' --in-run 'title=SN004517 final test' log.csv
   ion-upload --manifest shift-photos.csv --journal shift.journal --json > results.jsonl
   ion-upload --environment staging --entity-id 9876 --no-validate log.txt
   ion-upload --profile prod --run 7 -r --include '*.pdf' --exclude 'drafts/' scans/
@@ -60,6 +71,7 @@ function cli_args.parser(version)
   p:usage(table.concat({
     "Usage: ion-upload [options] (--run-step ID | --run ID | --procedure ID | --step ID |",
     "                             --part ID | --run-step-field ID | --entity-id ID) FILE...",
+    "       ion-upload [options] (--run-step TITLE | --run-step-position N) --in-run RUN FILE...",
     "       ion-upload [options] --manifest FILE",
     "       ion-upload watch DIR (--run-step ID | ... | --rules FILE) [options]",
     "       ion-upload verify (--journal FILE | --receipts FILE | ID...)",
