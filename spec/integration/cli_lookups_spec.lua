@@ -102,15 +102,13 @@ describe("integration: targets found by name (ion-upload)", function()
 end)
 
 describe("integration: watch waits for a target found by name", function()
-  local dir, inbox
-  setup(function() sandbox.get() end)
+  local dir, inbox -- the rules in dir, the watched folder apart
   before_each(function()
+    sandbox.get()
     sandbox.reset()
-    dir = files.tmpdir()
-    inbox = dir .. "/in"
-    assert(os.execute("mkdir -p '" .. inbox .. "'"))
+    dir, inbox = files.tmpdir(), files.tmpdir()
   end)
-  after_each(function() files.rmdir(dir) end)
+  after_each(function() files.rmdir(dir) files.rmdir(inbox) end)
 
   it("a file whose run does not exist yet waits; POST /admin/runs creates it and the file is attached", function()
     local rules = files.write(dir, "rules.lua", [[return { { match = "^(SN%d+)_final%.csv$",
