@@ -213,6 +213,28 @@ describe("client:upload (core stubbed)", function()
     assert.is_nil(dl.headers)
   end)
 
+  it("download and verify: a 403 from storage earns one fresh URL, a second one fails", function()
+    for _, call in ipairs({
+      function(client) return client:download(4242, tmp .. ".copy") end,
+      function(client) return client:verify(4242) end,
+    }) do
+      local refusals = 1
+      local client, core = stub.client(stub.router(stub.happy(), stub.put_ok, function()
+        if refusals > 0 then
+          refusals = refusals - 1
+          return xml403("AccessDenied", "Access Denied")
+        end
+        return { status = 200, md5 = "9c1185a5c5e9fc54612808977ee8f548", size = 5, headers = {} }
+      end))
+      assert.is_truthy(call(client))
+      assert.same({ "fileAttachment", "download", "fileAttachment", "download" }, kinds(core))
+      refusals = 2
+      local out, err = call(client)
+      assert.is_nil(out)
+      assert.equal(403, err.status)
+    end
+  end)
+
   it("makes a null attachment not_found", function()
     local client = stub.client(stub.router(stub.happy({
       fileAttachment = function() return { fileAttachment = require("cjson").null } end,

@@ -12,6 +12,14 @@ describe("ion.upload.retry", function()
     assert.equal(retry.cap, retry.delay(20, hi))
   end)
 
+  it("takes a longer cap as a parameter (the watch's retry_cap), the same steps below it", function()
+    local lo, hi = function() return 0 end, function() return 1 end
+    assert.equal(retry.delay(3, hi), retry.delay(3, hi, nil, 60))
+    assert.equal(32, retry.delay(8, hi, nil, 60))
+    assert.equal(60, retry.delay(20, hi, nil, 60))
+    assert.equal(30, retry.delay(20, lo, nil, 60))
+  end)
+
   it("waits at least Retry-After, within reason", function()
     assert.equal(3, retry.delay(1, function() return 0 end, 3))
     assert.equal(retry.max_retry_after, retry.delay(1, nil, 3600))

@@ -303,10 +303,5 @@ describe("watch_rules", function()
         assert.is_false(rules.is_temporary(name), name)
       end
     end)
-
-    it("turns globs into anchored patterns with magic characters escaped", function()
-      assert.equal("^.*%.tmp$", rules.glob_pattern("*.tmp"))
-      assert.equal("^a.%(1%)%[x%]%%%+%-$", rules.glob_pattern("a?(1)[x]%+-"))
-    end)
   end)
 end)

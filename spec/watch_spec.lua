@@ -43,6 +43,30 @@ describe("client:watch", function()
     assert.has_error(function() client():watch(42, {}) end)
   end)
 
+  it("refuses a bad target at start with the one target check, before anything is watched", function()
+    local cases = {
+      { { run_step = -1 }, "run_step must be a positive whole number" },
+      { { run_step = "12a" }, "run_step must be a positive whole number" },
+      { { bogus = 1 }, "unknown kind bogus" },
+      { {}, "name one of" },
+      { { run = 1, part = 2 }, "name exactly one kind" },
+      { { entity_id = "" }, "entity_id must be a non%-empty string" },
+    }
+    for _, case in ipairs(cases) do
+      local started = false
+      local c = client(function() started = true; return nil, { code = "unsupported", message = "no inotify" } end)
+      local w, err = c:watch(dir, { target = case[1] })
+      assert.is_nil(w)
+      assert.equal("bad_input", err.code)
+      assert.equal("target", err.field)
+      assert.matches(case[2], err.message)
+      assert.is_false(started, "nothing is watched")
+    end
+    local w = assert(client(function() return nil, { code = "unsupported", message = "no inotify" } end)
+      :watch(dir, { target = { run_step = "12" }, settle = 60 }))
+    w:close()
+  end)
+
   it("polls when the core has no inotify; sees files, skips temporary names", function()
     local c = client(function() return nil, { code = "unsupported", message = "no inotify" } end)
     files.write(dir, "a.txt", "a")

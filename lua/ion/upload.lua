@@ -10,10 +10,18 @@
 local config = require("ion.upload.config")
 local context = require("ion.upload.context")
 local errors = require("ion.upload.errors")
+local items_mod = require("ion.upload.engine.items")
 local job = require("ion.upload.job")
 local steps = require("ion.upload.steps")
 
 local upload = { VERSION = "0.1.0", errors = errors }
+
+-- The files per aliased document when `window` is not given, and the check
+-- of a `window` (v | nil, why): the CLI's --window reads both.
+upload.DEFAULT_WINDOW = items_mod.default_window
+-- The parallel PUTs of a client when upload.new is given no `concurrency`.
+upload.DEFAULT_CONCURRENCY = config.defaults.concurrency
+upload.check_window = items_mod.check_window
 
 local Client = { __name = "ion.upload.client" }
 Client.__index = Client
@@ -72,8 +80,12 @@ function Client:start_many(items, opts)
 end
 
 -- A hot folder (ion.upload.watch, docs/api.md "client:watch"): job | nil, err.
+-- The watch gets the narrow context, and its one open engine job through a
+-- function: it never holds the client.
 function Client:watch(dir, opts)
-  local j, err = require("ion.upload.watch").start(self, dir, opts, 3)
+  local ctx = self._ctx
+  local function start_many(engine_opts) return job.start_many(ctx, {}, engine_opts, "start_many", 4) end
+  local j, err = require("ion.upload.watch").start(ctx, start_many, dir, opts, 3)
   return j, err
 end
 

@@ -50,7 +50,7 @@ describe("integration: client:watch", function()
   end)
 
   it("takes files in a subfolder created later, with rules and captures; reports unmatched once", function()
-    local rules = files.write(dir .. "/..", "rules-" .. tostring(os.time()) .. ".lua",
+    local rules = files.write(dir .. "/..", "rules-" .. dir:match("[^/]+$") .. ".lua",
       'return { { match = "^st7/RS(%d+)_.*%.csv$", target = { run_step = "%1" } } }')
     local w, events = watch({ rules = rules, settle = 0.2 })
     assert(os.execute("mkdir -p '" .. dir .. "/st7'"))
@@ -148,8 +148,8 @@ describe("integration: client:watch", function()
   it("after delete: deletes only files confirmed attached, never one failed or in doubt", function()
     -- GraphQL answers lost or refused at a seeded rate: some registrations end in doubt
     sandbox.faults({ seed = 7, graphql_5xx_rate = 0.3 })
-    local journal = dir .. "/../watch-" .. tostring(os.time()) .. ".journal"
-    local rules = files.write(dir .. "/..", "rules-del-" .. tostring(os.time()) .. ".lua",
+    local journal = dir .. "/../watch-" .. dir:match("[^/]+$") .. ".journal"
+    local rules = files.write(dir .. "/..", "rules-del-" .. dir:match("[^/]+$") .. ".lua",
       'return { { match = "^bad", target = { run_step = 99999 } }, { match = ".", target = { run_step = 12 } } }')
     local w, events = watch({ rules = rules, settle = 0, after = "delete", journal = journal, retry_cap = 0.2 },
       { retries = 0 })
@@ -187,7 +187,7 @@ describe("integration: client:watch", function()
   end)
 
   it("rules: a bad rules file is refused naming the rule; a bad reload keeps the old rules", function()
-    local rules = dir .. "/../rules-re-" .. tostring(os.time()) .. ".lua"
+    local rules = dir .. "/../rules-re-" .. dir:match("[^/]+$") .. ".lua"
     local function write_rules(text)
       local fh = assert(io.open(rules, "w"))
       fh:write(text)

@@ -26,8 +26,10 @@ end
 
 -- Seconds to wait before retry number `attempt` (1, 2, ...): half the
 -- exponential step plus a random half ("equal jitter"); at least retry_after.
-function retry.delay(attempt, random, retry_after)
-  local step = math.min(retry.cap, retry.base * 2 ^ (attempt - 1))
+-- cap: the longest step (retry.cap unless given: the watch, which waits out
+-- an outage, gives its retry_cap).
+function retry.delay(attempt, random, retry_after, cap)
+  local step = math.min(cap or retry.cap, retry.base * 2 ^ (attempt - 1))
   local d = step / 2 + (random and random() or 0.5) * step / 2
   if retry_after and retry_after > d then d = math.min(retry_after, retry.max_retry_after) end
   return d

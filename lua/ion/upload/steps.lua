@@ -105,20 +105,36 @@ function steps.download(ctx, id, path, opts)
   if opts.md5 ~= nil and (type(opts.md5) ~= "string" or not opts.md5:match("^%x+$") or #opts.md5 ~= 32) then
     return nil, check.bad("md5", "expected 32 hex digits")
   end
-  local expected = opts.md5 or ctx.md5.get(n)
-  local attempts, had_403 = 0, false
+  local res, derr = steps.fetch_bytes(ctx, n, path, { on_progress = opts.on_progress,
+    md5 = opts.md5 or ctx.md5.get(n) })
+  if not res then return nil, derr end
+  return true
+end
+
+--- The one download loop (download, and verify's): the attachment's bytes
+-- streamed to path (or only hashed without one): res, att (no downloadUrl:
+-- a credential, never handed on) | nil, err, from_storage (true when storage
+-- failed, not ION). A fresh URL when storage.fresh_url_reason grants it
+-- (once per reason: a 403); transient failures the client's retries.
+-- opts: on_progress, md5 (checked before the file lands), sha256.
+function steps.fetch_bytes(ctx, id, path, opts)
+  local attempts, fresh = 0, {}
   while true do
-    local att, aerr = fetch_attachment(ctx, n)
+    local att, aerr = steps.attachment(ctx, id)
     if not att then return nil, aerr end
-    local res, derr = storage.download_once(ctx, att.downloadUrl, path, opts.on_progress, expected)
-    if res then return true end
-    if derr.status == 403 and not had_403 then
-      had_403 = true
+    local res, derr = storage.download_once(ctx, att.downloadUrl, path, opts.on_progress, opts.md5, opts.sha256)
+    if res then
+      att.downloadUrl = nil
+      return res, att
+    end
+    local reason = storage.fresh_url_reason(derr)
+    if reason and not fresh[reason] then
+      fresh[reason] = true
     elseif derr.retryable and attempts < ctx.cfg.retries then
       attempts = attempts + 1
       if derr.code ~= "url_expired" then retry.wait(ctx.clock(), attempts, ctx.random, derr) end
     else
-      return nil, derr
+      return nil, derr, true
     end
   end
 end

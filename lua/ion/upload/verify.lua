@@ -9,9 +9,7 @@
 -- storage's own ETag), "local_changed" (ION matches, the local file does
 -- not), "ok". A failure that decides nothing (network, auth) is nil, err.
 local check = require("ion.upload.check")
-local retry = require("ion.upload.retry")
 local steps = require("ion.upload.steps")
-local storage = require("ion.upload.storage")
 
 local verify = {}
 
@@ -54,31 +52,6 @@ local function check_expect(expect)
     end
   end
   return true
-end
-
--- The attachment's bytes hashed (or written to path): res | nil, err, where
--- err.code == "not_found" means storage has no object. A 403 earns one fresh
--- URL; transient failures the client's retries.
-local function fetch_bytes(ctx, id, path, sha256, on_progress)
-  local attempts, had_403 = 0, false
-  while true do
-    local att, aerr = steps.attachment(ctx, id)
-    if not att then return nil, aerr end
-    local res, derr = storage.download_once(ctx, att.downloadUrl, path, on_progress, nil, sha256)
-    if res then
-      att.downloadUrl = nil -- a credential: never handed on
-      return res, nil, att
-    end
-    if derr.status == 403 and not had_403 then
-      had_403 = true
-    elseif derr.retryable and attempts < ctx.cfg.retries then
-      attempts = attempts + 1
-      if derr.code ~= "url_expired" then retry.wait(ctx.clock(), attempts, ctx.random, derr) end
-    else
-      derr.stage = "storage"
-      return nil, derr
-    end
-  end
 end
 
 -- What the local file says about the record: adds to out.reasons and
@@ -152,12 +125,14 @@ function verify.run(ctx, id, expect, opts)
   ok, err = check_expect(expect)
   if not ok then return nil, err end
   local out = { id = id, status = "ok", reasons = {}, notes = {} }
-  local res, ferr, att = fetch_bytes(ctx, id, opts.download, expect.sha256 ~= nil, opts.on_progress)
+  -- res, att | nil, err, from_storage
+  local res, att, from_storage = steps.fetch_bytes(ctx, id, opts.download,
+    { sha256 = expect.sha256 ~= nil, on_progress = opts.on_progress })
   if not res then
+    local ferr = att
     if ferr.code ~= "not_found" then return nil, ferr end
     out.status = "missing"
-    out.reasons[1] = ferr.stage == "storage" and "storage has no object for this attachment"
-      or "no such attachment in ION"
+    out.reasons[1] = from_storage and "storage has no object for this attachment" or "no such attachment in ION"
   else
     out.attachment = att
     out.remote = { md5 = res.md5, sha256 = res.sha256, size = res.size, etag = etag_md5(res.etag) or res.etag }

@@ -42,14 +42,16 @@ for _, part in ipairs({
   for name, f in pairs(part) do Watch[name] = f end
 end
 
---- watch.start(client, dir, opts) -> job | nil, err
-function watch.start(client, dir, opts, level)
+--- watch.start(ctx, start_many, dir, opts) -> job | nil, err. ctx: the
+-- client's narrow context (ion.upload.context); start_many(engine_opts) ->
+-- job | nil, err starts the watch's one open engine job.
+function watch.start(ctx, start_many, dir, opts, level)
   check.arg(type(dir) == "string", 1, "watch", "string", dir, level)
   check.arg(opts == nil or type(opts) == "table", 2, "watch", "table or nil", opts, level)
   local o, err = options.check(opts or {}, { settle = watch.default_settle, retry_cap = watch.default_retry_cap,
     target_wait = watch.default_target_wait })
   if not o then return nil, err end
-  local core = client:_core_module()
+  local core = ctx.clock()
   local root, rerr = core.realpath(dir)
   if not root then
     return options.bad(tostring(type(rerr) == "table" and rerr.message or rerr), "dir", "Name a folder that exists")
@@ -60,7 +62,7 @@ function watch.start(client, dir, opts, level)
   if not fok then return nil, ferr end
 
   local self = setmetatable({
-    core = core, root = root, o = o, gen = 1,
+    core = core, random = ctx.random, root = root, o = o, gen = 1,
     cand = {},     -- rel -> { key, since }: seen, not yet settled
     inflight = {}, -- rel -> { key, index, rewritten }
     by_index = {}, -- engine index -> rel
@@ -101,7 +103,7 @@ function watch.start(client, dir, opts, level)
       if o.on_event then o.on_event(ev) end
     end,
   }
-  local job, jerr = client:start_many({}, engine_opts)
+  local job, jerr = start_many(engine_opts)
   if not job then return nil, jerr end
   self.job = job
   job._run.abort_on_interrupt = false -- the watch stops gently on SIGINT and SIGTERM (Watch:tick)

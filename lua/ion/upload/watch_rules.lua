@@ -14,6 +14,7 @@
 -- loading the rules reads nothing else and changes nothing. Every failure is
 -- a bad_input error naming the rule by its index; nothing here raises.
 local errors = require("ion.upload.errors")
+local glob = require("ion.upload.glob")
 local literal = require("ion.upload.graphql.literal")
 local targets = require("ion.upload.targets")
 local lua_pattern = require("ion.upload.watch.lua_pattern")
@@ -256,20 +257,15 @@ end
 -- *.tmp, *.part, ~* (compared case-insensitively: FOO.TMP too).
 watch_rules.temporary_globs = { ".*", "*.tmp", "*.part", "~*" }
 
--- A shell glob (*, ? and literal characters) as an anchored Lua pattern.
-function watch_rules.glob_pattern(glob)
-  local out = glob:gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".")
-  return "^" .. out .. "$"
-end
-
-local temporary_patterns = {}
-for i, g in ipairs(watch_rules.temporary_globs) do temporary_patterns[i] = watch_rules.glob_pattern(g) end
+-- Compiled with the one glob matcher (ion.upload.glob), over the basename.
+local temporary_matchers = {}
+for i, g in ipairs(watch_rules.temporary_globs) do temporary_matchers[i] = assert(glob.compile(g)) end
 
 -- hidden: dot names are not temporary (the watch's `hidden` option).
 function watch_rules.is_temporary(basename, hidden)
   local lower = basename:lower()
-  for i, p in ipairs(temporary_patterns) do
-    if lower:find(p) and not (hidden and watch_rules.temporary_globs[i] == ".*") then return true end
+  for i, m in ipairs(temporary_matchers) do
+    if m:match(lower) and not (hidden and watch_rules.temporary_globs[i] == ".*") then return true end
   end
   return false
 end

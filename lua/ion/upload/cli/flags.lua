@@ -5,10 +5,10 @@
 -- flag cannot mean one thing in one command and another in the next.
 local config = require("ion.upload.config")
 local environments = require("ion.upload.environments")
-local items = require("ion.upload.engine.items")
 local rate = require("ion.upload.cli.rate")
 local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
+local upload = require("ion.upload")
 
 local flags = {}
 
@@ -67,7 +67,7 @@ flags.defs = {
   concurrency = { "--concurrency", "N", "Files uploaded at once (default 4).", check = setting("concurrency"),
     dash = true },
   window = { "--window", "N", "Files per GraphQL document (default 50; 1 turns aliasing off).",
-    check = number(items.check_window), dash = true },
+    check = number(upload.check_window), dash = true },
   journal = { "--journal", "FILE", { upload = "Resume journal: run again with the same file to finish a stopped batch.",
     watch = "The journal: what is done survives a restart." } },
   receipts = { "--receipts", "FILE", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)." },

@@ -10,8 +10,8 @@ local progress = require("ion.upload.cli.cli_progress")
 local log_progress = require("ion.upload.cli.log_progress")
 local summary_out = require("ion.upload.cli.summary")
 local reorder = require("ion.upload.cli.reorder")
-local items_mod = require("ion.upload.engine.items")
 local errors = require("ion.upload.errors")
+local upload = require("ion.upload")
 local hints = require("ion.upload.cli.hints")
 
 local stream = {}
@@ -51,8 +51,8 @@ function stream.run(client, source, args, env)
   local where, items = {}, {} -- the job's index -> the CLI's index, and its item, until its result
   local tally = { files = 0, failed_here = 0, doubtful = 0 }
 
-  local buffer = reorder.new(stream.limit(args.window or items_mod.default_window,
-    args.concurrency or client.cfg.concurrency), args.json, function(i, r)
+  local buffer = reorder.new(stream.limit(args.window or upload.DEFAULT_WINDOW,
+    args.concurrency or upload.DEFAULT_CONCURRENCY), args.json, function(i, r)
     if args.json then
       stdout:write(output.json_line(paths[i], r), "\n")
       stdout:flush()

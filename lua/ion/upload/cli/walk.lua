@@ -2,28 +2,14 @@
 -- sorted order (bytewise by name) over core.list_dir, as an iterator with an
 -- explicit stack, so that a consumer can pull files while the walk goes on.
 --
--- Filters (README, "Whole folders"): paths are relative to the folder given,
--- with / between folders. A glob with no / (a trailing one aside) is matched
--- against the last part of the path (any depth); one with a / against the
--- whole relative path (a leading / only anchors it). A glob ending in / only
--- matches folders. Precedence: exclusion wins. A file is taken when it
--- matches no --exclude and, if any --include is given, at least one
--- --include. A folder that matches an --exclude is not entered; --include
--- never stops a walk into a folder.
-local glob = require("ion.upload.cli.glob")
+-- Filters: the path rules of ion.upload.glob (glob.rule, take_file,
+-- skip_folder), the same matcher the library's watch filters with. A file is
+-- taken when it matches no --exclude and, if any --include is given, at least
+-- one --include; a folder that matches an --exclude is not entered.
+local glob = require("ion.upload.glob")
 local errors = require("ion.upload.errors")
 
 local walk = {}
-
---- One glob compiled with the rules above (a glob without / matches the
--- name at any depth): matcher | nil, message naming the glob.
-function walk.rule(pattern)
-  local ok, err = glob.compile(pattern) -- checked as given, so that a message quotes it as given
-  if not ok then return nil, err end
-  local body = pattern:gsub("^/+", "")
-  local anchored = #body < #pattern or body:gsub("/+$", ""):find("/", 1, true) ~= nil
-  return glob.compile(anchored and body or "**/" .. body)
-end
 
 -- An exclusion of every name at the top (*, **, /*, **/*, ...): with it no
 -- file is ever taken, whatever --include says (exclusion wins).
@@ -76,40 +62,20 @@ function walk.filter(opts)
   local excludes, xerr = walk.excludes(opts)
   if not excludes then return nil, xerr end
   for _, e in ipairs(excludes) do
-    local m, err = walk.rule(e.glob)
+    local m, err = glob.rule(e.glob)
     if not m then return nil, e.from .. ": " .. err end
     if excludes_all(e.glob, m) then return nil, excludes_all_message(e, opts.include or {}) end
     f.exclude[#f.exclude + 1] = m
   end
   for _, g in ipairs(opts.include or {}) do
-    local m, err = walk.rule(g)
+    local m, err = glob.rule(g)
     if not m then return nil, "--include: " .. err end
     f.include[#f.include + 1] = m
   end
   return f
 end
 
-local function any(list, path)
-  for _, m in ipairs(list) do
-    if m:match(path) then return true end
-  end
-  return false
-end
-
---- Whether the folder rel (relative to the root) is left out: not entered.
-function walk.skip_folder(f, rel)
-  return f and (any(f.exclude, rel) or any(f.exclude, rel .. "/"))
-end
-local skip_folder = walk.skip_folder
-
---- Whether the file rel is taken: no exclude matches it and, if there are
--- includes, one does.
-function walk.take_file(f, rel)
-  if not f then return true end
-  if any(f.exclude, rel) then return false end
-  return #f.include == 0 or any(f.include, rel)
-end
-local take_file = walk.take_file
+local skip_folder, take_file = glob.skip_folder, glob.take_file
 
 local function join(a, b)
   if a:sub(-1) == "/" then return a .. b end

@@ -4,7 +4,7 @@
 -- of the watch job (self), mixed in by ion.upload.watch.
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
-local walk = require("ion.upload.cli.walk")
+local glob = require("ion.upload.glob")
 
 local M = {}
 
@@ -34,9 +34,9 @@ local function temporary(o, rel)
 end
 
 -- Whether rel is worth a look: not a temporary name, and taken by the
--- include and exclude globs as `ion-upload -r` takes a file (cli/walk.lua).
+-- include and exclude globs as `ion-upload -r` takes a file (glob.take_file).
 function M:wanted(rel)
-  return not temporary(self.o, rel) and walk.take_file(self.o.filter, rel)
+  return not temporary(self.o, rel) and glob.take_file(self.o.filter, rel)
 end
 
 -- Notes a file seen (by an event or a scan): it becomes a candidate unless
@@ -80,7 +80,7 @@ end
 function M:skipped_dir(rel)
   local abs = self.root .. "/" .. rel
   return abs == self.o.move_to or abs == self.o.failed or temporary(self.o, rel)
-    or walk.skip_folder(self.o.filter, rel)
+    or glob.skip_folder(self.o.filter, rel)
 end
 
 -- Whether a folder on the way to rel is skipped (an event from inside one).

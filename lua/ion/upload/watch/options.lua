@@ -1,10 +1,11 @@
 -- The options of client:watch, checked once at start: the rules (loaded
 -- from their file), the after-action, the include, exclude and
--- take_temporary globs (read as `ion-upload -r` reads them: cli/walk.lua).
+-- take_temporary globs (read as `ion-upload -r` reads them: glob.rule).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch_rules")
-local walk = require("ion.upload.cli.walk")
+local glob = require("ion.upload.glob")
+local targets = require("ion.upload.targets")
 
 local options = {}
 
@@ -26,7 +27,7 @@ local function compile_globs(list, field)
   if type(list) == "string" then list = { list } end
   if type(list) ~= "table" then return nil, field .. " must be a glob or a list of globs" end
   for _, g in ipairs(list) do
-    local m, why = walk.rule(g)
+    local m, why = glob.rule(g)
     if not m then return nil, field .. ": " .. why end
     out[#out + 1] = m
   end
@@ -35,7 +36,15 @@ end
 
 local function check_rules(o)
   if (o.rules == nil) == (o.target == nil) then return bad("give rules or target (one of them)", "rules") end
-  if o.target ~= nil and type(o.target) ~= "table" then return bad("target must be a table", "target") end
+  if o.target ~= nil then
+    if type(o.target) ~= "table" then return bad("target must be a table such as { run_step = 123 }", "target") end
+    -- the one target check (upload_many's, the CLI's): a bad id fails here, not on every file
+    local kind, err = targets.parse(o.target)
+    if not kind then
+      return bad(err.message, "target", "Fix the option target given to client:watch: one kind and its id, "
+        .. "such as { run_step = 123 }")
+    end
+  end
   if o.rules ~= nil then
     if type(o.rules) == "string" then
       local set, rerr = rules_mod.load(o.rules)
@@ -90,7 +99,7 @@ function options.check(opts, defaults)
   for _, k in ipairs({ "hidden", "sha256" }) do
     if o[k] ~= nil and type(o[k]) ~= "boolean" then return bad(k .. " must be a boolean", k) end
   end
-  -- the filter of cli/walk.lua: walk.take_file, walk.skip_folder
+  -- the filter of `ion-upload -r`: glob.take_file, glob.skip_folder
   o.filter = {}
   for _, k in ipairs({ "include", "exclude", "take_temporary" }) do
     local why

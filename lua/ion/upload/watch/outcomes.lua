@@ -1,9 +1,10 @@
 -- The engine's outcomes of the files taken, and what each means for the
--- watch: done (after-actions), transient (queued, retried with a backoff
--- capped at `retry_cap`), permanent (held until the file or the rules
--- change) or in doubt (left to the journal: the next run registers it
--- again). Methods of the watch job (self), mixed in by ion.upload.watch.
+-- watch: done (after-actions), transient (queued, retried with the client's
+-- backoff, ion.upload.retry, capped at `retry_cap`), permanent (held until
+-- the file or the rules change) or in doubt (left to the journal: the next
+-- run registers it again). Methods of the watch job (self), mixed in by ion.upload.watch.
 local candidates = require("ion.upload.watch.candidates")
+local retry = require("ion.upload.retry")
 
 local M = {}
 
@@ -20,7 +21,8 @@ end
 function M:on_transient(rel, f, ev, now)
   local wt = self.waiting[rel]
   local attempt = (wt and wt.key == f.key) and (wt.attempt + 1) or 1
-  local delay = math.min(self.o.retry_cap, 2 ^ (attempt - 1))
+  -- the client's backoff policy (ion.upload.retry), with the watch's longer cap
+  local delay = retry.delay(attempt, self.random, ev.err and ev.err.retry_after, self.o.retry_cap)
   self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt, announced = f.announced }
   self:outage_begins(ev.err, now)
   self.emit({ type = "waiting", rel = rel, path = ev.path, since = self.down.since, reason = self.down.reason,

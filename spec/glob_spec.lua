@@ -1,5 +1,5 @@
--- unit spec: the CLI's glob matcher (lua/ion/upload/cli/glob.lua), pure Lua.
-local glob = require("ion.upload.cli.glob")
+-- unit spec: the glob matcher (lua/ion/upload/glob.lua), pure Lua.
+local glob = require("ion.upload.glob")
 
 local function matches(pattern, path)
   local m = assert(glob.compile(pattern))
@@ -8,7 +8,7 @@ end
 
 local function cpu() return os.clock() end
 
-describe("cli glob", function()
+describe("glob", function()
   it("* matches within one folder name, never across /", function()
     assert.is_true(matches("*.txt", "a.txt"))
     assert.is_true(matches("*.txt", ".txt"))

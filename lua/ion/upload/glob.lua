@@ -1,4 +1,6 @@
--- Globs for the CLI's --include and --exclude: compiled once into a small
+-- Globs, the one matcher for every filter: the CLI's --include and --exclude,
+-- the watch's include, exclude, take_temporary and its temporary names. Each
+-- is compiled once into a small
 -- automaton (a list of tokens) that is run over a path as a set of states,
 -- Thompson style. A match costs O(path length x glob length) whatever the
 -- glob: no backtracking, so `*a*a*a*a*b` over a long name cannot hang.
@@ -197,6 +199,42 @@ function Matcher:match(path)
     cur = nxt
   end
   return mark[m + 1] == gen
+end
+
+-- Path rules (README, "Whole folders"): paths are relative to the folder
+-- given, with / between folders. A glob with no / (a trailing one aside)
+-- matches the last part of the path (any depth); one with a / the whole
+-- relative path (a leading / only anchors it). A glob ending in / only
+-- matches folders. Exclusion wins; --include never stops a walk into a folder.
+
+--- One glob compiled with the rules above: matcher | nil, message naming the glob.
+function glob.rule(pattern)
+  local ok, err = glob.compile(pattern) -- checked as given, so that a message quotes it as given
+  if not ok then return nil, err end
+  local body = pattern:gsub("^/+", "")
+  local anchored = #body < #pattern or body:gsub("/+$", ""):find("/", 1, true) ~= nil
+  return glob.compile(anchored and body or "**/" .. body)
+end
+
+local function any(list, path)
+  for _, m in ipairs(list) do
+    if m:match(path) then return true end
+  end
+  return false
+end
+
+--- Whether the folder rel (relative to the root) is left out: not entered.
+-- f = { include = { matcher... }, exclude = { matcher... } } or nil.
+function glob.skip_folder(f, rel)
+  return f and (any(f.exclude, rel) or any(f.exclude, rel .. "/"))
+end
+
+--- Whether the file rel is taken: no exclude matches it and, if there are
+-- includes, one does.
+function glob.take_file(f, rel)
+  if not f then return true end
+  if any(f.exclude, rel) then return false end
+  return #f.include == 0 or any(f.include, rel)
 end
 
 return glob
