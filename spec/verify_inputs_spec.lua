@@ -91,6 +91,18 @@ describe("verify inputs", function()
       os.remove(path)
     end)
 
+  it("a receipt of a target found by name gives its kind and words; the entity says where it went", function()
+    local path = tmp()
+    local w = assert(receipts.open(path, core))
+    w:done({ path = "/nonexistent/x", target = { run_step = { run = 7, title = "Final test" } } },
+      { id = 1, size = 1, entityId = "304", md5 = string.rep("b", 32) })
+    w:close()
+    local rec = cjson.decode(io.open(path):read("*a"))
+    assert.same({ kind = "run_step", lookup = "run_step 'Final test' of run 7" }, rec.target)
+    assert.equal("304", rec.entityId)
+    os.remove(path)
+  end)
+
   it("appends receipts, flushed per line, and none for a skipped file", function()
     local path = tmp()
     local w = assert(receipts.open(path, core))
