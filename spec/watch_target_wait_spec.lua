@@ -22,14 +22,16 @@ local function job(opts)
   return w, clock
 end
 
--- One failed attempt of a.csv (taken with `target`), as the engine reports it.
+-- One failed attempt of a.csv (taken with `target`), in the watch's order:
+-- the engine's event asks retries() while the file is in flight, then
+-- handle_outcomes takes it out of flight and calls on_failed.
 local function fail(w, clock, target, err)
   local f = { key = "k1", index = 1, target = target }
   w.inflight["a.csv"] = f
   local ev = { type = "error", rel = "a.csv", path = "/d/a.csv", err = err, index = 1 }
   local retried = w:retries(ev)
-  w:on_failed("a.csv", f, ev, clock.t)
   w.inflight["a.csv"] = nil
+  w:on_failed("a.csv", f, ev, clock.t)
   return retried
 end
 
@@ -86,6 +88,7 @@ describe("watch: a target found by name that matches nothing", function()
     w.inflight["a.csv"] = f
     local ev = { type = "error", rel = "a.csv", err = NOT_FOUND, index = 2 }
     assert.is_true(w:retries(ev))
+    w.inflight["a.csv"] = nil
     w:on_failed("a.csv", f, ev, clock.t)
     assert.same({ 1100, 1 }, { w.waiting["a.csv"].target_since, w.waiting["a.csv"].attempt })
   end)

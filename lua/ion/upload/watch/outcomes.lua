@@ -33,8 +33,9 @@ end
 -- { where = … } }, not an id) that matched nothing, within `target_wait`
 -- seconds of the first such answer for this version of the file: a station
 -- may write its file before ION has the run, so the watch waits for it.
-function M:waits_for_target(ev)
-  local f = ev.rel and self.inflight[ev.rel]
+-- f: the file's in-flight record (handle_outcomes has taken it out already).
+function M:waits_for_target(ev, f)
+  f = f or (ev.rel and self.inflight[ev.rel])
   if (ev.err or {}).code ~= "not_found" or not f or type(f.target) ~= "table" then return false end
   local _, value = next(f.target)
   if type(value) ~= "table" or self.o.target_wait <= 0 then return false end
@@ -45,10 +46,10 @@ end
 
 -- Whether a failed attempt is retried by the watch (a transient failure, or
 -- a target not there yet, while it runs on), rather than final.
-function M:retries(ev)
+function M:retries(ev, f)
   local e = ev.err or {}
   if self.o.once or self.stopping then return false end
-  return (e.retryable and not e.in_doubt and not ev.was_in_doubt) or self:waits_for_target(ev)
+  return (e.retryable and not e.in_doubt and not ev.was_in_doubt) or self:waits_for_target(ev, f)
 end
 
 -- A target not there yet: the file is taken again (its target looked up
@@ -69,7 +70,7 @@ end
 
 function M:on_failed(rel, f, ev, now)
   local e = ev.err or {}
-  if self:retries(ev) then
+  if self:retries(ev, f) then
     if e.code == "not_found" then return self:on_target_wait(rel, f, ev, now) end
     return self:on_transient(rel, f, ev, now)
   end
