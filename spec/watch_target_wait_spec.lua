@@ -6,7 +6,8 @@
 local outcomes = require("ion.upload.watch.outcomes")
 
 local BY_TITLE = { run = { where = { title = { eq = "SN004599 final test" } } } }
-local NOT_FOUND = { code = "not_found", message = "no run matches title = \"SN004599 final test\"" }
+-- (the engine's message starts with the file's path: the event says it once, as rel)
+local NOT_FOUND = { code = "not_found", message = "/d/a.csv: no run matches title = \"SN004599 final test\"" }
 
 local function job(opts)
   local clock = { t = 1000 }

@@ -63,8 +63,10 @@ function M:on_target_wait(rel, f, ev, now)
   self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt, announced = f.announced,
     target_since = since }
   if attempt == 1 then
+    local why = tostring((ev.err or {}).message)
+    if ev.path and why:sub(1, #ev.path + 2) == ev.path .. ": " then why = why:sub(#ev.path + 3) end -- said once
     self.emit({ type = "waiting_for_target", rel = rel, path = ev.path, err = ev.err, retry_in = delay,
-      wait = self.o.target_wait, message = "waiting for the target: " .. tostring((ev.err or {}).message) })
+      wait = self.o.target_wait, message = "waiting for the target: " .. why })
   end
 end
 
