@@ -18,7 +18,7 @@ local target = { run_step = { run = { where = { title = { eq = serial .. " final
 local att, err = client:upload(path, target)
 client:close()
 if not att then
-  -- e.g. "not_found: no run matches title = "SN009999 final test""
+  -- e.g. "not_found: LOG: no run matches title = SN009999 final test (Check the target's words …)"
   io.stderr:write(tostring(err), "\n")
   os.exit(1)
 end

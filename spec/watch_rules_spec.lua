@@ -305,3 +305,18 @@ describe("watch_rules", function()
     end)
   end)
 end)
+
+describe("examples/rules_by_serial.lua", function()
+  it("loads and maps serial-number file names to targets found by name", function()
+    local set = assert(rules.load("examples/rules_by_serial.lua"))
+    local sn = { where = { title = { eq = "SN004517 final test" } } }
+    assert.same({ run_step = { run = sn, title = "Final test" } }, rules.match(set, "SN004517_final.csv", {}).target)
+    assert.same({ run_step = { run = sn, position = 2 } }, rules.match(set, "SN004517_step2_torque.csv", {}).target)
+    assert.same({ part = { where = { partNumber = { eq = "PN-77" }, revision = { eq = "B" } } } },
+      rules.match(set, "PN-77_B_drawing.pdf", {}).target)
+    local where = rules.match(set, "in-progress/SN004517.pdf", {}).target.run.where
+    assert.equal("SN004517 final test", where.title.eq)
+    assert.equal("IN_PROGRESS", where.status.eq.name)
+    assert.is_nil(rules.match(set, "notes.txt", {}))
+  end)
+end)
