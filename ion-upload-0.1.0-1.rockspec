@@ -32,10 +32,13 @@ build = {
     -- C core (sources kept in step with csrc/)
     ["ion.upload.core"] = {
       sources = {
-        "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/md5.c", "csrc/options.c",
-        "csrc/parse.c", "csrc/put.c", "csrc/request.c", "csrc/response.c", "csrc/session.c",
-        "csrc/hash.c", "csrc/hashset.c", "csrc/jline.c", "csrc/journal.c", "csrc/journal_compact.c",
-        "csrc/journal_index.c", "csrc/sys.c", "csrc/realpath.c", "csrc/watch.c", "csrc/fs.c", "csrc/spawn.c", "csrc/rate.c",
+        "csrc/clock.c", "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/hashset.c",
+        "csrc/jline.c", "csrc/journal_compact.c", "csrc/journal_index.c", "csrc/lua_fs.c",
+        "csrc/lua_hash_file.c", "csrc/lua_hashset.c", "csrc/lua_journal.c", "csrc/lua_session.c",
+        "csrc/lua_signals.c", "csrc/lua_spawn.c", "csrc/lua_sys.c", "csrc/lua_watch.c",
+        "csrc/md5.c", "csrc/options.c", "csrc/parse.c", "csrc/put.c", "csrc/put_file.c",
+        "csrc/put_ring.c", "csrc/rate.c", "csrc/realpath.c", "csrc/request.c", "csrc/response.c",
+        "csrc/selfpipe.c", "csrc/session.c", "csrc/signals.c", "csrc/watch_tree.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },
@@ -74,7 +77,9 @@ build = {
     ["ion.upload.engine.registrations"] = "lua/ion/upload/engine/registrations.lua",
     ["ion.upload.engine.run"] = "lua/ion/upload/engine/run.lua",
     ["ion.upload.engine.send"] = "lua/ion/upload/engine/send.lua",
+    ["ion.upload.engine.traffic"] = "lua/ion/upload/engine/traffic.lua",
     ["ion.upload.engine.urls"] = "lua/ion/upload/engine/urls.lua",
+    ["ion.upload.engine.windows"] = "lua/ion/upload/engine/windows.lua",
     ["ion.upload.environments"] = "lua/ion/upload/environments.lua",
     ["ion.upload.errors"] = "lua/ion/upload/errors.lua",
     ["ion.upload.files"] = "lua/ion/upload/files.lua",

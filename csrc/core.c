@@ -57,6 +57,7 @@ int luaopen_ion_upload_core(lua_State *L)
     lua_newtable(L);
     ion_setfuncs(L, funcs);
     ion_sys_open_lib(L);
+    ion_signals_open_lib(L);
     ion_watch_open_lib(L);
     ion_fs_open_lib(L);
     ion_spawn_open_lib(L);

@@ -184,7 +184,7 @@ int ion_download_configure(lua_State *L, ion_xfer *x, int req)
         int e = errno;
         free(x->part_path); /* nothing of ours to remove */
         x->part_path = NULL;
-        return ion_fail(L, "bad_input", "%s.part: %s", path, strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "%s.part", path);
     }
     return configure_get(L, x);
 }
@@ -286,30 +286,4 @@ void ion_download_free(ion_xfer *x)
     x->md = NULL;
     EVP_MD_CTX_free(x->sha);
     x->sha = NULL;
-}
-
-void ion_download_push_result(lua_State *L, ion_xfer *x)
-{
-    char hex[65];
-    lua_createtable(L, 0, 6);
-    lua_pushinteger(L, (lua_Integer)x->status);
-    lua_setfield(L, -2, "status");
-    if (x->have_digest) {
-        ion_hex(x->digest, 16, hex);
-        lua_pushstring(L, hex);
-        lua_setfield(L, -2, "md5");
-    }
-    if (x->have_sha) {
-        ion_hex(x->sha_digest, 32, hex);
-        lua_pushstring(L, hex);
-        lua_setfield(L, -2, "sha256");
-    }
-    lua_pushinteger(L, (lua_Integer)x->written);
-    lua_setfield(L, -2, "size");
-    ion_push_headers(L, x);
-    lua_setfield(L, -2, "headers");
-    if (!is_2xx(x->status)) {
-        lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
-        lua_setfield(L, -2, "body");
-    }
 }

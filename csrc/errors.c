@@ -25,6 +25,30 @@ int ion_push_error(lua_State *L, const char *code, const char *msg, int curl_cod
     return 1;
 }
 
+/* nil, { code, message = what: strerror(e), errno = e }: a failed system
+ * call, as luaL_fileresult reports one. `what` is formatted by
+ * lua_pushfstring (%s, %d: no length cap); without it the message is
+ * strerror(e) alone. */
+int ion_fail_errno(lua_State *L, const char *code, int e, const char *fmt, ...)
+{
+    va_list ap;
+    lua_pushnil(L);
+    if (fmt) {
+        va_start(ap, fmt);
+        lua_pushvfstring(L, fmt, ap);
+        va_end(ap);
+        lua_pushfstring(L, "%s: %s", lua_tostring(L, -1), strerror(e));
+        lua_remove(L, -2);
+    } else {
+        lua_pushstring(L, strerror(e));
+    }
+    ion_push_error(L, code, lua_tostring(L, -1), 0, 0);
+    lua_remove(L, -2);
+    lua_pushinteger(L, e);
+    lua_setfield(L, -2, "errno");
+    return 2;
+}
+
 int ion_fail(lua_State *L, const char *code, const char *fmt, ...)
 {
     char msg[1024];

@@ -1,43 +1,21 @@
-/* core.hashset(): a set of strings that keeps only a 64-bit hash of each
- * member, 8 bytes a slot in an open-addressed table at most 3/4 full. The
- * hot folder remembers every (path, size, mtime) it has uploaded for as long
- * as it runs (lua/ion/upload/watch/candidates.lua); as Lua strings that was
- * about 110 bytes a file, here it is 11-21. Two strings with one hash read
- * as one member: with a seeded 64-bit hash that is about 2^-64 a lookup,
- * far below the disk's own error rate, and the seed (per set) keeps a file
- * name chosen to collide from being worked out in advance. */
-#include <stdint.h>
+/* A set of strings kept as seeded 64-bit hashes (hashset.h). */
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
-#include "internal.h"
+#include "hashset.h"
+#include "keyhash.h"
 
-#define HS_MT "ion.upload.core.hashset"
 #define HS_EMPTY 0u
 #define HS_DEAD 1u /* a removed member: lookups go on past it */
 
-typedef struct {
-    uint64_t *slots;
-    size_t cap, live, dead;
-    uint64_t seed;
-} hashset;
-
-/* FNV-1a over the bytes, then splitmix64's finalizer: every bit of the
- * string moves every bit of the hash. 0 and 1 are the table's marks. */
-static uint64_t hash_of(const hashset *s, const char *p, size_t n)
+/* 0 and 1 are the table's marks. */
+static uint64_t hash_of(const ion_hashset *s, const char *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL ^ s->seed;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-    h ^= h >> 30, h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27, h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
+    uint64_t h = ion_keyhash(s->seed, p, n);
     return h < 2 ? h + 2 : h;
 }
 
 /* The slot of h, or the first free one on its probe path (dead or empty). */
-static size_t find_slot(const hashset *s, uint64_t h, int *found)
+static size_t find_slot(const ion_hashset *s, uint64_t h, int *found)
 {
     size_t mask = s->cap - 1, i = (size_t)h & mask, free_at = SIZE_MAX;
     for (;;) {
@@ -57,7 +35,7 @@ static size_t find_slot(const hashset *s, uint64_t h, int *found)
 }
 
 /* A table of cap slots with the live members moved in (the dead left out). */
-static int rehash(hashset *s, size_t cap)
+static int rehash(ion_hashset *s, size_t cap)
 {
     uint64_t *old = s->slots;
     size_t old_cap = s->cap;
@@ -75,99 +53,57 @@ static int rehash(hashset *s, size_t cap)
     return 1;
 }
 
-static hashset *check_set(lua_State *L)
+int ion_hashset_init(ion_hashset *s)
 {
-    return luaL_checkudata(L, 1, HS_MT);
+    s->seed = ion_keyhash_seed(s);
+    s->slots = calloc(16, sizeof *s->slots);
+    if (!s->slots)
+        return -1;
+    s->cap = 16;
+    s->live = s->dead = 0;
+    return 0;
 }
 
-static uint64_t arg_hash(lua_State *L, const hashset *s)
+void ion_hashset_free(ion_hashset *s)
 {
-    size_t n;
-    const char *p = luaL_checklstring(L, 2, &n);
-    return hash_of(s, p, n);
+    free(s->slots);
+    s->slots = NULL, s->cap = 0;
 }
 
-/* set:add(s) -> true when s was not a member */
-static int hs_add(lua_State *L)
+int ion_hashset_add(ion_hashset *s, const char *p, size_t n)
 {
-    hashset *s = check_set(L);
-    uint64_t h = arg_hash(L, s);
+    uint64_t h = hash_of(s, p, n);
+    int found;
+    size_t i;
     if ((s->live + s->dead + 1) * 4 > s->cap * 3) {
         size_t cap = (s->live + 1) * 2 > s->cap ? s->cap * 2 : s->cap; /* or only sweep the dead */
         if (!rehash(s, cap))
-            return luaL_error(L, "hashset: out of memory");
+            return -1;
     }
-    int found;
-    size_t i = find_slot(s, h, &found);
+    i = find_slot(s, h, &found);
     if (!found) {
         if (s->slots[i] == HS_DEAD)
             s->dead--;
         s->slots[i] = h;
         s->live++;
     }
-    lua_pushboolean(L, !found);
-    return 1;
+    return !found;
 }
 
-static int hs_has(lua_State *L)
+int ion_hashset_has(const ion_hashset *s, const char *p, size_t n)
 {
-    hashset *s = check_set(L);
     int found;
-    find_slot(s, arg_hash(L, s), &found);
-    lua_pushboolean(L, found);
-    return 1;
+    find_slot(s, hash_of(s, p, n), &found);
+    return found;
 }
 
-/* set:remove(s) -> true when s was a member */
-static int hs_remove(lua_State *L)
+int ion_hashset_remove(ion_hashset *s, const char *p, size_t n)
 {
-    hashset *s = check_set(L);
     int found;
-    size_t i = find_slot(s, arg_hash(L, s), &found);
+    size_t i = find_slot(s, hash_of(s, p, n), &found);
     if (found) {
         s->slots[i] = HS_DEAD;
         s->live--, s->dead++;
     }
-    lua_pushboolean(L, found);
-    return 1;
-}
-
-/* set:count() -> members, bytes held */
-static int hs_count(lua_State *L)
-{
-    hashset *s = check_set(L);
-    lua_pushinteger(L, (lua_Integer)s->live);
-    lua_pushinteger(L, (lua_Integer)(s->cap * sizeof *s->slots));
-    return 2;
-}
-
-static int hs_gc(lua_State *L)
-{
-    hashset *s = check_set(L);
-    free(s->slots);
-    s->slots = NULL, s->cap = 0;
-    return 0;
-}
-
-static int new_hashset(lua_State *L)
-{
-    hashset *s = ion_newuserdata(L, sizeof *s);
-    memset(s, 0, sizeof *s);
-    ion_setmetatable(L, HS_MT);
-    s->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)s;
-    s->slots = calloc(16, sizeof *s->slots);
-    if (!s->slots)
-        return luaL_error(L, "hashset: out of memory");
-    s->cap = 16;
-    return 1;
-}
-
-void ion_hashset_open_lib(lua_State *L)
-{
-    static const luaL_Reg methods[] = {
-        {"add", hs_add}, {"has", hs_has}, {"remove", hs_remove}, {"count", hs_count}, {NULL, NULL},
-    };
-    static const luaL_Reg funcs[] = {{"hashset", new_hashset}, {NULL, NULL}};
-    ion_new_class(L, HS_MT, methods, hs_gc, NULL, 0);
-    ion_setfuncs(L, funcs);
+    return found;
 }

@@ -18,7 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "journal_index.h"
+#include "parse.h"
 
 enum {
     JM_PUT = 1,    /* the key's latest "put" line, copied (it has no "attached") */
@@ -141,7 +142,7 @@ int ion_ji_compact(ji_index *ix, FILE *dst)
         e = errno;
     if (e)
         ion_ji_drop(ix);
-    ix->next_lines = (lua_Integer)lines;
+    ix->next_lines = (int64_t)lines;
     return e;
 }
 

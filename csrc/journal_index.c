@@ -1,4 +1,4 @@
-/* The journal index's table and its scan of the file (see journal.c): an
+/* The journal index's table and its scan of the file (see lua_journal.c): an
  * open-addressed table of 32-byte slots, filled by one forward read of the
  * journal through a window, lines checked by jline.c. */
 #define _DEFAULT_SOURCE
@@ -7,23 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "journal_index.h"
+#include "keyhash.h"
+#include "parse.h"
 
 uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL ^ ix->seed ^ n;
-    for (; n >= 8; k += 8, n -= 8) { /* a word at a time: keys are long paths */
-        uint64_t w;
-        memcpy(&w, k, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
-        h ^= h >> 29;
-    }
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)k[i]) * 1099511628211ULL;
-    h ^= h >> 31, h *= 0x7fb5d329728ea185ULL, h ^= h >> 27, h *= 0x81dadef4bc2dd44dULL,
-        h ^= h >> 33;
-    h &= ix->mask;
-    return h ? h : 1;
+    uint64_t h = ion_keyhash(ix->seed, k, n) & ix->mask;
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 ji_slot *ion_ji_find(const ji_index *ix, uint64_t h)

@@ -1,6 +1,6 @@
 /* MD5 (and SHA-256, when asked) through OpenSSL's EVP interface, and
  * digests as lower-case hex. */
-#include "internal.h"
+#include "md5.h"
 
 EVP_MD_CTX *ion_md5_new(void)
 {

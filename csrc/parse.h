@@ -7,9 +7,7 @@
 
 #include <stddef.h>
 
-#ifndef ION_HIDDEN
-#define ION_HIDDEN __attribute__((visibility("hidden")))
-#endif
+#include "hidden.h"
 
 typedef struct ion_buf {
     char *data;

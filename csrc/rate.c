@@ -12,7 +12,7 @@
  * it once the credit is worth a send again and sleeps in poll until then. */
 #include <math.h>
 
-#include "internal.h"
+#include "rate.h"
 
 /* The bucket holds about 1/10 s of the rate (at least 64 KiB, unless the
  * rate is lower): the largest burst the whole session may send. */

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "realpath.h"
 
 /* The folder part of path, and whether the name after it can be joined to
  * the folder's realpath as it is (not "", ".", ".."). */

@@ -369,9 +369,9 @@ int ion_xfer_configure(lua_State *L, ion_xfer *x, int req)
     SETOPT(CURLOPT_USERAGENT, "ion-upload/" ION_VERSION);
     SETOPT(CURLOPT_HEADERFUNCTION, ion_header_cb);
     SETOPT(CURLOPT_HEADERDATA, x);
-    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)(ct * 1000));
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, ion_ms(ct, LONG_MAX));
     if (total > 0)
-        SETOPT(CURLOPT_TIMEOUT_MS, (long)(total * 1000));
+        SETOPT(CURLOPT_TIMEOUT_MS, ion_ms(total, LONG_MAX));
 
     lua_getfield(L, req, "on_progress");
     if (lua_isfunction(L, -1)) {
@@ -445,6 +445,44 @@ static void push_failure(lua_State *L, ion_xfer *x)
     }
 }
 
+/* The result of every kind: { status, headers, body } for a request; a PUT
+ * adds etag (normalised; none when absent), md5, sha256 (when computed)
+ * and size (the bytes sent); a download md5, sha256 and size (the bytes
+ * taken), and keeps the body only of a non-2xx answer (its error page). */
+static void push_result(lua_State *L, ion_xfer *x)
+{
+    char hex[65], etag[256], norm[256];
+    int put = x->kind == ION_KIND_PUT, download = x->kind == ION_KIND_DOWNLOAD;
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, (lua_Integer)x->status);
+    lua_setfield(L, -2, "status");
+    if (put && ion_find_header(x, "etag", etag, sizeof etag) &&
+        ion_etag_normalise(etag, norm, sizeof norm) > 0) {
+        lua_pushstring(L, norm);
+        lua_setfield(L, -2, "etag");
+    }
+    if (x->have_digest) {
+        ion_hex(x->digest, 16, hex);
+        lua_pushstring(L, hex);
+        lua_setfield(L, -2, "md5");
+    }
+    if (x->have_sha) {
+        ion_hex(x->sha_digest, 32, hex);
+        lua_pushstring(L, hex);
+        lua_setfield(L, -2, "sha256");
+    }
+    if (put || download) {
+        lua_pushinteger(L, (lua_Integer)x->written);
+        lua_setfield(L, -2, "size");
+    }
+    ion_push_headers(L, x);
+    lua_setfield(L, -2, "headers");
+    if (!download || x->status < 200 || x->status >= 300) {
+        lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
+        lua_setfield(L, -2, "body");
+    }
+}
+
 /* Pushes the result table (returns 1) or the error table (returns 0). */
 int ion_xfer_push_outcome(lua_State *L, ion_xfer *x)
 {
@@ -452,18 +490,6 @@ int ion_xfer_push_outcome(lua_State *L, ion_xfer *x)
         push_failure(L, x);
         return 0;
     }
-    if (x->kind == ION_KIND_PUT) {
-        ion_put_push_result(L, x);
-    } else if (x->kind == ION_KIND_DOWNLOAD) {
-        ion_download_push_result(L, x);
-    } else {
-        lua_createtable(L, 0, 3);
-        lua_pushinteger(L, (lua_Integer)x->status);
-        lua_setfield(L, -2, "status");
-        ion_push_headers(L, x);
-        lua_setfield(L, -2, "headers");
-        lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
-        lua_setfield(L, -2, "body");
-    }
+    push_result(L, x);
     return 1;
 }

@@ -1,4 +1,4 @@
--- unit spec: core.run_capture (csrc/spawn.c), real processes, no shell
+-- unit spec: core.run_capture (csrc/lua_spawn.c), real processes, no shell
 -- unless a case runs sh itself: output, status, timeout, caps, and that
 -- nothing leaks (descriptors, zombies).
 local core = require("ion.upload.core")

@@ -33,6 +33,21 @@ describe("the rockspec", function()
     assert.is_true(n > 10)
   end)
 
+  it("builds the core from every C source of csrc/ (the Makefile takes csrc/*.c)", function()
+    local listed = {}
+    for _, f in ipairs(load_rockspec().build.modules["ion.upload.core"].sources) do listed[f] = true end
+    local ls = io.popen("ls csrc/*.c")
+    local n = 0
+    for file in ls:lines() do
+      assert.is_true(listed[file], file .. " is not in the rockspec")
+      listed[file] = nil
+      n = n + 1
+    end
+    ls:close()
+    assert.is_nil(next(listed), "the rockspec lists a file csrc/ does not have")
+    assert.is_true(n > 10)
+  end)
+
   it("names a license the LICENSE file holds", function()
     local license = load_rockspec().description.license
     assert.equal("MIT", license)

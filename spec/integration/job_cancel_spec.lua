@@ -106,16 +106,18 @@ describe("integration: job:cancel", function()
     local c = sandbox.client({ retries = 8 })
     local journal = dir .. "/reg429.journal"
     os.remove(journal)
-    local job = assert(c:start_many({ { path = paths[3], target = by_entity(3) } }, { journal = journal }))
     -- The sandbox's 429s start once the file is in storage, so only its
-    -- registration meets them (hooked on the run: the PUT's completion and
-    -- the registration it makes possible happen within one step).
-    local run = job._run
-    local ready_to_register = run.ready_to_register
-    run.ready_to_register = function(self, item)
-      sandbox.faults({ graphql_429_rate = 1, retry_after_s = RETRY_AFTER })
-      return ready_to_register(self, item)
+    -- registration meets them (the PUT's completion, its `stored` progress
+    -- event and the registration it makes possible happen within one step).
+    local faulted = false
+    local function on_event(ev)
+      if ev.type == "progress" and ev.stored and not faulted then
+        faulted = true
+        sandbox.faults({ graphql_429_rate = 1, retry_after_s = RETRY_AFTER })
+      end
     end
+    local job = assert(c:start_many({ { path = paths[3], target = by_entity(3) } },
+      { journal = journal, on_event = on_event }))
     step_until(job, function() return count_429() >= 1 and idle(c) end, "the registration met no 429")
     local recs = read_journal(journal)
     assert.equal("registering", recs[#recs].e) -- the 429 was its registration's

@@ -1,6 +1,7 @@
 -- Credentials for the GraphQL endpoint: a static token, a token function, or
 -- OAuth2 client credentials fetched from the token endpoint, cached, refreshed
 -- before expires_in runs out and once more after a 401.
+local auth_async = require("ion.upload.auth_async")
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local retry = require("ion.upload.retry")
@@ -27,6 +28,7 @@ function auth.new(cfg)
     p.auth_url, p.audience = cfg.auth_url, cfg.audience
     p.auth_url_other = cfg.auth_url_other -- a named environment's other published form
   end
+  p.shared = auth_async.new(p) -- the jobs' token: one fetch at a time, shared
   return p
 end
 
@@ -187,8 +189,18 @@ function Provider:token(ctx)
   return out.token
 end
 
--- The token without blocking (a job's), in a file of its own.
-require("ion.upload.auth_async").install(Provider, fetch, keep)
+-- One fetch of a token, and keeping what it fetched: for the shared fetch
+-- of the jobs (auth_async.lua).
+function Provider:fetch(ctx, send, later, done) return fetch(self, ctx, send, later, done) end
+function Provider:keep(ctx, t) return keep(self, ctx, t) end
+
+-- The token without blocking (a job's): the shared fetch's (auth_async.lua
+-- says how a job waits for it, leaves it, and fires its retry).
+function Provider:token_async(ctx, on_token) return self.shared:token(ctx, on_token) end
+function Provider:leave(ctx, w) return self.shared:leave(ctx, w) end
+function Provider:retry_at() return self.shared:retry_at() end
+function Provider:fire_due(now) return self.shared:fire_due(now) end
+function Provider:fetching() return self.shared:fetching() end
 
 -- Can a 401 be cured by asking again? Not with a static token.
 function Provider:can_refresh()

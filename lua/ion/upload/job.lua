@@ -87,7 +87,7 @@ function job.start(ctx, path, target, opts, fname, level)
     { concurrency = 1, window = 1, validate = opts.validate, on_event = on_event, sha256 = opts.sha256 }, false,
     fname, level + 1)
   if not run then return nil, err end
-  local first = run.results[1]
+  local first = run:result(1)
   if first and not first.ok then -- refused before any traffic (file, target, filename)
     run:finish()
     return nil, first.err
@@ -122,9 +122,10 @@ end
 -- checked at once (a bad one fails alone, as in upload_many). Raises once
 -- the input is finished (finish_input, or cancel).
 function Job:add(item)
-  if self._run.input_done then error("job:add: the input is finished (finish_input or cancel was called)", 2) end
-  self._run:add_items({ item })
-  return self._run.count
+  if self._run:input_finished() then
+    error("job:add: the input is finished (finish_input or cancel was called)", 2)
+  end
+  return self._run:add_items({ item })
 end
 
 --- job:finish_input(): no more items will come; the job ends once those it
@@ -138,8 +139,7 @@ end
 -- could not be written), nil before. Nothing new starts then: a host that
 -- feeds an open job stops adding and calls finish_input.
 function Job:stopping()
-  local e = self._run.abort_err
-  return e and errors.copy(e) or nil
+  return self._run:stopping()
 end
 
 ---------------------------------------------------------------------------
@@ -198,17 +198,18 @@ end
 -- now). Waiting on job:fds() as well lets the host wake up sooner.
 function Job:timeout()
   if self._results then return 0 end
-  local run = self._run
-  local wait = run:next_due()
-  if run:busy() then
-    local t = run.transport:timeout()
-    wait = math.min(wait or job.max_wait, t or job.max_wait, job.max_wait)
-  elseif wait == nil then
-    -- nothing in flight and nothing due: the next step finishes, unless
-    -- more items may come
-    wait = run.input_done and 0 or job.max_wait
-  end
-  return wait
+  return self._run:timeout(job.max_wait)
+end
+
+--- job:idle() -> true while the job only waits for items (its input open).
+function Job:idle()
+  return not self._results and self._run:idle()
+end
+
+--- job:session() -> the client's session, shared by its jobs (and their
+-- descriptors: an adapter polls one job of a client at a time).
+function Job:session()
+  return self._run:session()
 end
 
 --- job:fds() -> readable, writable: arrays of file descriptors worth waiting
@@ -217,8 +218,16 @@ end
 -- descriptor (readable when a paused PUT can go on). Both empty once done.
 function Job:fds()
   if self._results then return {}, {} end
-  return self._run.transport:fds()
+  return self._run:fds()
 end
+
+-- The watch's: the gentler stop (nothing new starts, the files waiting
+-- fail with err, what is in flight finishes: keep stepping until done), and
+-- no stop on a SIGINT or SIGTERM the core caught (the watch drains instead).
+function Job:drain(err)
+  if not self._results then self._run:drain(err) end
+end
+function Job:keep_on_interrupt() self._run:keep_on_interrupt() end
 
 --- job:cancel([reason]) — stop: no new transfer starts, PUTs and queries in
 -- flight are cancelled, documents waiting to be sent again (a Retry-After)

@@ -86,10 +86,22 @@ function journal.open(path, opts)
   end
   local self = new_journal({ path = path, fh = fh, core = core, index = index, entries = rich,
     skipped = stats.skipped })
-  if index and compact.due(stats) and compact.run(self, journal) then
-    self.skipped = self.index:stats().skipped
-  end
+  if index and compact.due(stats) then self:compact() end
   return self
+end
+
+-- Compacts the journal (journal_compact.lua), then takes the new file in
+-- place of the old one (its lock let go only now; the index has its offsets).
+function Journal:compact()
+  local out = compact.run(self.path, self.core, self.index, journal._compaction_step)
+  if not out then return false end
+  out:seek("end", 0)
+  self.index:adopt()
+  self.core.lock(self.fh, "unlock")
+  self.fh:close()
+  self.fh, self.skipped = out, self.index:stats().skipped
+  if journal._compaction_step then journal._compaction_step(compact.STEPS) end
+  return true
 end
 
 --- What a journal holds, read without a lock and without writing a byte

@@ -29,53 +29,47 @@ local function folder_of(path)
   return folder == "" and "/" or folder
 end
 
--- Test hook (spec/journal_compact_spec.lua kills a child at each step):
--- journal._compaction_step(n) is called after step n when set.
-local function step(journal, n)
-  if journal._compaction_step then journal._compaction_step(n) end
-end
-
---- Compacts the open, locked journal `self` (fields path, fh, core, index)
--- in place. True when the journal was replaced: self.fh is then the new
--- file, and self.index describes it (the core noted each line's new offset
--- as it copied: no second scan). Failing before the rename leaves the old
--- journal in use (compaction only saves space).
-function compact.run(self, journal)
-  local core, native = self.core, require("ion.upload.core")
-  local tmp = self.path .. ".compact"
+--- Writes the compacted copy of the open, locked journal at `path` (its
+-- core, for locks and fsync, and its index) and renames it over the old
+-- file: the new file's handle, locked, once the path names it (the index
+-- then holds the new offsets, noted by the core as it copied: no second
+-- scan; the journal takes the handle and lets the old one go), or nil when
+-- it gave up before the rename (the old journal stays in use: compaction
+-- only saves space). step(n), when given, is called after each step n (a
+-- test hook: spec/journal_compact_spec.lua kills a child at each).
+function compact.run(path, core, index, step)
+  step = step or function() end
+  local native = require("ion.upload.core")
+  local tmp = path .. ".compact"
   os.remove(tmp) -- a crashed compaction's leftover: ours, since we hold the lock
-  step(journal, 1)
+  step(1)
   local out = io.open(tmp, "a+")
-  if not out then return false end
+  if not out then return nil end
   local function give_up()
-    self.index:drop()
+    index:drop()
     core.lock(out, "unlock")
     out:close()
     os.remove(tmp)
-    return false
+    return nil
   end
   if not core.lock(out, "exclusive") then return give_up() end
-  step(journal, 2)
+  step(2)
   out:setvbuf("full", 1048576) -- the copy writes hundreds of MiB: fewer, larger writes
-  if not self.index:compact(out) then return give_up() end
-  step(journal, 3)
+  if not index:compact(out) then return give_up() end
+  step(3)
   if not core.fsync(out) then return give_up() end
-  step(journal, 4)
-  if not os.rename(tmp, self.path) then return give_up() end
-  step(journal, 5)
+  step(4)
+  if not os.rename(tmp, path) then return give_up() end
+  step(5)
   -- Renamed: the path names the new file from now on, whatever follows.
   -- A failed folder sync only weakens durability of the rename itself.
-  native.fsync_dir(folder_of(self.path))
-  step(journal, 6)
-  out:seek("end", 0)
-  self.index:adopt()
-  core.lock(self.fh, "unlock")
-  self.fh:close()
-  self.fh = out
-  step(journal, 7)
-  return true
+  native.fsync_dir(folder_of(path))
+  step(6)
+  return out
 end
 
+-- Steps 1-6 are here; the 7th is the journal's own (Journal:compact), once
+-- it has taken the new file.
 compact.STEPS = 7
 
 return compact

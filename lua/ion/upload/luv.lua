@@ -27,7 +27,7 @@ Handle.__index = Handle
 local driven = setmetatable({}, { __mode = "k" })
 
 local function session_of(job)
-  return job._run and job._run.transport or job
+  return job.session and job:session() or job
 end
 
 -- job:timeout() in seconds -> the timer's milliseconds (nil: no timer, the

@@ -5,9 +5,9 @@
 -- first stage: every item gets upload_many's own checks (engine/items.lua),
 -- the journal's word on it (read, never written or locked) and its target
 -- looked up by the engine's batched, cached lookups (engine/lookups.lua).
--- The stages after that are switched off in this run, so no upload URL is
--- asked, no PUT made and no mutation sent: the only GraphQL documents are
--- the lookups, many targets to a document.
+-- The run is made without the stages after that (its option lookups_only),
+-- so no upload URL is asked, no PUT made and no mutation sent: the only
+-- GraphQL documents are the lookups, many targets to a document.
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local items_mod = require("ion.upload.engine.items")
@@ -17,27 +17,12 @@ local targets = require("ion.upload.targets")
 
 local plan = {}
 
-local function nothing() end
-
--- A run of the engine that goes no further than the lookups.
-local function lookup_run(ctx, opts, jnl)
-  local r = run_mod.new(ctx, opts, jnl)
-  r.on_event = nil -- a plan has no events to tell
-  r.all_items = {} -- a plan is an answer about every item, final or not
-  r.asked = true -- the schema question rides on lookups only for registrations to come
-  -- an item whose target is known is planned where upload_many would queue it for its URL
-  r.queue_item = function(_, item) item.state = "planned" end
-  r.send_urls, r.start_puts, r.send_registrations = nothing, nothing, nothing
-  return r
-end
-
 -- The plan entry of one item once the run is over.
-local function entry(r, item)
+local function entry(run, item)
   local e = { path = item.path, target_kind = item.kind, target_id = item.id, filename = item.filename,
     size = item.size }
-  local t = item.target_key and r.targets[item.target_key]
-  if t and t.state == "ok" then e.entity_id = t.entity_id end
-  local res = r.results[item.index]
+  e.entity_id = item.target_key and run:entity_id(item.target_key)
+  local res = run:result(item.index)
   if item.state == "planned" then
     e.ok = true
     -- the journal shows the bytes in storage: registered without a second PUT
@@ -49,7 +34,7 @@ local function entry(r, item)
     e.entity_id = att.entityId
   else
     e.ok = false
-    e.err = res and res.err or (r.abort_err and r:abort_error())
+    e.err = res and res.err or run:stopping()
       or errors.new("aborted", item.path .. ": the plan stopped before this file was looked at")
   end
   return e
@@ -97,25 +82,29 @@ function plan.make(ctx, list, opts, level)
     jnl, jerr = journal_mod.peek(o.journal)
     if not jnl then return nil, jerr end
   end
-  local r = lookup_run(ctx, o, jnl)
-  local added, aerr = pcall(r.add_items, r, list)
+  -- a run of the engine that goes no further than the lookups (an item whose
+  -- target is known is planned where upload_many would ask its URL); a plan
+  -- has no events to tell
+  o.lookups_only, o.on_event = true, nil
+  local run = run_mod.new(ctx, o, jnl)
+  local added, aerr = pcall(run.add_items, run, list)
   if not added then
-    r:close()
+    run:close()
     error(aerr, 0)
   end
-  r:finish_input()
+  run:finish_input()
   local ok, perr = pcall(function()
-    while not r:step(math.huge) do end
+    while not run:step(math.huge) do end
   end)
   if not ok then
-    r:abort(errors.new("aborted", "the plan stopped on an internal error: " .. tostring(perr),
+    run:abort(errors.new("aborted", "the plan stopped on an internal error: " .. tostring(perr),
       { hint = "Please report this error" }))
   end
-  r:close()
+  run:close()
   local entries = {}
-  for i, item in ipairs(r.all_items) do entries[i] = entry(r, item) end
+  for i, item in ipairs(run:items()) do entries[i] = entry(run, item) end
   local totals = plan.totals(entries)
-  totals.requests = r.counts.graphql
+  totals.requests = run:requests()
   return { items = entries, totals = totals }
 end
 

@@ -106,7 +106,7 @@ function watch.start(ctx, start_many, dir, opts, level)
   local job, jerr = start_many(engine_opts)
   if not job then return nil, jerr end
   self.job = job
-  job._run.abort_on_interrupt = false -- the watch stops gently on SIGINT and SIGTERM (Watch:tick)
+  job:keep_on_interrupt() -- the watch stops gently on SIGINT and SIGTERM (Watch:tick)
 
   if not o.poll then
     local w, werr = core.watcher(root)
@@ -198,9 +198,8 @@ function Watch:timeout()
   local now = self.core.now()
   -- an open job with nothing to do says 0.2 s (it waits for items); ours
   -- come through the watcher's fd or our own timers, so idle is idle_wait
-  local run = self.job._run
   local t = watch.idle_wait
-  if run:busy() or run:next_due() or run.input_done then t = math.min(self.job:timeout(), t) end
+  if not self.job:idle() then t = math.min(self.job:timeout(), t) end
   local due = self:next_due(now)
   if due and due < t then t = due end
   return t
@@ -250,7 +249,7 @@ function Watch:stop()
   self.cand = {}
   self.waiting = {}
   self:close_watcher()
-  self.job._run:drain(err)
+  self.job:drain(err)
 end
 
 function Watch:close_watcher()

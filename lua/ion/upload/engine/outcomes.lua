@@ -1,5 +1,7 @@
 -- How an item ends and who hears of it: its result, the summary, the
 -- events (on_event), the journal's records, and the abort that stops a job.
+-- One object per run, shared by the stages (they fail, finish, record and
+-- ask whether the run stops through it).
 local errors = require("ion.upload.errors")
 
 local M = {}
@@ -8,7 +10,27 @@ local M = {}
 local FINAL = { done = true, failed = true, skipped = true }
 M.FINAL = FINAL
 
-function M.emit(self, ev)
+local Outcomes = {}
+Outcomes.__index = Outcomes
+
+--- auth: the client's credentials (secrets() scrubs errors); journal: the
+-- run's (or nil); windows: the run's (a failed item leaves its window);
+-- opts: the checked options (on_event, on_result, keep_results).
+function M.new(auth, journal, windows, opts)
+  return setmetatable({
+    auth = auth, journal = journal, windows = windows,
+    on_event = opts.on_event, on_result = opts.on_result, keep_results = opts.keep_results ~= false,
+    live = {}, results = {},
+    summary = { ok = 0, failed = 0, skipped = 0, in_doubt = 0, bytes = 0, seconds = 0 },
+  }, Outcomes)
+end
+
+-- An item of the run, until its result is final.
+function Outcomes:track(item)
+  self.live[item.index] = item
+end
+
+function Outcomes:emit(ev)
   if not self.on_event or self.event_failed then return end
   local ok, e = pcall(self.on_event, ev)
   if not ok then
@@ -33,17 +55,17 @@ local function settle(self, item, result)
   end
 end
 
-function M.fail(self, item, err)
+function Outcomes:fail(item, err)
   if FINAL[item.state] then return end
   item.state = "failed"
-  local e = errors.scrubbed(err, self.ctx.auth:secrets())
+  local e = errors.scrubbed(err, self.auth:secrets())
   self.summary.failed = self.summary.failed + 1
-  self:leave_window(item)
+  self.windows:leave(item)
   self:emit({ type = "error", index = item.index, path = item.path, err = e, was_in_doubt = item.was_in_doubt })
   settle(self, item, { ok = false, err = e, was_in_doubt = item.was_in_doubt })
 end
 
-function M.succeed(self, item, att, skipped)
+function Outcomes:succeed(item, att, skipped)
   item.state = skipped and "skipped" or "done"
   if skipped then
     self.summary.skipped = self.summary.skipped + 1
@@ -57,38 +79,38 @@ function M.succeed(self, item, att, skipped)
   settle(self, item, { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt })
 end
 
+-- Adds n (default 1) to a figure of the summary (bytes, in_doubt).
+function Outcomes:count(field, n)
+  self.summary[field] = self.summary[field] + (n or 1)
+end
+
 -- The items not yet final, in input order (a copy: failing one changes it).
-function M.live_items(self)
+function Outcomes:live_items()
   local list = {}
   for _, item in pairs(self.live) do list[#list + 1] = item end
   table.sort(list, function(a, b) return a.index < b.index end)
   return list
 end
 
-function M.start_item(self, item)
+function Outcomes:start_item(item)
   if item.started then return end
   item.started = true
   self:emit({ type = "start", index = item.index, path = item.path, bytes = 0, total = item.size })
 end
 
--- Stops starting work: PUTs and queries in flight are cancelled (nothing of
--- theirs is recorded yet); registrations in flight are let finish so that the
--- journal records what they did. (The cancelling waits for schedule(): abort
--- may be called from a callback that runs inside the session's step.)
-function M.abort(self, err)
+-- Stops starting work: the stages start nothing more, PUTs and queries in
+-- flight are cancelled (nothing of theirs is recorded yet); registrations in
+-- flight are let finish so that the journal records what they did. (The
+-- cancelling waits for the run's next step: abort may be called from a
+-- callback that runs inside the session's step.)
+function Outcomes:abort(err)
   if self.abort_err then return end
   self.abort_err = err
 end
 
--- A failure every other file would meet too: the credentials refused
--- (auth), or the GraphQL endpoint answering as no GraphQL server does (an
--- HTML page, a 404: protocol) before it ever answered as ION. The job stops
--- on it as on job:cancel, and the files not yet final fail with it, under
--- its own code (job:stopping() tells it, scrubbed like a file's error).
-function M.stop_if_run_wide(self, err)
-  if self.abort_err or not (err.code == "auth" or (err.code == "protocol" and not self.ion_answered)) then return end
-  local e = errors.new(err.code, err.message, { status = err.status, hint = not err.in_doubt and err.hint or nil })
-  self:abort(errors.scrubbed(e, self.ctx.auth:secrets()))
+-- The run was stopped (abort).
+function Outcomes:stopped()
+  return self.abort_err ~= nil
 end
 
 -- The states of an item whose upload has not started: no byte of it sent,
@@ -98,25 +120,33 @@ local UNSTARTED = { new = true, resolving = true, url_wait = true, url = true, r
 -- A gentler stop than abort (a watch's graceful stop): nothing new starts,
 -- but the PUTs in flight finish and are registered, and the registrations in
 -- flight finish; the items not started fail with err at once (a URL or a
--- lookup answered later finds them failed; requeue_url fails a retry).
-function M.drain(self, err)
+-- lookup answered later finds them failed; a retry fails: Urls:retry).
+function Outcomes:drain(err)
   if self.abort_err or self.drain_err then return end
   self.drain_err = err
-  self.ready, self.url_retry, self.target_queue = {}, {}, {}
-  self.url_queue, self.url_head, self.url_tail = {}, 1, 0
   for _, item in ipairs(self:live_items()) do
     if UNSTARTED[item.state] then self:fail(item, errors.copy(err)) end
   end
 end
 
-function M.abort_error(self)
+-- The run neither stopped nor drains: new lookups, URLs and PUTs may start.
+function Outcomes:may_start()
+  return not (self.abort_err or self.drain_err)
+end
+
+-- The drain's error (a copy), nil unless the run drains.
+function Outcomes:drain_error()
+  return self.drain_err and errors.copy(self.drain_err)
+end
+
+function Outcomes:abort_error()
   return errors.copy(self.abort_err)
 end
 
 -- Ends the registrations in flight without their answers (the job is being
 -- dropped): they may have been recorded, so each fails in doubt and the
 -- journal says so (the next run registers it again).
-function M.doubt_in_flight(self, err)
+function Outcomes:doubt_in_flight(err)
   for _, item in ipairs(self:live_items()) do
     if item.state == "reg" then
       self:record("record_in_doubt", item)
@@ -126,39 +156,41 @@ function M.doubt_in_flight(self, err)
   end
 end
 
-function M.cancel_for_abort(self)
-  if not self.abort_err or self.cancelled then return end
-  self.cancelled = true
-  -- a document waiting to be sent again (after a 429, a 503, a lost
-  -- connection) is not in flight: it ends at the next step, with the abort
-  -- (Run:send), not when its wait runs out
-  local now = self.clock.now()
-  for _, t in ipairs(self.timers) do
-    if t.resend then t.at = math.min(t.at, now) end
-  end
-  for id, t in pairs(self.transfers) do
-    if t.kind ~= "reg" then self.transport:cancel(id) end
-  end
-  -- waits for the client's token fetch end too (at the next step, as a
-  -- cancelled transfer does); the fetch goes on for other jobs waiting
-  for wait in pairs(self.token_waits) do
-    if self.ctx.auth:leave(self.ctx, wait) then
-      self:later(0, function() wait.on_token(nil, self:abort_error()) end)
+-- After the last step (or an abort): whatever did not finish fails with the
+-- stop's reason.
+function Outcomes:fail_unfinished()
+  for _, item in ipairs(self:live_items()) do
+    if not FINAL[item.state] then
+      self:fail(item, self.abort_err and self:abort_error()
+        or errors.new("aborted", "the batch stopped before this file was done"))
     end
   end
 end
 
--- Lets go of the waits for the client's token fetch (the run closes): their
--- callbacks are not called.
-function M.leave_token_waits(self)
-  for wait in pairs(self.token_waits) do self.ctx.auth:leave(self.ctx, wait) end
-  self.token_waits = {}
+-- Result i (nil before it is final, or when results are not kept).
+function Outcomes:result(i)
+  return self.results[i]
+end
+
+-- results, summary; the run adds its own figures (seconds, GraphQL requests) once.
+function Outcomes:answer(seconds, requests)
+  if seconds then self.summary.seconds, self.summary.graphql_requests = seconds, requests end
+  return self.results, self.summary
 end
 
 -- Journal writes: a failure stops the job (a rerun would repeat the step).
-function M.record(self, method, item, ...)
+function Outcomes:record(method, item, ...)
   if not self.journal or not item.key then return true end
   local ok, err = self.journal[method](self.journal, item.key, ...)
+  if not ok then self:abort(err) end
+  return ok
+end
+
+-- The "registering" records of the files of one document (their keys), in
+-- one write; false (and the job stops) when it failed.
+function Outcomes:record_registering(keys)
+  if not self.journal or #keys == 0 then return true end
+  local ok, err = self.journal:record_registering(keys)
   if not ok then self:abort(err) end
   return ok
 end

@@ -8,6 +8,31 @@ local registration = require("ion.upload.registration")
 
 local M = {}
 
+local Registrations = {}
+Registrations.__index = Registrations
+
+--- svc: the run's shared services (ctx, clock, outcomes, docs, windows);
+-- opts: window (W), concurrency, validate; linger: seconds a finished file
+-- waits for others to share its document.
+function M.new(svc, opts, linger)
+  return setmetatable({ ctx = svc.ctx, clock = svc.clock, out = svc.outcomes, docs = svc.docs,
+    windows = svc.windows, W = opts.window, cap = math.max(opts.window, opts.concurrency),
+    validate = opts.validate, linger = linger, queue = {}, in_flight = 0,
+    -- by target key: refused (its error), registered (one was), probing (a first one is out)
+    refused = {}, registered = {}, probing = {} }, Registrations)
+end
+
+-- The stages around: the entity ids are the lookups'; a file that storage
+-- lost goes back for a URL; whether PUTs or URLs are still moving.
+function Registrations:link(stages)
+  self.lookups, self.urls, self.puts = stages.lookups, stages.urls, stages.puts
+end
+
+-- How many files wait for their registration.
+function Registrations:waiting()
+  return #self.queue
+end
+
 -- Which files go into the next registration document. A server whose
 -- failing root field nulls the whole answer leaves every other field in
 -- doubt (those before the failure ran; those after it may have). Most
@@ -15,32 +40,33 @@ local M = {}
 -- has shown that it answers alias by alias (partial data), the first file of
 -- a target not yet seen to accept one goes in a document of its own: if it
 -- is refused, nothing else is in doubt.
-function M.pick_registrations(self, n)
+function Registrations:pick(n)
   local chunk, keep, probe = {}, {}, nil
-  for _, item in ipairs(self.reg_queue) do
-    local t = self.targets[item.target_key]
-    if t.refused then
-      local e = errors.copy(t.refused)
+  local by_alias = self.docs:alias_by_alias()
+  for _, item in ipairs(self.queue) do
+    local key = item.target_key
+    if self.refused[key] then
+      local e = errors.copy(self.refused[key])
       e.message = item.path .. ": " .. e.message
-      self:fail(item, e) -- the same target refused another file
-    elseif probe == nil and #chunk < n and (t.registered or self.independent) then
+      self.out:fail(item, e) -- the same target refused another file
+    elseif probe == nil and #chunk < n and (self.registered[key] or by_alias) then
       chunk[#chunk + 1] = item
-    elseif probe == nil and #chunk == 0 and not t.probing and not t.registered then
-      probe = t
+    elseif probe == nil and #chunk == 0 and not self.probing[key] and not self.registered[key] then
+      probe = key
       chunk[1] = item
     else
       keep[#keep + 1] = item
     end
   end
-  self.reg_queue = keep
-  if probe then probe.probing = true end -- its other files wait for the answer
+  self.queue = keep
+  if probe then self.probing[probe] = true end -- its other files wait for the answer
   return chunk, probe
 end
 
 -- Before a registration document is sent: a "registering" record for each
 -- of its files not yet marked, all fsynced (a crash from here on leaves them
 -- in doubt for the next run). False when the journal cannot be written.
-function M.mark_registering(self, chunk)
+function Registrations:mark_registering(chunk)
   local keys, marked = {}, {}
   for _, item in ipairs(chunk) do
     if item.key and not item.registering then
@@ -48,79 +74,74 @@ function M.mark_registering(self, chunk)
       marked[#marked + 1] = item
     end
   end
-  if not self.journal or #keys == 0 then return true end
-  local ok, err = self.journal:record_registering(keys)
-  if not ok then
-    self:abort(err)
-    return false
-  end
+  if not self.out:record_registering(keys) then return false end
   for _, item in ipairs(marked) do item.registering = true end
   return true
 end
 
 -- The registration provably did not take effect: the "registering" record
 -- no longer stands.
-function M.not_registered(self, item)
+function Registrations:not_registered(item)
   if item.registering then
     item.registering = nil
-    self:record("record_not_registered", item)
+    self.out:record("record_not_registered", item)
   end
 end
 
-function M.reg_answer(self, item, out)
+function Registrations:answer(item, out)
   if out.resend then
     self:not_registered(item)
     item.resends = (item.resends or 0) + 1
-    if self.abort_err or item.resends > self.ctx.cfg.retries + 1 then
-      local e = self.abort_err and self:abort_error()
+    if self.out:stopped() or item.resends > self.ctx.cfg.retries + 1 then
+      local e = self.out:stopped() and self.out:abort_error()
         or errors.new("protocol", "createFileAttachment never ran for " .. item.path)
-      return self:fail(item, e)
+      return self.out:fail(item, e)
     end
     item.state = "reg_wait"
     item.ready_at = item.ready_at or self.clock.now()
-    return self:queue_registration(item)
+    return self:enqueue(item)
   end
   if out.doubt then
-    self:record("record_in_doubt", item)
-    return self:fail(item, out.doubt)
+    self.out:record("record_in_doubt", item)
+    return self.out:fail(item, out.doubt)
   end
   if out.err then
     self:not_registered(item)
     local err = registration.refusal(out.err, self.validate)
-    if item.from_journal and err.code == "etag_mismatch" and not self.abort_err then
+    if item.from_journal and err.code == "etag_mismatch" and not self.out:stopped() then
       -- Storage no longer has what an earlier run PUT: upload it again.
       item.from_journal, item.put = false, nil
-      if self:record("record_stale", item) then
-        self:start_item(item)
-        return self:requeue_url(item)
+      if self.out:record("record_stale", item) then
+        self.out:start_item(item)
+        return self.urls:retry(item)
       end
     end
     if err.code == "permission_denied" or err.code == "not_found" then
-      self.targets[item.target_key].refused = err
+      self.refused[item.target_key] = err
     end
-    return self:fail(item, err)
+    return self.out:fail(item, err)
   end
   local att, aerr = registration.answer(out.value)
   if not att then
-    self:record("record_in_doubt", item)
-    return self:fail(item, aerr)
+    self.out:record("record_in_doubt", item)
+    return self.out:fail(item, aerr)
   end
   registration.complete(att, { etag = item.put.etag, size = item.put.size or item.size, md5 = item.put.md5,
     s3Key = item.put.s3Key, sha256 = item.put.sha256 })
-  self.targets[item.target_key].registered = true
+  self.registered[item.target_key] = true
   local recorded = {}
   for k, v in pairs(att) do
     if k ~= "downloadUrl" then recorded[k] = v end -- a signed URL: short-lived, and a credential
   end
-  self:record("record_attached", item, recorded)
-  self:succeed(item, att)
+  self.out:record("record_attached", item, recorded)
+  self.out:succeed(item, att)
 end
 
 -- The registration queue is kept in input order as items join it (found by
 -- bisection; most join at the end): sorting it at every step cost as much as
 -- the rest of a run once registrations fell behind the PUTs.
-function M.queue_registration(self, item)
-  local q = self.reg_queue
+function Registrations:enqueue(item)
+  local q = self.queue
   local lo, hi = 1, #q + 1
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
@@ -129,18 +150,18 @@ function M.queue_registration(self, item)
   table.insert(q, lo, item)
 end
 
--- A file whose bytes are in storage waits for its registration.
-function M.ready_to_register(self, item)
+--- A file whose bytes are in storage waits for its registration.
+function Registrations:ready(item)
   item.state = "reg_wait"
   item.ready_at = self.clock.now()
-  self:queue_registration(item)
+  self:enqueue(item)
 end
 
 -- When the registrations waiting have lingered long enough: the oldest
 -- one's wait plus the linger (nil: none waits).
-function M.linger_end(self)
+function Registrations:linger_end()
   local oldest
-  for _, item in ipairs(self.reg_queue) do
+  for _, item in ipairs(self.queue) do
     if item.ready_at and (not oldest or item.ready_at < oldest) then oldest = item.ready_at end
   end
   return oldest and oldest + self.linger
@@ -150,47 +171,58 @@ end
 -- ready, when the oldest waiting file has lingered long enough (a finished
 -- file never waits for the slowest PUT beside it), when the oldest one's
 -- window has no PUT left, or when no PUT is moving (the rest wait for retries).
-function M.reg_due(self, room)
-  local n = #self.reg_queue
+function Registrations:due(room)
+  local n = #self.queue
   if n == 0 then return false end
   if n >= math.min(self.W, room) then return true end
   local linger_end = self:linger_end()
   if linger_end and self.clock.now() >= linger_end then return true end
-  local w = self.reg_queue[1].window
-  if not w or (self.window_pending[w] or 0) <= 0 then return true end
-  return self.puts_out == 0 and #self.ready == 0 and self.url_out == 0
+  if not self.windows:waiting(self.queue[1].window) then return true end
+  return not self.puts:busy() and not self.urls:asking()
 end
 
-function M.send_registrations(self)
-  while not self.abort_err and self.gql_out < self.C do
-    local room = self.reg_cap - self.reg_out
-    if room <= 0 or not self:reg_due(room) then return end
-    local chunk, probe = self:pick_registrations(math.min(self.W, room))
+-- When the registrations waiting have lingered long enough (the clock's
+-- time), or nil: a window's worth waiting is due at once, no need to look
+-- for the oldest.
+function Registrations:next_due(now)
+  local linger_end = #self.queue < self.W and self:linger_end()
+  if linger_end and linger_end > now then return linger_end end
+end
+
+-- The run drains: the files in storage are still registered.
+function Registrations.drain() end
+
+-- Sends the registration documents that are due (Registrations:due).
+function Registrations:start()
+  while not self.out:stopped() and self.docs:room() do
+    local room = self.cap - self.in_flight
+    if room <= 0 or not self:due(room) then return end
+    local chunk, probe = self:pick(math.min(self.W, room))
     if #chunk == 0 then return end
     local entries = {}
     for i, item in ipairs(chunk) do
       item.state = "reg"
-      self:start_item(item)
+      self.out:start_item(item)
       if item.in_doubt_before then
-        self.summary.in_doubt = self.summary.in_doubt + 1
+        self.out:count("in_doubt")
         item.was_in_doubt = true -- reported on its result and event
       end
       item.in_doubt_before = nil
       entries[i] = { field = queries.fields.create_file_attachment, value = {
         filename = item.filename, s3Key = item.put.s3Key, s3Etag = item.put.etag,
-        entityId = self.targets[item.target_key].entity_id, validateUpload = self.validate,
+        entityId = self.lookups:entity_id(item.target_key), validateUpload = self.validate,
       } }
     end
-    self.reg_out = self.reg_out + #chunk
-    local doc = self:new_doc("reg", "mutation", "RegisterUploads", entries)
+    self.in_flight = self.in_flight + #chunk
+    local doc = self.docs:new_doc("reg", "mutation", "RegisterUploads", entries)
     doc.before_send = function() return self:mark_registering(chunk) end
     doc.on_done = function(data, err)
-      self.reg_out = self.reg_out - #chunk
-      if probe then probe.probing = nil end
+      self.in_flight = self.in_flight - #chunk
+      if probe then self.probing[probe] = nil end
       local outs = documents.outcomes(doc, data, err)
-      for i, item in ipairs(chunk) do self:reg_answer(item, outs[i]) end
+      for i, item in ipairs(chunk) do self:answer(item, outs[i]) end
     end
-    self:send(doc)
+    self.docs:send(doc)
   end
 end
 

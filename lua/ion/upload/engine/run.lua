@@ -1,27 +1,37 @@
--- The engine: one run of a job, stepped. It holds the items and their
--- states, and a small scheduler that, at each step, fires the timers that are
--- due, then lets each stage start what it can:
---   lookups        (engine/lookups.lua)        targets to entity ids
---   registrations  (engine/registrations.lua)  finished files registered
---   puts           (engine/puts.lua)           files PUT to their URLs
---   urls           (engine/urls.lua)           upload URLs, a window ahead
--- Every transfer goes through the client's one session (ion.upload.transport);
--- every GraphQL document through Run:send (engine/send.lua), which applies
--- the rules of ion.upload.graphql (token, refresh, resend, in doubt); how an
--- item ends (results, events, journal records) is engine/outcomes.lua. Items may be added
--- while the run goes (Run:add_items); it ends once its input is finished and
--- nothing is left to do.
+-- The engine: one run of a job, stepped. Its items go through stages, each
+-- an object with its own queue and counters (engine/lookups.lua, urls.lua,
+-- puts.lua, registrations.lua); a small scheduler, at each step, fires the
+-- timers that are due, then lets each stage start what it can, in this order:
+--   lookups        targets to entity ids
+--   registrations  finished files registered (never waiting behind URLs)
+--   puts           files PUT to their URLs
+--   urls           upload URLs, a window ahead
+-- Every stage has start() (start what it can) and next_due(now) (when it has
+-- something to do next, the clock's time, or nil); it hands an item on by a
+-- call of the next stage (urls:queue, puts:queue, registrations:ready, and
+-- urls:retry back). What the stages share is passed to each as one object
+-- of services: the client's context, the clock, outcomes (how an item ends:
+-- results, events, journal records, the stop), docs (GraphQL documents, with
+-- the rules of ion.upload.graphql), traffic (transfers on the client's one
+-- session, timers) and windows. Items may be added while the run goes
+-- (Run:add_items); it ends once its input is finished and nothing is left.
 local errors = require("ion.upload.errors")
 local journal_mod = require("ion.upload.journal")
 local items_mod = require("ion.upload.engine.items")
-local outcomes = require("ion.upload.engine.outcomes")
-
-local FINAL = outcomes.FINAL
+local lookups_mod = require("ion.upload.engine.lookups")
+local outcomes_mod = require("ion.upload.engine.outcomes")
+local plan_mod = require("ion.upload.engine.plan")
+local puts_mod = require("ion.upload.engine.puts")
+local registrations_mod = require("ion.upload.engine.registrations")
+local send = require("ion.upload.engine.send")
+local traffic_mod = require("ion.upload.engine.traffic")
+local urls_mod = require("ion.upload.engine.urls")
+local windows_mod = require("ion.upload.engine.windows")
 
 local Run = {}
 Run.__index = Run
 
-local run = { Run = Run }
+local run = {}
 
 -- A URL older than this is not used: storage URLs live "a few minutes".
 run.url_max_age = 120
@@ -33,82 +43,53 @@ run.linger = 0.25
 -- added from a callback is seen soon.
 run.idle_step = 0.2
 
--- The run's methods, one file per concern and per stage.
-for _, part in ipairs({ "outcomes", "send", "lookups", "urls", "puts", "registrations", "plan" }) do
-  for name, fn in pairs(require("ion.upload.engine." .. part)) do Run[name] = fn end
-end
-
----------------------------------------------------------------------------
--- Transfers, timers, GraphQL documents
-
--- Starts a transfer on the client's session; on_done(res, err) when it ends
--- (at once when the core refuses it: nothing was sent).
-function Run:add(kind, what, req, on_done)
-  local id
-  id = self.transport:add(what, req, function(res, cerr)
-    if id then self.transfers[id] = nil end
-    on_done(res, cerr)
-  end)
-  if id then self.transfers[id] = { kind = kind } end
-  return id
-end
-
--- Runs fn at the first step `delay` seconds from now; the timer (a table the
--- caller may mark, as Run:send marks a resend's).
-function Run:later(delay, fn)
-  local t = { at = self.clock.now() + delay, fn = fn }
-  self.timers[#self.timers + 1] = t
-  return t
-end
-
 ---------------------------------------------------------------------------
 -- The scheduler
 
 function Run:busy()
-  return next(self.transfers) ~= nil or next(self.token_waits) ~= nil
+  return self.traffic:busy() or self.docs:waiting_for_token()
 end
 
 function Run:fire_timers()
-  local now = self.clock.now()
-  local due, keep = {}, {}
-  for _, t in ipairs(self.timers) do
-    if t.at <= now then due[#due + 1] = t else keep[#keep + 1] = t end
-  end
-  self.timers = keep
-  for _, t in ipairs(due) do t.fn() end
-  -- the client's token fetch is no job's: any job waiting for it moves it
-  if next(self.token_waits) then self.ctx.auth:fire_due(self.clock.now()) end
+  self.traffic:fire_due()
+  self.docs:fire_due(self.clock.now())
+end
+
+local function earlier(at, t)
+  if t and (not at or t < at) then return t end
+  return at
 end
 
 -- Seconds until the next timer, URL retry or lingering registration is due
 -- (nil: none).
 function Run:next_due()
-  local now, at = self.clock.now(), nil
-  local function consider(t)
-    if t then at = math.min(at or t, t) end
-  end
-  for _, t in ipairs(self.timers) do consider(t.at) end
-  if next(self.token_waits) then consider(self.ctx.auth:retry_at()) end
-  if not self.abort_err then
-    for _, item in ipairs(self.url_retry) do consider(item.not_before) end -- the never tried have none
-    -- a window's worth waiting is due at once: no need to look for the oldest
-    local linger_end = #self.reg_queue < self.W and self:linger_end()
-    if linger_end and linger_end > now then consider(linger_end) end
+  local now = self.clock.now()
+  local at = earlier(self.traffic:next_at(), self.docs:next_at())
+  if not self.outcomes:stopped() then
+    for _, stage in ipairs(self.stages) do at = earlier(at, stage:next_due(now)) end
   end
   return at and math.max(0, at - now) or nil
 end
 
+-- The run stops (an abort): the transfers, resends and token waits it
+-- cancels end at the next step (abort may be called from a callback that
+-- runs inside the session's step).
+function Run:cancel_for_abort()
+  if self.cancelled or not self.outcomes:stopped() then return end
+  self.cancelled = true
+  self.traffic:cancel()
+  self.docs:cancel()
+end
+
 function Run:schedule()
   self:fire_timers()
-  if self.abort_on_interrupt and self.clock.interrupted and not self.abort_err and self.clock.interrupted() then
-    self:abort(errors.new("aborted", "interrupted",
+  if self.abort_on_interrupt and self.clock.interrupted and not self.outcomes:stopped()
+    and self.clock.interrupted() then
+    self.outcomes:abort(errors.new("aborted", "interrupted",
       { hint = "Run the same command again (with the same journal) to finish the rest" }))
   end
   self:cancel_for_abort()
-  self:send_lookups()
-  self:send_registrations() -- first: registrations never wait behind URLs
-  self:start_puts()
-  self:send_urls()
+  for _, stage in ipairs(self.stages) do stage:start() end
 end
 
 -- One turn, waiting at most `timeout` seconds: hands out the transfers that
@@ -130,26 +111,63 @@ function Run:step(timeout)
   return false
 end
 
+-- Seconds a host may wait before the next step, at most max_wait while
+-- transfers run or the input is open (job:timeout()).
+function Run:timeout(max_wait)
+  local wait = self:next_due()
+  if self:busy() then
+    local t = self.transport:timeout()
+    wait = math.min(wait or max_wait, t or max_wait, max_wait)
+  elseif wait == nil then
+    -- nothing in flight and nothing due: the next step finishes, unless
+    -- more items may come
+    wait = self.input_done and 0 or max_wait
+  end
+  return wait
+end
+
+-- Nothing in flight, nothing due, and the input open: the run waits for items.
+function Run:idle()
+  return not self:busy() and not self:next_due() and not self.input_done
+end
+
+-- The client's session (its descriptors are every job's of the client).
+function Run:session()
+  return self.transport
+end
+
+function Run:fds()
+  return self.transport:fds()
+end
+
 ---------------------------------------------------------------------------
 -- Life of a run
 
 --- A run over ctx (the client's narrow context: cfg, auth, transport, clock,
 -- random, entities) with checked options (engine/items.lua) and an open
--- journal (or nil).
+-- journal (or nil). opts.lookups_only: the run stops after the lookups
+-- (client:plan): no URL, PUT or registration, no schema question, every
+-- item kept (Run:items) and, once its target is known, `planned`.
 function run.new(ctx, opts, jnl)
-  local W, C = opts.window, opts.concurrency
+  local clock = ctx.clock()
+  local windows = windows_mod.new()
+  local traffic = traffic_mod.new(ctx.transport, clock)
+  local outcomes = outcomes_mod.new(ctx.auth, jnl, windows, opts)
+  local docs = send.new(ctx, traffic, outcomes,
+    { window = opts.window, concurrency = opts.concurrency, ask_schema = not opts.lookups_only })
+  local svc = { ctx = ctx, clock = clock, outcomes = outcomes, docs = docs, traffic = traffic, windows = windows }
+  local lookups = lookups_mod.new(svc, opts)
+  local stages = { lookups }
+  if not opts.lookups_only then
+    local s = { lookups = lookups, urls = urls_mod.new(svc, opts), puts = puts_mod.new(svc, opts, run.url_max_age),
+      registrations = registrations_mod.new(svc, opts, run.linger) }
+    for _, stage in pairs(s) do stage:link(s) end
+    stages = { lookups, s.registrations, s.puts, s.urls }
+  end
   return setmetatable({
-    ctx = ctx, transport = ctx.transport, clock = ctx.clock(), journal = jnl,
-    on_event = opts.on_event, validate = opts.validate, sha256 = opts.sha256,
-    on_result = opts.on_result, keep_results = opts.keep_results ~= false,
-    W = W, C = C, lookahead = math.max(W, C), reg_cap = math.max(W, C),
-    live = {}, count = 0, results = {}, targets = {}, target_queue = {},
-    url_queue = {}, url_head = 1, url_tail = 0, url_retry = {}, ready = {}, reg_queue = {},
-    transfers = {}, timers = {}, window_pending = {}, windows = 0,
-    gql_out = 0, url_out = 0, reg_out = 0, puts_out = 0, token_waits = {},
-    counts = { graphql = 0 },
-    summary = { ok = 0, failed = 0, skipped = 0, in_doubt = 0, bytes = 0, seconds = 0 },
-    started = ctx.clock().now(), url_max_age = run.url_max_age, linger = run.linger,
+    transport = ctx.transport, clock = clock, journal = jnl, outcomes = outcomes, docs = docs, traffic = traffic,
+    lookups = lookups, stages = stages, plan = plan_mod.new(svc, jnl, lookups, opts.lookups_only),
+    count = 0, started = clock.now(),
     abort_on_interrupt = true, -- SIGINT under core.catch_interrupt (a watch stops gently instead: drain)
   }, Run)
 end
@@ -165,11 +183,14 @@ function run.open(ctx, opts)
   return run.new(ctx, opts, jnl)
 end
 
--- Checks and plans more items (their indexes follow the ones before).
+-- Checks and plans more items (their indexes follow the ones before); the
+-- index of the last.
 function Run:add_items(list)
   local records, base = {}, self.count
   for i = 1, #list do records[i] = items_mod.check(self.clock, base + i, list[i]) end
-  self:plan(records)
+  self.count = base + #list
+  self.plan:plan(records)
+  return self.count
 end
 
 -- No more items will come: the run ends once those it has are done.
@@ -177,14 +198,59 @@ function Run:finish_input()
   self.input_done = true
 end
 
--- Lets go of this run's transfers and the journal (again: harmless). The
--- session is the client's: it stays open.
+function Run:input_finished()
+  return self.input_done == true
+end
+
+-- Stops the run (outcomes.lua: nothing new starts, what is in flight is
+-- cancelled at the next step, registrations excepted).
+function Run:abort(err)
+  self.outcomes:abort(err)
+end
+
+-- The gentler stop (outcomes.lua): no lookup, URL or PUT starts, what
+-- waits for one is dropped and its items fail with err; the PUTs and
+-- registrations in flight finish.
+function Run:drain(err)
+  if not self.outcomes:may_start() then return end
+  for _, stage in ipairs(self.stages) do stage:drain() end
+  self.outcomes:drain(err)
+end
+
+-- A caught SIGINT or SIGTERM no longer stops the run (its host stops it
+-- its own way: the watch drains).
+function Run:keep_on_interrupt()
+  self.abort_on_interrupt = false
+end
+
+-- The registrations in flight fail in doubt (the job is dropped).
+function Run:doubt_in_flight(err)
+  self.outcomes:doubt_in_flight(err)
+end
+
+-- The reason the run stopped (an error, a copy), nil while it goes on.
+function Run:stopping()
+  return self.outcomes:stopped() and self.outcomes:abort_error() or nil
+end
+
+-- The result of item i once final (nil before, or when results are not kept).
+function Run:result(i)
+  return self.outcomes:result(i)
+end
+
+-- For client:plan (a run with lookups_only): every item, by index; the
+-- entity id of a target found (by its cache key); GraphQL requests sent.
+function Run:items() return self.plan:items() end
+function Run:entity_id(key) return self.lookups:entity_id(key) end
+function Run:requests() return self.docs:requests() end
+
+-- Lets go of this run's transfers, token waits and the journal (again:
+-- harmless). The session is the client's: it stays open.
 function Run:close()
   if self.closed then return end
   self.closed = true
-  for id in pairs(self.transfers) do self.transport:drop(id) end
-  self.transfers = {}
-  self:leave_token_waits()
+  self.traffic:close()
+  self.docs:close()
   if self.journal then self.journal:close() end
 end
 
@@ -193,20 +259,12 @@ end
 function Run:finish()
   if not self.finished then
     self.finished = true
-    local ok, perr = pcall(function()
-      for _, item in ipairs(self:live_items()) do
-        if not FINAL[item.state] then
-          self:fail(item, self.abort_err and self:abort_error()
-            or errors.new("aborted", "the batch stopped before this file was done"))
-        end
-      end
-    end)
+    local ok, perr = pcall(function() self.outcomes:fail_unfinished() end)
     self:close()
     if not ok then error(perr, 0) end
-    self.summary.seconds = self.clock.now() - self.started
-    self.summary.graphql_requests = self.counts.graphql
+    return self.outcomes:answer(self.clock.now() - self.started, self.docs:requests())
   end
-  return self.results, self.summary
+  return self.outcomes:answer()
 end
 
 return run

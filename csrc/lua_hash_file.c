@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "signals.h"
 
 #define HASH_BLOCK ((size_t)256 * 1024)
 
@@ -76,12 +77,15 @@ static int hash_file(lua_State *L)
     }
     j.fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (j.fd < 0)
-        return ion_fail(L, "bad_input", "%s: %s", path, strerror(errno));
-    if (fstat(j.fd, &before) != 0 || !S_ISREG(before.st_mode)) {
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
+    if (fstat(j.fd, &before) != 0) {
         int e = errno;
-        int reg = S_ISREG(before.st_mode);
         job_free(&j);
-        return ion_fail(L, "bad_input", "%s: %s", path, reg ? strerror(e) : "not a file");
+        return ion_fail_errno(L, "bad_input", e, "%s", path);
+    }
+    if (!S_ISREG(before.st_mode)) {
+        job_free(&j);
+        return ion_fail(L, "bad_input", "%s: not a file", path);
     }
     (void)fcntl(j.fd, F_SETFL, fcntl(j.fd, F_GETFL) & ~O_NONBLOCK);
     j.md5 = ion_md5_new();
@@ -101,7 +105,7 @@ static int hash_file(lua_State *L)
         why = "SHA-256 computation failed";
     job_free(&j);
     if (err != 0)
-        return ion_fail(L, "bad_input", "%s: %s", path, strerror(err));
+        return ion_fail_errno(L, "bad_input", err, "%s", path);
     if (why != NULL)
         return ion_fail(L, strcmp(why, "interrupted") == 0 ? "aborted" : "bad_input", "%s: %s",
                         path, why);

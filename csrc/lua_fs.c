@@ -47,17 +47,6 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int fs_error(lua_State *L, const char *what, int e)
-{
-    char msg[1024];
-    snprintf(msg, sizeof msg, "%s: %s", what, strerror(e));
-    lua_pushnil(L);
-    ion_push_error(L, "bad_input", msg, 0, 0);
-    lua_pushinteger(L, e);
-    lua_setfield(L, -2, "errno");
-    return 2;
-}
-
 /* "dev:ino", exact on every Lua (5.1 would round a 64-bit inode number). */
 static void push_id(lua_State *L, const struct stat *st)
 {
@@ -117,11 +106,11 @@ static int fs_list_dir(lua_State *L)
 
     l->dir = opendir(path);
     if (l->dir == NULL)
-        return fs_error(L, path, errno);
+        return ion_fail_errno(L, "bad_input", errno, "%s", path);
     if (fstat(dirfd(l->dir), &st) != 0) {
         int e = errno;
         listing_free(l);
-        return fs_error(L, path, e);
+        return ion_fail_errno(L, "bad_input", e, "%s", path);
     }
     for (;;) {
         errno = 0;
@@ -146,7 +135,7 @@ static int fs_list_dir(lua_State *L)
     if (d != NULL || errno != 0) {
         int e = d != NULL ? ENOMEM : errno;
         listing_free(l);
-        return fs_error(L, path, e);
+        return ion_fail_errno(L, "bad_input", e, "%s", path);
     }
     if (l->n > 1) /* an empty folder has no array: qsort(NULL, 0) is undefined */
         qsort(l->names, l->n, sizeof *l->names, by_name);
@@ -201,7 +190,7 @@ static int fs_read_some(lua_State *L)
         n = read(fileno(f), p, (size_t)max);
     while (n < 0 && errno == EINTR);
     if (n < 0)
-        return fs_error(L, "read", errno);
+        return ion_fail_errno(L, "bad_input", errno, "read");
     if (n == 0) {
         lua_pushnil(L);
         return 1;

@@ -1,11 +1,13 @@
-/* core.journal_index(fh): the resume journal's index, built by reading the
- * file once without decoding it into Lua values. Per key it keeps 32 bytes in
- * an open-addressed table (a 64-bit hash of the key, the offsets of its first
- * record, of its latest "put" and "attached" records, and two flags); the Lua
- * side reads those lines back (idx:line) when it needs them. Keys themselves
- * are not kept: a key whose hash meets another key's is told apart by
- * reading the other's first record back, and the index then says `collided`
- * (the Lua side falls back to reading the whole file), never a wrong state. */
+/* The Lua binding of the journal index (journal_index.h), with
+ * core.fsync_dir and core.same_file. core.journal_index(fh): the resume
+ * journal's index, built by reading the file once without decoding it into
+ * Lua values. Per key it keeps 32 bytes in an open-addressed table (a 64-bit
+ * hash of the key, the offsets of its first record, of its latest "put" and
+ * "attached" records, and two flags); the Lua side reads those lines back
+ * (idx:line) when it needs them. Keys themselves are not kept: a key whose
+ * hash meets another key's is told apart by reading the other's first
+ * record back, and the index then says `collided` (the Lua side falls back
+ * to reading the whole file), never a wrong state. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "journal.h"
+#include "internal.h"
+#include "journal_index.h"
+#include "keyhash.h"
 
 #define JI_MT "ion.upload.core.journal_index"
 
@@ -53,9 +56,9 @@ static int journal_index(lua_State *L)
     ix->fd = ix->next_fd = -1;
     ion_setmetatable(L, JI_MT);
     ix->mask = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
-    ix->seed = (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(uintptr_t)ix;
+    ix->seed = ion_keyhash_seed(ix);
     if (fflush(f) != 0 || (ix->fd = dup(fileno(f))) < 0)
-        return ion_fail(L, "bad_input", "journal: %s", strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "journal");
     if (!ion_ji_grow(ix) || !(ix->chunk = malloc(JI_CHUNK)) ||
         !(ix->seen = calloc(JI_SEEN, sizeof *ix->seen)))
         return luaL_error(L, "journal: out of memory");
@@ -64,7 +67,7 @@ static int journal_index(lua_State *L)
     if (e == ENOMEM)
         return luaL_error(L, "journal: out of memory");
     if (e)
-        return ion_fail(L, "bad_input", "journal: %s", strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "journal");
     return 1;
 }
 
@@ -209,7 +212,7 @@ static int ji_compact(lua_State *L)
     if (e == 0 && fflush(dst) != 0)
         e = errno;
     if (e)
-        return ion_fail(L, "bad_input", "journal compaction: %s", strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "journal compaction");
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -247,7 +250,7 @@ static int fsync_dir(lua_State *L)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return ion_fail(L, "bad_input", "fsync %s: %s", path, strerror(e));
+        return ion_fail_errno(L, "bad_input", e, "fsync %s", path);
     }
     close(fd);
     lua_pushboolean(L, 1);
@@ -262,7 +265,7 @@ static int same_file(lua_State *L)
     const char *path = luaL_checkstring(L, 2);
     struct stat a, b;
     if (fstat(fileno(f), &a) != 0)
-        return ion_fail(L, "bad_input", "fstat: %s", strerror(errno));
+        return ion_fail_errno(L, "bad_input", errno, "fstat");
     lua_pushboolean(L, stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino);
     return 1;
 }

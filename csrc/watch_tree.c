@@ -1,8 +1,7 @@
-/* core.watcher(dir, opts): a hot folder's change feed over Linux inotify.
- * Reports files closed after writing (IN_CLOSE_WRITE) or moved in
- * (IN_MOVED_TO), recursively: every subfolder present at start and each new
- * one gets a watch. Elsewhere core.watcher answers nil, err "unsupported"
- * and the caller polls instead.
+/* A hot folder's watch over Linux inotify (watch_tree.h). Reports files
+ * closed after writing (IN_CLOSE_WRITE) or moved in (IN_MOVED_TO),
+ * recursively: every subfolder present at start and each new one gets a
+ * watch.
  *
  * The race of a new subfolder: files can be written into it between its
  * creation and our inotify_add_watch, and no event tells of them. So the
@@ -10,21 +9,17 @@
  * the watch existed is found by the scan, one closed after gets an event.
  * A file may be reported twice (by both, or while still open when the scan
  * saw it); the caller settles by size and mtime and dedups by identity. */
-#define _DEFAULT_SOURCE /* realpath() is XSI, not POSIX base */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "internal.h"
-
-#define ION_WATCHER_MT "ion.upload.core.watcher"
+#define _DEFAULT_SOURCE /* DT_* and dirfd() */
+#include "watch_tree.h"
 
 #ifdef __linux__
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,37 +30,12 @@
     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF |    \
      IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK)
 
-#define DEFAULT_MAX_WATCHES 100000
 /* Bounds what one read() holds in memory; the rest waits in the kernel. */
 #define MAX_EVENTS_PER_READ 4096
 
 #define LIMIT_HINT                                                                                 \
     "raise /proc/sys/fs/inotify/max_user_watches (sysctl fs.inotify.max_user_watches=524288), "    \
     "watch a smaller tree, or poll instead"
-
-typedef struct {
-    int wd;
-    char *rel; /* "" for the root, "a/b" below it */
-} wdir;
-
-typedef struct {
-    const char *kind; /* "file", "dir", "overflow", "gone", "error" */
-    char *path;
-    const char *code; /* errors only */
-    char *message;
-    const char *hint;
-} event;
-
-typedef struct {
-    int fd;
-    int closed, gone;
-    char *root;
-    wdir *dirs; /* sorted by wd: the kernel hands out increasing wds */
-    size_t ndirs, capdirs, max_watches;
-    event *q;
-    size_t nq, capq;
-} ion_watcher;
-
 /* ---- the wd table ------------------------------------------------------ */
 
 static size_t find_slot(const ion_watcher *w, int wd, int *found)
@@ -106,7 +76,7 @@ static int remember(ion_watcher *w, int wd, const char *rel)
     }
     if (w->ndirs == w->capdirs) {
         size_t cap = w->capdirs ? w->capdirs * 2 : 16;
-        wdir *d = realloc(w->dirs, cap * sizeof *d);
+        ion_watch_dir *d = realloc(w->dirs, cap * sizeof *d);
         if (d == NULL) {
             free(copy);
             return -1;
@@ -162,10 +132,10 @@ static char *dup_or_null(const char *s)
 static void queue(ion_watcher *w, const char *kind, const char *path, const char *code,
                   const char *message, const char *hint)
 {
-    event *e;
+    ion_watch_event *e;
     if (w->nq == w->capq) {
         size_t cap = w->capq ? w->capq * 2 : 32;
-        event *q = realloc(w->q, cap * sizeof *q);
+        ion_watch_event *q = realloc(w->q, cap * sizeof *q);
         if (q == NULL)
             return;
         w->q = q;
@@ -185,14 +155,14 @@ static void queue(ion_watcher *w, const char *kind, const char *path, const char
     w->nq++;
 }
 
-static void free_event(event *e)
+static void free_event(ion_watch_event *e)
 {
     free(e->path);
     free(e->message);
     e->path = e->message = NULL;
 }
 
-static void clear_queue(ion_watcher *w)
+void ion_watch_clear(ion_watcher *w)
 {
     for (size_t i = 0; i < w->nq; i++)
         free_event(&w->q[i]);
@@ -215,14 +185,7 @@ static int join(const char *dir, const char *name, char *buf, size_t size)
     return n >= 0 && (size_t)n < size;
 }
 
-/* Why a watch could not be added, as a code and message; hint may be NULL. */
-typedef struct {
-    const char *code, *hint;
-    int err; /* errno, -1 for our own cap */
-    char message[PATH_MAX + 200];
-} failure;
-
-static void set_failure(failure *f, const char *rel, int e, size_t max_watches)
+static void set_failure(ion_watch_failure *f, const char *rel, int e, size_t max_watches)
 {
     f->err = e;
     if (e == ENOSPC) {
@@ -249,7 +212,7 @@ static void set_failure(failure *f, const char *rel, int e, size_t max_watches)
 enum { REPORT, REWALK };
 
 /* Removed or replaced (by a link, a file) before we got to it: no error. */
-static int vanished(const failure *f)
+static int vanished(const ion_watch_failure *f)
 {
     return f->err == ENOENT || f->err == ENOTDIR;
 }
@@ -257,7 +220,7 @@ static int vanished(const failure *f)
 /* Watches the folder rel, then walks it as mode says. Returns 0, or -1 with
  * f set when rel itself could not be watched; a subfolder that cannot be
  * watched is queued as an "error" event and skipped. */
-static int add_tree(ion_watcher *w, const char *rel, int mode, failure *f)
+static int add_tree(ion_watcher *w, const char *rel, int mode, ion_watch_failure *f)
 {
     char path[PATH_MAX], child[PATH_MAX];
     DIR *d;
@@ -299,7 +262,7 @@ static int add_tree(ion_watcher *w, const char *rel, int mode, failure *f)
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
-            failure sub;
+            ion_watch_failure sub;
             if (add_tree(w, child, mode, &sub) != 0 && !vanished(&sub))
                 queue(w, "error", child, sub.code, sub.message, sub.hint);
         } else if (S_ISREG(st.st_mode) && mode == REPORT) {
@@ -334,7 +297,7 @@ static void handle(ion_watcher *w, const struct inotify_event *ev)
     if (ev->mask & IN_Q_OVERFLOW) {
         /* Folders created meanwhile may lack a watch: add what is missing
          * (known ones are kept as they are), and let the caller rescan. */
-        failure f;
+        ion_watch_failure f;
         queue(w, "overflow", "", NULL, NULL, NULL);
         if (!w->gone && add_tree(w, "", REWALK, &f) != 0)
             queue(w, "error", "", f.code, f.message, f.hint);
@@ -360,7 +323,7 @@ static void handle(ion_watcher *w, const struct inotify_event *ev)
         if (ev->mask & IN_MOVED_FROM) {
             forget_subtree(w, rel);
         } else if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-            failure f;
+            ion_watch_failure f;
             if (add_tree(w, rel, REPORT, &f) != 0 && !vanished(&f))
                 queue(w, "error", rel, f.code, f.message, f.hint);
         }
@@ -370,8 +333,7 @@ static void handle(ion_watcher *w, const struct inotify_event *ev)
         queue(w, "file", rel, NULL, NULL, NULL);
 }
 
-/* Drains the inotify queue into w->q, at most MAX_EVENTS_PER_READ at a time. */
-static int drain(ion_watcher *w)
+int ion_watch_drain(ion_watcher *w)
 {
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
     while (w->nq < MAX_EVENTS_PER_READ) {
@@ -391,18 +353,7 @@ static int drain(ion_watcher *w)
     return 0;
 }
 
-/* ---- Lua ---------------------------------------------------------------- */
-
-static void push_error(lua_State *L, const char *code, const char *message, const char *hint)
-{
-    ion_push_error(L, code, message, 0, 0);
-    if (hint) {
-        lua_pushstring(L, hint);
-        lua_setfield(L, -2, "hint");
-    }
-}
-
-static void close_watcher(ion_watcher *w)
+void ion_watch_close(ion_watcher *w)
 {
     if (w->fd >= 0)
         close(w->fd); /* drops every watch with it */
@@ -413,7 +364,7 @@ static void close_watcher(ion_watcher *w)
     free(w->dirs);
     w->dirs = NULL;
     w->ndirs = w->capdirs = 0;
-    clear_queue(w);
+    ion_watch_clear(w);
     free(w->q);
     w->q = NULL;
     w->capq = 0;
@@ -421,187 +372,45 @@ static void close_watcher(ion_watcher *w)
     w->root = NULL;
 }
 
-static ion_watcher *check_open(lua_State *L)
+static void set_message(ion_watch_failure *f, const char *code, const char *hint, int err,
+                        const char *message)
 {
-    ion_watcher *w = luaL_checkudata(L, 1, ION_WATCHER_MT);
-    if (w->closed)
-        luaL_error(L, "watcher is closed");
-    return w;
+    f->code = code;
+    f->hint = hint;
+    f->err = err;
+    snprintf(f->message, sizeof f->message, "%s", message);
 }
 
-static int w_fd(lua_State *L)
+int ion_watch_start(ion_watcher *w, const char *root, size_t max_watches, ion_watch_failure *f)
 {
-    lua_pushinteger(L, check_open(L)->fd);
-    return 1;
-}
-
-/* Never blocks: the events of now, in the order they happened, or {}. */
-static int w_read(lua_State *L)
-{
-    ion_watcher *w = check_open(L);
-    size_t i;
-    int e = drain(w);
-    if (e != 0 && w->nq == 0) {
-        lua_pushnil(L);
-        push_error(L, "bad_input", strerror(e), NULL);
-        return 2;
+    w->max_watches = max_watches;
+    w->root = strdup(root);
+    if (w->root == NULL) {
+        set_message(f, "bad_input", NULL, 0, "out of memory");
+        return -1;
     }
-    lua_createtable(L, (int)w->nq, 0);
-    for (i = 0; i < w->nq; i++) {
-        const event *ev = &w->q[i];
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, ev->kind);
-        lua_setfield(L, -2, "kind");
-        lua_pushstring(L, ev->path ? ev->path : "");
-        lua_setfield(L, -2, "path");
-        if (ev->code) {
-            push_error(L, ev->code, ev->message, ev->hint);
-            lua_setfield(L, -2, "err");
-        }
-        lua_rawseti(L, -2, (int)i + 1);
-    }
-    clear_queue(w);
-    return 1;
-}
-
-/* Waits until events are queued or `seconds` pass (or an interrupt):
- * true when read() has something. For --once loops and specs. One poll()
- * for the whole wait: a signal ends it (EINTR), so nothing needs to wake
- * up on a timer to look at the interrupt flag. */
-static int w_wait(lua_State *L)
-{
-    ion_watcher *w = check_open(L);
-    double seconds = luaL_optnumber(L, 2, 0);
-    double deadline = ion_now() + (seconds > 0 ? seconds : 0);
-    for (;;) {
-        struct pollfd p = {w->fd, POLLIN, 0};
-        double left = deadline - ion_now();
-        int ms = left <= 0 ? 0 : left > 2e6 ? 2000000000 : (int)(left * 1000) + 1;
-        int rc;
-        if (w->nq > 0) {
-            lua_pushboolean(L, 1);
-            return 1;
-        }
-        rc = poll(&p, 1, ms);
-        if (rc > 0 || (rc < 0 && errno != EINTR)) {
-            lua_pushboolean(L, rc > 0);
-            return 1;
-        }
-        if (left <= 0 || ion_interrupted()) {
-            lua_pushboolean(L, 0);
-            return 1;
-        }
-    }
-}
-
-static int w_watches(lua_State *L)
-{
-    lua_pushinteger(L, (lua_Integer)check_open(L)->ndirs);
-    return 1;
-}
-
-static int w_close(lua_State *L)
-{
-    close_watcher(luaL_checkudata(L, 1, ION_WATCHER_MT));
-    return 0;
-}
-
-static int w_tostring(lua_State *L)
-{
-    ion_watcher *w = luaL_checkudata(L, 1, ION_WATCHER_MT);
-    lua_pushfstring(L, "%s (%p%s)", ION_WATCHER_MT, (void *)w, w->closed ? ", closed" : "");
-    return 1;
-}
-
-static void ensure_metatable(lua_State *L)
-{
-    static const luaL_Reg methods[] = {
-        {"fd", w_fd},           {"read", w_read},   {"wait", w_wait},
-        {"watches", w_watches}, {"close", w_close}, {NULL, NULL},
-    };
-    ion_new_class(L, ION_WATCHER_MT, methods, w_close, w_tostring, 1);
-}
-
-static int fail_watcher(lua_State *L, ion_watcher *w, const char *code, const char *message,
-                        const char *hint)
-{
-    close_watcher(w);
-    lua_pushnil(L);
-    push_error(L, code, message, hint);
-    return 2;
-}
-
-static int watcher_new(lua_State *L)
-{
-    static const char *const keys[] = {"max_watches", NULL};
-    const char *dir = luaL_checkstring(L, 1);
-    double max = DEFAULT_MAX_WATCHES;
-    char real[PATH_MAX];
-    struct stat st;
-    ion_watcher *w;
-    failure f;
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        ion_check_keys(L, 2, "watcher", keys);
-        ion_opt_number(L, 2, "max_watches", &max);
-        if (!(max >= 1 && max <= 1e7))
-            return ion_fail(L, "bad_input", "max_watches must be between 1 and 1e7");
-    }
-    /* Absolute and without links: a later chdir or a swapped link does not
-     * move what is watched. */
-    if (realpath(dir, real) == NULL || stat(real, &st) != 0)
-        return ion_fail(L, "bad_input", "%s: %s", dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return ion_fail(L, "bad_input", "%s: not a directory", dir);
-    ensure_metatable(L);
-    w = ion_newuserdata(L, sizeof *w);
-    memset(w, 0, sizeof *w);
-    w->fd = -1;
-    w->max_watches = (size_t)max;
-    ion_setmetatable(L, ION_WATCHER_MT);
-    w->root = strdup(real);
-    if (w->root == NULL)
-        return fail_watcher(L, w, "bad_input", "out of memory", NULL);
     w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (w->fd < 0) {
         int e = errno;
         if (e == EMFILE)
-            return fail_watcher(L, w, "watch_limit",
-                                "the system's limit of inotify instances is reached "
-                                "(fs.inotify.max_user_instances)",
-                                "raise /proc/sys/fs/inotify/max_user_instances, or poll instead");
-        return fail_watcher(L, w, "bad_input", strerror(e), NULL);
+            set_message(f, "watch_limit",
+                        "raise /proc/sys/fs/inotify/max_user_instances, or poll instead", e,
+                        "the system's limit of inotify instances is reached "
+                        "(fs.inotify.max_user_instances)");
+        else
+            set_message(f, "bad_input", NULL, e, strerror(e));
+        return -1;
     }
-    if (add_tree(w, "", REWALK, &f) != 0)
-        return fail_watcher(L, w, f.code, f.message, f.hint);
-    /* Subfolders that could not be watched at start are told by the first read. */
+    if (add_tree(w, "", REWALK, f) != 0)
+        return -1;
+    /* Subfolders that could not be watched at start are told by the first
+     * read; past a limit the watcher is refused as a whole. */
     for (size_t i = 0; i < w->nq; i++)
-        if (strcmp(w->q[i].code ? w->q[i].code : "", "watch_limit") == 0) {
-            lua_pushnil(L);
-            push_error(L, w->q[i].code, w->q[i].message, w->q[i].hint);
-            close_watcher(w);
-            return 2;
+        if (w->q[i].code && strcmp(w->q[i].code, "watch_limit") == 0) {
+            set_message(f, w->q[i].code, w->q[i].hint, 0, w->q[i].message);
+            return -1;
         }
-    return 1;
-}
-
-#else /* no inotify */
-
-static int watcher_new(lua_State *L)
-{
-    int n;
-    (void)luaL_checkstring(L, 1);
-    n = ion_fail(L, "unsupported", "no inotify on this system: poll the folder instead");
-    lua_pushliteral(L, "poll the folder (scan it every few seconds) instead");
-    lua_setfield(L, -2, "hint");
-    return n;
+    return 0;
 }
 
 #endif
-
-/* Sets core.watcher in the module table on top of the stack. */
-void ion_watch_open_lib(lua_State *L)
-{
-    lua_pushcfunction(L, watcher_new);
-    lua_setfield(L, -2, "watcher");
-}

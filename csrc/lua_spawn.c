@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "signals.h"
 
 extern char **environ;
 
@@ -55,23 +56,25 @@ static int run_gc(lua_State *L)
     return 0;
 }
 
-static int run_fail(lua_State *L, run_state *r, const char *code, const char *fmt, const char *a,
-                    const char *b)
+/* nil, err "argv[0]: why", once the child is gone and what r holds freed */
+static int run_fail(lua_State *L, run_state *r, const char *code, const char *why)
 {
-    char msg[512];
     run_release(r);
-    snprintf(msg, sizeof msg, fmt, a, b);
-    lua_pushnil(L);
-    ion_push_error(L, code, msg, 0, 0);
-    return 2;
+    return ion_fail(L, code, "%s: %s", r->argv[0], why);
+}
+
+/* the same for a failed system call: "argv[0]: what: strerror(e)" */
+static int run_fail_errno(lua_State *L, run_state *r, int e, const char *what)
+{
+    run_release(r);
+    if (what == NULL)
+        return ion_fail_errno(L, "bad_input", e, "%s", r->argv[0]);
+    return ion_fail_errno(L, "bad_input", e, "%s: %s", r->argv[0], what);
 }
 
 static int ms_left(double deadline)
 {
-    double left = deadline - ion_now();
-    if (left <= 0)
-        return 0;
-    return left > 1e6 ? 1000000000 : (int)(left * 1000) + 1;
+    return (int)ion_ms(deadline - ion_now(), 1000000000);
 }
 
 /* Reaps the child, waiting until the deadline: 1 reaped (status in *st),
@@ -138,10 +141,10 @@ static int run_capture(lua_State *L)
     r->cap = (size_t)max_output;
     r->out = malloc(r->cap);
     if (r->out == NULL)
-        return run_fail(L, r, "bad_input", "%s: %s", r->argv[0], strerror(ENOMEM));
+        return run_fail_errno(L, r, ENOMEM, NULL);
 
     if (pipe2(fds, O_CLOEXEC) != 0)
-        return run_fail(L, r, "bad_input", "%s: pipe: %s", r->argv[0], strerror(errno));
+        return run_fail_errno(L, r, errno, "pipe");
     r->fd = fds[0];
 
     /* stdin /dev/null, stdout the pipe (dup2 clears O_CLOEXEC on 1), every
@@ -167,7 +170,7 @@ static int run_capture(lua_State *L)
     close(fds[1]);
     if (rc != 0) {
         r->pid = 0;
-        return run_fail(L, r, "bad_input", "%s: cannot run it: %s", r->argv[0], strerror(rc));
+        return run_fail_errno(L, r, rc, "cannot run it");
     }
 
     double deadline = ion_now() + timeout;
@@ -175,15 +178,15 @@ static int run_capture(lua_State *L)
         struct pollfd p = {r->fd, POLLIN, 0};
         int wait = ms_left(deadline);
         if (wait == 0)
-            return run_fail(L, r, "timeout", "%s: no answer within the timeout%s", r->argv[0], "");
+            return run_fail(L, r, "timeout", "no answer within the timeout");
         rc = poll(&p, 1, wait);
         if (rc < 0 && errno == EINTR) {
             if (ion_interrupted())
-                return run_fail(L, r, "aborted", "%s: interrupted%s", r->argv[0], "");
+                return run_fail(L, r, "aborted", "interrupted");
             continue;
         }
         if (rc < 0)
-            return run_fail(L, r, "bad_input", "%s: poll: %s", r->argv[0], strerror(errno));
+            return run_fail_errno(L, r, errno, "poll");
         if (rc == 0)
             continue; /* the deadline check above ends it */
         char buf[4096];
@@ -191,12 +194,11 @@ static int run_capture(lua_State *L)
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
-            return run_fail(L, r, "bad_input", "%s: read: %s", r->argv[0], strerror(errno));
+            return run_fail_errno(L, r, errno, "read");
         if (got == 0)
             break;
         if ((size_t)got > r->cap - r->len)
-            return run_fail(L, r, "too_large", "%s: wrote more than max_output bytes%s", r->argv[0],
-                            "");
+            return run_fail(L, r, "too_large", "wrote more than max_output bytes");
         memcpy(r->out + r->len, buf, (size_t)got);
         r->len += (size_t)got;
     }
@@ -204,7 +206,7 @@ static int run_capture(lua_State *L)
     r->fd = -1;
     /* Its stdout is closed; it may still be finishing. */
     if (!reap_until(r, deadline, &st))
-        return run_fail(L, r, "timeout", "%s: did not exit within the timeout%s", r->argv[0], "");
+        return run_fail(L, r, "timeout", "did not exit within the timeout");
 
     lua_createtable(L, 0, 3);
     lua_pushlstring(L, r->out, r->len);

@@ -1,11 +1,14 @@
-/* The journal index shared by journal_index.c (the table and the scan) and
- * journal.c (its Lua methods and compaction). */
-#ifndef ION_JOURNAL_H
-#define ION_JOURNAL_H
+/* The resume journal's index: its table and scan (journal_index.c), its
+ * compaction (journal_compact.c). Plain C over a file descriptor, no Lua:
+ * lua_journal.c gives it to Lua as core.journal_index. */
+#ifndef ION_JOURNAL_INDEX_H
+#define ION_JOURNAL_INDEX_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "internal.h"
+#include "hidden.h"
 
 #define JI_MAX_LINE (1 << 20) /* a longer line is damage: skipped */
 #define JI_CHUNK (2 * JI_MAX_LINE)
@@ -41,7 +44,7 @@ typedef struct {
     ji_slot *slots;
     size_t cap, used;
     uint64_t seed, mask; /* mask: all ones, or a few bits (specs force collisions) */
-    lua_Integer lines, records, skipped;
+    int64_t lines, records, skipped;
     int collided, unterminated;
     char *buf, *chunk; /* a line read back; the scan's window */
     size_t bufcap;
@@ -51,8 +54,8 @@ typedef struct {
     size_t wlen;
     ji_move *moves; /* a compaction written, not yet adopted; else NULL */
     size_t nmoves;
-    int next_fd;            /* a dup of the compacted file's descriptor; -1: none */
-    lua_Integer next_lines; /* the lines written to it */
+    int next_fd;        /* a dup of the compacted file's descriptor; -1: none */
+    int64_t next_lines; /* the lines written to it */
 } ji_index;
 
 ION_HIDDEN uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n);
