@@ -17,12 +17,33 @@ uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n)
     return h ? h : 1; /* 0 marks an empty slot */
 }
 
-ji_slot *ion_ji_find(const ji_index *ix, uint64_t h)
+/* From slot *i on, the next slot of hash h or the empty slot that ends the
+ * probe; *i moves past it. Slots of other keys with the same hash stay in
+ * the probe (a key is never given another's slot: see ion_ji_slot). */
+ji_slot *ion_ji_probe(const ji_index *ix, uint64_t h, size_t *i)
+{
+    ji_slot *s;
+    while ((s = &ix->slots[*i])->h != 0 && s->h != h)
+        *i = (*i + 1) & (ix->cap - 1);
+    *i = (*i + 1) & (ix->cap - 1);
+    return s;
+}
+
+/* The slot of key k (hash h), or the empty slot where it would go; NULL
+ * when a slot's key could not be read back. A slot of the same hash whose
+ * first record has another key is passed by (ix->collided). */
+ji_slot *ion_ji_slot(ji_index *ix, uint64_t h, const char *k, size_t n)
 {
     size_t i = (size_t)h & (ix->cap - 1);
-    while (ix->slots[i].h != 0 && ix->slots[i].h != h)
-        i = (i + 1) & (ix->cap - 1);
-    return &ix->slots[i];
+    for (;;) {
+        ji_slot *s = ion_ji_probe(ix, h, &i);
+        if (s->h == 0)
+            return s;
+        int same = ion_ji_same_key(ix, h, s->first & JI_OFF, k, n);
+        if (same)
+            return same > 0 ? s : NULL;
+        ix->collided = 1;
+    }
 }
 
 int ion_ji_grow(ji_index *ix)
@@ -33,9 +54,13 @@ int ion_ji_grow(ji_index *ix)
     if (!s)
         return 0;
     ix->slots = s, ix->cap = cap;
-    for (size_t i = 0; i < oldcap; i++)
+    for (size_t i = 0; i < oldcap; i++) {
+        size_t j = (size_t)old[i].h & (cap - 1);
+        while (old[i].h && s[j].h) /* the first empty slot: keys of one hash all keep theirs */
+            j = (j + 1) & (cap - 1);
         if (old[i].h)
-            *ion_ji_find(ix, old[i].h) = old[i];
+            s[j] = old[i];
+    }
     free(old);
     return 1;
 }
@@ -116,14 +141,21 @@ static void remember(ji_index *ix, uint64_t h, const char *k, size_t n)
         s->h = h, s->len = n, memcpy(s->key, k, n);
 }
 
-/* Whether k (hash h) is the key of the line (p, n), which stays as it is
- * (the key is unescaped into a copy). Keys lately proven (ix->seen) need
- * no parse. */
-int ion_ji_line_has_key(ji_index *ix, uint64_t h, const char *p, size_t n, const char *k, size_t kn)
+/* Whether key k (hash h) is known to own the slot of its hash: lately
+ * proven (ix->seen), while no two keys share a hash (then a hash names one
+ * slot). */
+static int seen(const ji_index *ix, uint64_t h, const char *k, size_t n)
 {
     const ji_seen *s = &ix->seen[h % JI_SEEN];
+    return !ix->collided && s->h == h && s->len == n && memcmp(s->key, k, n) == 0;
+}
+
+/* Whether k (hash h) is the key of the line (p, n), which stays as it is
+ * (the key is unescaped into a copy). Keys lately proven need no parse. */
+int ion_ji_line_has_key(ji_index *ix, uint64_t h, const char *p, size_t n, const char *k, size_t kn)
+{
     ion_jline jl;
-    if (s->h == h && s->len == kn && memcmp(s->key, k, kn) == 0)
+    if (seen(ix, h, k, kn))
         return 1;
     if (!ion_jline_parse(p, n, &jl))
         return 0;
@@ -138,31 +170,31 @@ int ion_ji_line_has_key(ji_index *ix, uint64_t h, const char *p, size_t n, const
 }
 
 /* Whether k (hash h) is the key of the record at `off`, its slot's first
- * (read back only when ix->seen does not know it). */
+ * (read back only when not lately proven): 1, 0, or -1 (unreadable). */
 int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n)
 {
-    const ji_seen *s = &ix->seen[h % JI_SEEN];
     long len;
-    if (s->h == h && s->len == n && memcmp(s->key, k, n) == 0)
+    if (seen(ix, h, k, n))
         return 1;
-    return (len = ion_ji_read_line(ix, off)) >= 0 &&
-           ion_ji_line_has_key(ix, h, ix->buf, (size_t)len, k, n);
+    if ((len = ion_ji_read_line(ix, off)) < 0)
+        return -1;
+    return ion_ji_line_has_key(ix, h, ix->buf, (size_t)len, k, n);
 }
 
-/* apply() with the key's hash already known. */
+/* apply() with the key's hash already known. The one fold of the
+ * journal's records: which record wins is decided here alone. */
 static int apply_hashed(ji_index *ix, uint64_t h, const char *k, size_t kn, const char *e,
                         size_t en, uint64_t off)
 {
     if ((ix->used + 1) * 4 > ix->cap * 3 && !ion_ji_grow(ix))
-        return -1;
-    ji_slot *s = ion_ji_find(ix, h);
+        return ENOMEM;
+    ji_slot *s = ion_ji_slot(ix, h, k, kn);
+    if (!s)
+        return EIO;
     if (s->h == 0) {
         s->h = h, s->first = off, s->put = s->att = 0;
         ix->used++;
         remember(ix, h, k, kn);
-    } else if (!ion_ji_same_key(ix, h, s->first & JI_OFF, k, kn)) {
-        ix->collided = 1;
-        return 0;
     }
 #define IS(word) (en == sizeof(word) - 1 && memcmp(e, word, en) == 0)
     if (IS("put")) {
@@ -179,11 +211,11 @@ static int apply_hashed(ji_index *ix, uint64_t h, const char *k, size_t kn, cons
         s->put = 0, s->first &= ~JI_REG;
     }
 #undef IS
-    return 1;
+    return 0;
 }
 
-/* Folds one record into its key's slot; 0 when its hash belongs to another
- * key (ix->collided), -1 out of memory. */
+/* Folds one record into its key's slot: 0, or an errno (ENOMEM, or a key
+ * of the same hash unreadable). */
 int ion_ji_apply(ji_index *ix, const char *k, size_t kn, const char *e, size_t en, uint64_t off)
 {
     return apply_hashed(ix, ion_ji_hash(ix, k, kn), k, kn, e, en, off);
@@ -214,14 +246,14 @@ static int apply_oldest(ji_index *ix, ji_ahead *a)
 
 static int apply_all(ji_index *ix, ji_ahead *a)
 {
-    while (a->count)
-        if (apply_oldest(ix, a) < 0)
-            return -1;
-    return 0;
+    int e = 0;
+    while (a->count && (e = apply_oldest(ix, a)) == 0)
+        ;
+    return e;
 }
 
-/* One line of the scan (no newline; NULL for an over-long one); -1 out of
- * memory. A record's key is unescaped in place: the window is ours. */
+/* One line of the scan (no newline; NULL for an over-long one): 0, or an
+ * errno. A record's key is unescaped in place: the window is ours. */
 static int scan_line(ji_index *ix, ji_ahead *a, char *p, size_t n, uint64_t off)
 {
     ion_jline jl;
@@ -235,8 +267,9 @@ static int scan_line(ji_index *ix, ji_ahead *a, char *p, size_t n, uint64_t off)
         return 0;
     }
     ix->records++;
-    if (a->count == JI_AHEAD && apply_oldest(ix, a) < 0)
-        return -1;
+    int e = a->count == JI_AHEAD ? apply_oldest(ix, a) : 0;
+    if (e)
+        return e;
     int i = (a->head + a->count++) % JI_AHEAD;
     uint64_t h = ion_ji_hash(ix, jl.k, (size_t)kn);
     a->rec[i].k = jl.k, a->rec[i].kn = (size_t)kn, a->rec[i].off = off, a->rec[i].h = h;
@@ -255,6 +288,7 @@ int ion_ji_scan(ji_index *ix)
     uint64_t base = 0; /* file offset of chunk[0] */
     size_t have = 0, start = 0;
     int discarding = 0; /* inside a line longer than JI_MAX_LINE */
+    int e;
     for (;;) {
         ssize_t r = pread(ix->fd, ix->chunk + have, JI_CHUNK - have, (off_t)(base + have));
         if (r < 0 && errno == EINTR)
@@ -269,24 +303,24 @@ int ion_ji_scan(ji_index *ix)
             size_t end = (size_t)(nl - ix->chunk);
             if (discarding)
                 discarding = 0;
-            else if (scan_line(ix, &a, ix->chunk + start, end - start, base + start) < 0)
-                return ENOMEM;
+            else if ((e = scan_line(ix, &a, ix->chunk + start, end - start, base + start)) != 0)
+                return e;
             start = end + 1;
         }
         if (r == 0) { /* the end: a last line without its newline */
             ix->unterminated = discarding || have > start;
             if (!discarding && have > start &&
-                scan_line(ix, &a, ix->chunk + start, have - start, base + start) < 0)
-                return ENOMEM;
-            return apply_all(ix, &a) < 0 ? ENOMEM : 0;
+                (e = scan_line(ix, &a, ix->chunk + start, have - start, base + start)) != 0)
+                return e;
+            return apply_all(ix, &a);
         }
         if (have - start > JI_MAX_LINE) {
-            if (!discarding && scan_line(ix, &a, NULL, 0, base + start) < 0)
-                return ENOMEM;
+            if (!discarding && (e = scan_line(ix, &a, NULL, 0, base + start)) != 0)
+                return e;
             discarding = 1, start = have;
         }
-        if (apply_all(ix, &a) < 0)
-            return ENOMEM;
+        if ((e = apply_all(ix, &a)) != 0)
+            return e;
         memmove(ix->chunk, ix->chunk + start, have - start);
         base += start, have -= start, start = 0;
     }

@@ -24,7 +24,8 @@ typedef struct {
 } ji_slot;
 
 /* Keys lately proven to own their slot, by hash: a record of the same key a
- * few lines on is told apart from a colliding key without a read back. */
+ * few lines on is told apart from a colliding key without a read back
+ * (trusted only while no two keys share a hash: ix->collided). */
 #define JI_SEEN 256
 #define JI_SEEN_KEY 248
 typedef struct {
@@ -45,6 +46,7 @@ typedef struct {
     size_t cap, used;
     uint64_t seed, mask; /* mask: all ones, or a few bits (specs force collisions) */
     int64_t lines, records, skipped;
+    /* collided: two keys met on one hash (each keeps a slot of its own) */
     int collided, unterminated;
     char *buf, *chunk; /* a line read back; the scan's window */
     size_t bufcap;
@@ -59,7 +61,8 @@ typedef struct {
 } ji_index;
 
 ION_HIDDEN uint64_t ion_ji_hash(const ji_index *ix, const char *k, size_t n);
-ION_HIDDEN ji_slot *ion_ji_find(const ji_index *ix, uint64_t h);
+ION_HIDDEN ji_slot *ion_ji_probe(const ji_index *ix, uint64_t h, size_t *i);
+ION_HIDDEN ji_slot *ion_ji_slot(ji_index *ix, uint64_t h, const char *k, size_t n);
 ION_HIDDEN int ion_ji_grow(ji_index *ix);
 ION_HIDDEN long ion_ji_read_line(ji_index *ix, uint64_t off);
 ION_HIDDEN int ion_ji_same_key(ji_index *ix, uint64_t h, uint64_t off, const char *k, size_t n);

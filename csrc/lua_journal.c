@@ -6,8 +6,8 @@
  * "attached" records, and two flags); the Lua side reads those lines back
  * (idx:line) when it needs them. Keys themselves are not kept: a key whose
  * hash meets another key's is told apart by reading the other's first
- * record back, and the index then says `collided` (the Lua side falls back
- * to reading the whole file), never a wrong state. */
+ * record back and gets a slot of its own (the index then says `collided`),
+ * never a wrong state. The index's fold (ion_ji_apply) is the only one. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +44,14 @@ static int ji_close(lua_State *L)
     return 0;
 }
 
+/* A fold that failed: out of memory raises, an unreadable key -> nil, err. */
+static int fail_apply(lua_State *L, int e)
+{
+    if (e == ENOMEM)
+        return luaL_error(L, "journal: out of memory");
+    return ion_fail_errno(L, "bad_input", e, "journal");
+}
+
 /* core.journal_index(fh [, hash_bits]) -> index | nil, err. hash_bits
  * (1..63) weakens the hash: specs use it to make keys collide. */
 static int journal_index(lua_State *L)
@@ -64,11 +72,7 @@ static int journal_index(lua_State *L)
         return luaL_error(L, "journal: out of memory");
     int e = ion_ji_scan(ix);
     free(ix->chunk), ix->chunk = NULL;
-    if (e == ENOMEM)
-        return luaL_error(L, "journal: out of memory");
-    if (e)
-        return ion_fail_errno(L, "bad_input", e, "journal");
-    return 1;
+    return e ? fail_apply(L, e) : 1;
 }
 
 static int ji_stats(lua_State *L)
@@ -117,8 +121,8 @@ static int ji_get(lua_State *L)
     size_t n;
     const char *k = luaL_checklstring(L, 2, &n);
     uint64_t h = ion_ji_hash(ix, k, n);
-    ji_slot *s = ion_ji_find(ix, h);
-    if (s->h == 0 || !ion_ji_same_key(ix, h, s->first & JI_OFF, k, n)) {
+    const ji_slot *s = ion_ji_slot(ix, h, k, n);
+    if (!s || s->h == 0) {
         lua_pushnil(L);
         return 1;
     }
@@ -130,32 +134,39 @@ static int ji_get(lua_State *L)
 }
 
 /* idx:attached(key) -> its "attached" line, registering, in_doubt | nil
- * (an unknown key) | false (the rest: ask idx:get). A rerun's question for
+ * (an unknown key, whatever keys share its hash) | false (the rest: ask
+ * idx:get). A rerun's question for
  * every file: one read, the key checked on the line that is read anyway
- * (idx:get checks it on the key's first record, one read more). */
+ * (idx:get checks it on the key's first record, one read more). A slot of
+ * the same hash and another key (its line's) is passed by, as ion_ji_slot does. */
 static int ji_attached(lua_State *L)
 {
     ji_index *ix = check_index(L);
     size_t n;
     const char *k = luaL_checklstring(L, 2, &n);
     uint64_t h = ion_ji_hash(ix, k, n);
-    const ji_slot *s = ion_ji_find(ix, h);
-    long len;
-    if (s->h == 0) {
-        lua_pushnil(L);
-    } else if (!s->att || (len = ion_ji_read_line(ix, s->att - 1)) < 0 ||
-               !ion_ji_line_has_key(ix, h, ix->buf, (size_t)len, k, n)) {
-        lua_pushboolean(L, 0);
-    } else {
-        lua_pushlstring(L, ix->buf, (size_t)len);
-        lua_pushboolean(L, (s->first & JI_REG) != 0);
-        lua_pushboolean(L, (s->first & JI_DOUBT) != 0);
-        return 3;
+    size_t i = (size_t)h & (ix->cap - 1);
+    const ji_slot *s;
+    while ((s = ion_ji_probe(ix, h, &i))->h != 0) {
+        long len = ion_ji_read_line(ix, s->att ? s->att - 1 : s->first & JI_OFF);
+        int same = len >= 0 && ion_ji_line_has_key(ix, h, ix->buf, (size_t)len, k, n);
+        if (len < 0 || (same && !s->att)) {
+            lua_pushboolean(L, 0);
+            return 1;
+        }
+        if (same) {
+            lua_pushlstring(L, ix->buf, (size_t)len);
+            lua_pushboolean(L, (s->first & JI_REG) != 0);
+            lua_pushboolean(L, (s->first & JI_DOUBT) != 0);
+            return 3;
+        }
+        ix->collided = 1;
     }
+    lua_pushnil(L);
     return 1;
 }
 
-/* idx:ion_ji_apply(key, event, offset) -> true | false (another key has its hash) */
+/* idx:apply(key, event, offset) -> true | nil, err (a key of the same hash unreadable) */
 static int ji_apply(lua_State *L)
 {
     ji_index *ix = check_index(L);
@@ -165,10 +176,10 @@ static int ji_apply(lua_State *L)
     lua_Integer off = luaL_checkinteger(L, 4);
     luaL_argcheck(L, off >= 0, 4, "negative offset");
     int rc = ion_ji_apply(ix, k, kn, e, en, (uint64_t)off);
-    if (rc < 0)
-        return luaL_error(L, "journal: out of memory");
+    if (rc)
+        return fail_apply(L, rc);
     ix->records++, ix->lines++;
-    lua_pushboolean(L, rc);
+    lua_pushboolean(L, 1);
     return 1;
 }
 

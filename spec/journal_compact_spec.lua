@@ -131,6 +131,23 @@ describe("ion.upload.journal compaction", function()
     assert.equal(text, read_all(path))
   end)
 
+  it("compacts a journal whose keys share hashes, keeping every key's state apart", function()
+    write_journal(path, 12, 1000, 4)
+    local before = states_of(path) -- read with the full hash: no two keys meet
+    journal._hash_bits = 8 -- 1,000 keys on 255 hashes
+    local ok, err = pcall(function()
+      local j = assert(journal.open(path))
+      local stats = j.index:stats()
+      assert.is_true(stats.collided)
+      assert.equal(stats.live, stats.lines) -- compacted
+      for k, s in pairs(resumable(before)) do assert.same(s, j:lookup(k), k) end
+      j:close()
+    end)
+    journal._hash_bits = nil
+    assert(ok, err)
+    assert.same(resumable(before), states_of(path))
+  end)
+
   it("holds the lock across the rename: no other run opens the journal at any step", function()
     write_journal(path, 14, 1000, 4)
     local early = assert(io.open(path, "a+")) -- a run that opened the file just before

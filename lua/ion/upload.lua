@@ -12,6 +12,7 @@ local context = require("ion.upload.context")
 local errors = require("ion.upload.errors")
 local items_mod = require("ion.upload.engine.items")
 local job = require("ion.upload.job")
+local literal = require("ion.upload.graphql.literal")
 local steps = require("ion.upload.steps")
 
 local upload = { VERSION = "0.1.0", errors = errors }
@@ -22,6 +23,8 @@ upload.DEFAULT_WINDOW = items_mod.default_window
 -- The parallel PUTs of a client when upload.new is given no `concurrency`.
 upload.DEFAULT_CONCURRENCY = config.defaults.concurrency
 upload.check_window = items_mod.check_window
+-- upload.enum("IN_PROGRESS"): an enum value in a target's where filter.
+upload.enum = literal.enum
 
 local Client = { __name = "ion.upload.client" }
 Client.__index = Client

@@ -3,7 +3,9 @@
 -- the answer split back into one outcome per alias.
 --
 -- Aliases are f1, f2, ... and variables $v1, $v2, ...: generated names only,
--- so every value travels as a variable and nothing is spliced into the text.
+-- so every value travels as a variable and nothing is spliced into the text,
+-- except a lookup's filter: `args`, written by ion.upload.graphql.literal
+-- (keys checked as GraphQL names, strings escaped).
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local graphql = require("ion.upload.graphql")
@@ -11,7 +13,8 @@ local graphql = require("ion.upload.graphql")
 local documents = {}
 
 --- Builds one document. `operation` is "query" or "mutation"; `name` the
--- operation name; `entries` a list of { field = queries.fields.x, value = v }.
+-- operation name; `entries` a list of { field = queries.fields.x, value = v }
+-- or { field = { root =, selection = }, args = "filters: {…}, first: 2" }.
 -- Returns { query =, variables =, aliases = { "f1", ... }, mutation = bool }.
 function documents.build(operation, name, entries)
   if operation ~= "query" and operation ~= "mutation" then
@@ -22,7 +25,9 @@ function documents.build(operation, name, entries)
   for i, entry in ipairs(entries) do
     local f = entry.field
     local alias, var = "f" .. i, "v" .. i
-    if f.arg then
+    if entry.args then
+      body[#body + 1] = string.format("  %s: %s(%s) %s", alias, f.root, entry.args, f.selection)
+    elseif f.arg then
       header[#header + 1] = "$" .. var .. ": " .. f.type
       body[#body + 1] = string.format("  %s: %s(%s: $%s) %s", alias, f.root, f.arg, var, f.selection)
       variables[var] = entry.value

@@ -77,16 +77,20 @@ function journal.open(path, opts)
       { hint = busy and "Wait for the other ion-upload run to finish, or give this run its own journal."
         or "Put the journal on a local file system that supports locks." })
   end
-  local index, stats, rich = jstate.index_file(fh, journal._hash_bits)
+  local index, stats, ierr = jstate.index_file(fh, journal._hash_bits)
+  if not index then
+    fh:close()
+    return nil, errors.new("bad_input", "cannot read journal " .. path .. ": "
+      .. tostring(type(ierr) == "table" and ierr.message or ierr), { hint = "Check the journal file and its disk" })
+  end
   fh:seek("end", 0)
   if stats.unterminated then
     -- A crash cut the last record short: start the next one on a line of its own.
     fh:write("\n")
     fh:flush()
   end
-  local self = new_journal({ path = path, fh = fh, core = core, index = index, entries = rich,
-    skipped = stats.skipped })
-  if index and compact.due(stats) then self:compact() end
+  local self = new_journal({ path = path, fh = fh, core = core, index = index, skipped = stats.skipped })
+  if compact.due(stats) then self:compact() end
   return self
 end
 
@@ -111,7 +115,7 @@ function journal.peek(path)
   if type(path) ~= "string" or path == "" then
     error("journal path must be a non-empty string", 2)
   end
-  local index, rich = nil, {}
+  local index
   local fh, oerr, errno = io.open(path, "rb")
   if fh then
     local ok, rerr = fh:read(0) -- a folder opens, then fails to read
@@ -119,8 +123,7 @@ function journal.peek(path)
       oerr = rerr
     else
       local stats
-      index, stats, rich = jstate.index_file(fh, journal._hash_bits)
-      if index then rich = nil end
+      index, stats = jstate.index_file(fh, journal._hash_bits)
       oerr = stats == nil and "unreadable" or nil
     end
     fh:close()
@@ -134,7 +137,7 @@ function journal.peek(path)
       { hint = "Check that the journal is a file you may read and write." })
   end
   -- no fh: a write raises "journal is closed"
-  return new_journal({ path = path, index = index, entries = rich, read_only = true })
+  return new_journal({ path = path, index = index, read_only = true })
 end
 
 --- The key of one file and target. `target_key` is a canonical string of the
@@ -179,7 +182,6 @@ end
 -- `put` = {s3Key, etag, md5}, `attached` = attachment, `in_doubt` = true,
 -- `registering` = true (sent, and no outcome recorded: in doubt too).
 function Journal:lookup(key)
-  if self.entries then return self.entries[key] end
   if not self.index then return nil end
   return jstate.of(self.index, key)
 end
@@ -187,21 +189,13 @@ end
 --- What resuming `key` needs: lookup's state, without `put` when the file
 -- is attached (the engine skips it; a rerun reads one record a file).
 function Journal:resume_state(key)
-  if self.entries or not self.index then return self:lookup(key) end
+  if not self.index then return nil end
   return jstate.to_resume(self.index, key)
 end
 
 --- Every key and its state, one at a time (in no particular order).
 function Journal:each()
   local index, i = self.index, 0
-  if self.entries then
-    local key
-    return function()
-      local state
-      key, state = next(self.entries, key)
-      return key, state
-    end
-  end
   return function()
     while index do
       local after, first = index:next(i)
@@ -233,12 +227,11 @@ function Journal:write_records(recs)
       { hint = "Free some disk space or fix the journal's permissions, then run again: nothing is lost." })
   end
   for i, rec in ipairs(recs) do
-    if self.entries then
-      jstate.apply(self.entries, rec)
-    elseif not self.index:apply(rec.k, rec.e, at) then
-      -- this key's hash is another key's: no index for this journal
-      self.index:close()
-      self.index, self.entries = nil, jstate.load_rich(self.fh)
+    local applied, aerr = self.index:apply(rec.k, rec.e, at)
+    if not applied then -- the records are on disk: the next run reads them
+      return nil, errors.new("bad_input", "cannot read journal " .. self.path .. " back: "
+        .. tostring(type(aerr) == "table" and aerr.message or aerr),
+        { hint = "Check the disk the journal is on, then run again: nothing is lost." })
     end
     at = at + #lines[i]
   end

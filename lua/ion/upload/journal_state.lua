@@ -1,47 +1,10 @@
--- The state of each file in a resume journal (journal.lua): how records
--- fold into it, and how it is read back through the core's index.
+-- The state of each file in a resume journal (journal.lua), read back
+-- through the core's index. The records are folded there alone
+-- (csrc/journal_index.c: which record wins); this module only decodes the
+-- lines the index points at.
 local cjson = require("cjson.safe")
 
 local state = {}
-
-local VERSION = 1
-
--- Folds one decoded record into the state of its file.
-function state.apply(entries, rec)
-  local st = entries[rec.k]
-  if not st then
-    st = {}
-    entries[rec.k] = st
-  end
-  if rec.e == "put" then
-    st.put = { s3Key = rec.s3Key, etag = rec.etag, md5 = rec.md5, sha256 = rec.sha256 }
-  elseif rec.e == "attached" then
-    st.attached = rec.att
-    st.in_doubt, st.registering = nil, nil
-  elseif rec.e == "registering" then
-    st.registering = true
-  elseif rec.e == "in_doubt" then
-    st.in_doubt = true
-  elseif rec.e == "not_registered" then
-    st.registering = nil
-  elseif rec.e == "stale" then
-    -- Storage no longer had the object: forget the PUT, upload again.
-    st.put, st.registering = nil, nil
-  end
-end
-
--- Reads a whole journal into rich tables: only when the index found two
--- keys with one hash (see below), so that such a pair never mixes states.
-function state.load_rich(fh)
-  local entries = {}
-  fh:seek("set", 0)
-  for line in fh:lines() do
-    local rec = cjson.decode(line)
-    if type(rec) == "table" and rec.v == VERSION and type(rec.k) == "string" then state.apply(entries, rec) end
-  end
-  fh:seek("end", 0)
-  return entries
-end
 
 -- Why an index in the core rather than a Lua table of keys: measured on
 -- 20,000 entries of 75-byte keys (collectgarbage("count") deltas), the old
@@ -51,16 +14,14 @@ end
 -- per entry, and a million-file journal opens in under 3 s
 -- (bench/journal_open.md). Lines are decoded only when a key is looked up.
 -- Damaged lines (only the last one can be cut short by a crash) are
--- skipped: a record lost only means that step is done again. Returns the
--- index and its stats, or (two keys with one hash) nil, stats, rich tables.
+-- skipped: a record lost only means that step is done again. Two keys of
+-- one hash each keep a slot of their own (the core tells them apart by
+-- reading keys back). Returns the index and its stats, or nil, nil, err
+-- when the file can't be read (the core's error).
 function state.index_file(fh, hash_bits)
-  local index = require("ion.upload.core").journal_index(fh, hash_bits)
-  local stats = index:stats()
-  if stats.collided then
-    index:close()
-    return nil, stats, state.load_rich(fh)
-  end
-  return index, stats
+  local index, err = require("ion.upload.core").journal_index(fh, hash_bits)
+  if not index then return nil, nil, err end
+  return index, index:stats()
 end
 
 function state.record_at(index, offset)
@@ -69,8 +30,8 @@ function state.record_at(index, offset)
   if type(rec) == "table" then return rec end
 end
 
--- The state of `key` as apply() would have folded it, read back from the
--- lines the index points at.
+-- The state of `key` as the index folded it, read back from the lines it
+-- points at.
 function state.of(index, key)
   local put_at, att_at, registering, in_doubt = index:get(key)
   if put_at == nil then return nil end

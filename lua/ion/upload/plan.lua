@@ -22,6 +22,10 @@ local function entry(run, item)
   local e = { path = item.path, target_kind = item.kind, target_id = item.id, filename = item.filename,
     size = item.size }
   e.entity_id = item.target_key and run:entity_id(item.target_key)
+  if type(item.id) == "table" then
+    -- found by name: the words of the lookup, and the object it found
+    e.lookup, e.target_id = item.id.text, item.found_id
+  end
   local res = run:result(item.index)
   if item.state == "planned" then
     e.ok = true
@@ -36,6 +40,7 @@ local function entry(run, item)
     e.ok = false
     e.err = res and res.err or run:stopping()
       or errors.new("aborted", item.path .. ": the plan stopped before this file was looked at")
+    e.lookup_count = e.lookup and e.err.count or nil -- 0: nothing matched; 2: two or more
   end
   return e
 end

@@ -4,6 +4,7 @@
 -- manifest and the entity cache all read it.
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
+local lookup = require("ion.upload.lookup")
 local messages = require("ion.upload.messages")
 local untrusted = require("ion.upload.untrusted")
 
@@ -35,8 +36,10 @@ end
 local KINDS = table.concat(targets.keys, ", ")
 
 --- The one key format of a target: "run_step=123" (journal keys, the entity
--- cache, the engine's target table).
+-- cache, the engine's target table); a lookup form (ion.upload.lookup) has
+-- its own canonical key.
 function targets.cache_key(kind, id)
+  if type(id) == "table" then return id.key end
   return kind .. "=" .. tostring(id)
 end
 
@@ -73,12 +76,16 @@ function targets.check_id(kind, id)
     return kind, s
   end
   local n = targets.object_id(id)
+  if type(id) == "table" then
+    return bad("target: " .. kind .. " takes an id here (a target found by name is for upload, upload_many, plan)")
+  end
   if not n then return bad("target: " .. kind .. " must be a positive whole number, got " .. tostring(id)) end
   return kind, n
 end
 
 --- kind, id of a target table with exactly one known key | nil, err
--- (bad_input). Raises when target is no table (a misuse).
+-- (bad_input); id is a lookup form (ion.upload.lookup) when the value is a
+-- table. Raises when target is no table (a misuse).
 function targets.parse(target)
   if type(target) ~= "table" then
     error("target: expected a table such as { run_step = 123 }, got " .. type(target), 3)
@@ -90,6 +97,11 @@ function targets.parse(target)
   end
   if found == 0 then return bad("target: name one of " .. KINDS) end
   if found > 1 then return bad("target: name exactly one kind, not " .. found) end
+  if type(id) == "table" then
+    local form, err = lookup.parse(kind, id)
+    if not form then return nil, err end
+    return kind, form
+  end
   return targets.check_id(kind, id)
 end
 
@@ -124,16 +136,20 @@ function targets.lookup_result(kind, id, out)
 end
 
 --- A per-client cache of entity ids, keyed by targets.cache_key; entity_id
--- targets are their own answer.
+-- targets are their own answer. A lookup form's entry keeps the object id
+-- it found too (get answers eid, id). Only what was found is put: a lookup
+-- that found nothing is asked again (the run may be created later).
 function targets.cache()
   local map = {}
   local cache = {}
   function cache.get(kind, id)
     if kind == "entity_id" then return id end
-    return map[targets.cache_key(kind, id)]
+    local v = map[targets.cache_key(kind, id)]
+    if type(v) == "table" then return v[1], v[2] end
+    return v
   end
-  function cache.put(kind, id, eid)
-    map[targets.cache_key(kind, id)] = eid
+  function cache.put(kind, id, eid, found_id)
+    map[targets.cache_key(kind, id)] = found_id and { eid, found_id } or eid
   end
   return cache
 end

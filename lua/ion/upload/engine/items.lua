@@ -177,7 +177,8 @@ function items.journal_key(core, journal, rec)
     info, serr = core.stat(abs)
     if not info then return nil, item_error(rec.path .. ": " .. tostring(serr and serr.message or serr), "path") end
   end
-  return journal.key(abs, info, rec.target_key)
+  -- a target found by name: the key names the object found (engine/plan.lua)
+  return journal.key(abs, info, rec.journal_target or rec.target_key)
 end
 
 return items

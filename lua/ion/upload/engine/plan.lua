@@ -4,6 +4,7 @@
 local files = require("ion.upload.files")
 local items_mod = require("ion.upload.engine.items")
 local journal_mod = require("ion.upload.journal")
+local targets = require("ion.upload.targets")
 
 local M = {}
 
@@ -14,8 +15,10 @@ Plan.__index = Plan
 -- (or nil); lookups: the stage where an item waits for its target;
 -- keep_all: every item is kept (client:plan answers about each).
 function M.new(svc, journal, lookups, keep_all)
-  return setmetatable({ clock = svc.clock, out = svc.outcomes, journal = journal, lookups = lookups,
+  local self = setmetatable({ clock = svc.clock, out = svc.outcomes, journal = journal, lookups = lookups,
     all = keep_all and {} or nil }, Plan)
+  lookups:on_found(function(item) self:found(item) end)
+  return self
 end
 
 -- Every item planned, by index (kept only when asked: new(..., keep_all)).
@@ -44,33 +47,55 @@ local function attachment_from_journal(attached)
   return attached
 end
 
+-- What the journal says of an item: failed, skipped, or on (`go`: to the
+-- lookups, or past them for an item whose target was found by name).
+local function decide(self, item, state, go)
+  if state and state.attached then
+    return self.out:succeed(item, attachment_from_journal(state.attached), true)
+  end
+  if item.read_unchecked and not self.clock.readable(item.path) then
+    -- items.check leaves this to files that may be read (not those skipped)
+    return self.out:fail(item, select(2, files.unreadable(item.path)))
+  end
+  if state and state.put then
+    item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size,
+      sha256 = state.put.sha256 }
+    item.from_journal = true
+    item.in_doubt_before = (state.in_doubt or state.registering) or nil
+  end
+  go(item)
+end
+
 --- Sorts the checked items by what the journal says: failed, skipped, or
--- on to their target's lookup.
+-- on to their target's lookup. An item whose target is found by name asks
+-- the journal once the lookup found it (Plan:found): its key names the
+-- object found, and a name may point elsewhere tomorrow.
 function Plan:plan(records)
+  local join = function(item) self.lookups:join(item) end
   for _, item in ipairs(records) do
     item.attempts = 0
     item.state = "new"
     self.out:track(item) -- until its result is final
     if self.all then self.all[item.index] = item end
     local state, serr
-    if not item.err then state, serr = journal_state(self, item) end
+    if not item.err and type(item.id) ~= "table" then state, serr = journal_state(self, item) end
     if item.err or state == false then
       self.out:fail(item, item.err or serr)
-    elseif state and state.attached then
-      self.out:succeed(item, attachment_from_journal(state.attached), true)
-    elseif item.read_unchecked and not self.clock.readable(item.path) then
-      -- items.check leaves this to files that may be read (not those skipped)
-      self.out:fail(item, select(2, files.unreadable(item.path)))
+    elseif type(item.id) == "table" then
+      join(item)
     else
-      if state and state.put then
-        item.put = { s3Key = state.put.s3Key, etag = state.put.etag, md5 = state.put.md5, size = item.size,
-          sha256 = state.put.sha256 }
-        item.from_journal = true
-        item.in_doubt_before = (state.in_doubt or state.registering) or nil
-      end
-      self.lookups:join(item)
+      decide(self, item, state, join)
     end
   end
+end
+
+-- An item whose target was found by name (item.found_id): the journal's
+-- word under the key of the object found, then on past the lookups.
+function Plan:found(item)
+  item.journal_target = targets.cache_key(item.kind, item.found_id)
+  local state, serr = journal_state(self, item)
+  if state == false then return self.out:fail(item, serr) end
+  decide(self, item, state, function(it) self.lookups:pass(it) end)
 end
 
 return M

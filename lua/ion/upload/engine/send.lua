@@ -154,12 +154,31 @@ function Sender:learn_nullability(out)
   end
 end
 
+-- A document refused as a whole (it did not validate: HTTP 400, or 200
+-- with errors of no field and no data) may have failed on the schema
+-- question alone: ION may refuse introspection.
+local function refused_whole(err)
+  if not err or err.in_doubt or type(err.errors) ~= "table" or err.data ~= nil then return false end
+  if err.status == 400 then return true end
+  if err.status ~= 200 then return false end
+  for _, e in ipairs(err.errors) do
+    if type(e) == "table" and e.path ~= nil then return false end
+  end
+  return true
+end
+
 -- Sends an aliased query document of `entries` (asking the schema along,
 -- the first time); on_outcomes(outs) gets one outcome per entry, in order.
+-- Nothing depends on the schema question: a document that carried it and
+-- was refused as a whole is sent once more without it (NON_NULL assumed).
 function Sender:send_query(kind, name, entries, on_outcomes)
   local ask = self:ask_nullability(entries)
   local doc = self:new_doc(kind, "query", name, entries)
   doc.on_done = function(data, err)
+    if ask and not data and refused_whole(err) and not self.out:stopped() then
+      entries[#entries] = nil
+      return self:send_query(kind, name, entries, on_outcomes)
+    end
     local outs = documents.outcomes(doc, data, err)
     on_outcomes(outs)
     if ask then self:learn_nullability(outs[#entries]) end
