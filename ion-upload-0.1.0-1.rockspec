@@ -55,6 +55,7 @@ build = {
     ["ion.upload.cli.cli_output"] = "lua/ion/upload/cli/cli_output.lua",
     ["ion.upload.cli.cli_progress"] = "lua/ion/upload/cli/cli_progress.lua",
     ["ion.upload.cli.dry_run"] = "lua/ion/upload/cli/dry_run.lua",
+    ["ion.upload.cli.filters"] = "lua/ion/upload/cli/filters.lua",
     ["ion.upload.cli.flags"] = "lua/ion/upload/cli/flags.lua",
     ["ion.upload.cli.help"] = "lua/ion/upload/cli/help.lua",
     ["ion.upload.cli.hints"] = "lua/ion/upload/cli/hints.lua",
@@ -62,6 +63,7 @@ build = {
     ["ion.upload.cli.profiles"] = "lua/ion/upload/cli/profiles.lua",
     ["ion.upload.cli.summary"] = "lua/ion/upload/cli/summary.lua",
     ["ion.upload.cli.tally"] = "lua/ion/upload/cli/tally.lua",
+    ["ion.upload.cli.target_text"] = "lua/ion/upload/cli/target_text.lua",
     ["ion.upload.cli.rate"] = "lua/ion/upload/cli/rate.lua",
     ["ion.upload.cli.walk"] = "lua/ion/upload/cli/walk.lua",
     ["ion.upload.cli.watch"] = "lua/ion/upload/cli/watch.lua",
@@ -124,6 +126,7 @@ build = {
     ["ion.upload.watch.options"] = "lua/ion/upload/watch/options.lua",
     ["ion.upload.watch.outage"] = "lua/ion/upload/watch/outage.lua",
     ["ion.upload.watch.outcomes"] = "lua/ion/upload/watch/outcomes.lua",
+    ["ion.upload.watch.templates"] = "lua/ion/upload/watch/templates.lua",
   },
   install = {
     bin = { ["ion-upload"] = "bin/ion-upload" },

@@ -121,6 +121,45 @@ describe("cli dry_run", function()
     assert.equal(2, select(2, out.text:gsub("\n", "")))
   end)
 
+  it("says what each target found by name resolved to, or the filter that failed, and how", function()
+    local by_sn = { run_step = { run = { where = { title = { eq = "SN004512 final test" } } }, title = "Final test" } }
+    local by_part = { part = { where = { partNumber = { eq = "PN-77" } } } }
+    local items = { { path = "SN004517_final.csv", target = by_sn }, { path = "SN004512_final.csv", target = by_sn },
+      { path = "scan.pdf", target = by_part } }
+    local entries = { { path = items[1].path, item = items[1] }, { path = items[2].path, item = items[2] },
+      { path = items[3].path, item = items[3] } }
+    -- the plan as the library gives it: the resolved id as target_id (none for a failure)
+    local p = { totals = { requests = 1 }, items = {
+      { path = items[1].path, ok = true, action = "upload", target_kind = "run_step", target_id = 26,
+        entity_id = "9876", filename = "SN004517_final.csv", size = 1229 },
+      { path = items[2].path, ok = false, target_kind = "run_step", target_id = by_sn.run_step,
+        err = errors.new("bad_input", "ambiguous: 2 or more runs match title = \"SN004512 final test\"") },
+      { path = items[3].path, ok = false, target_kind = "part",
+        err = errors.new("not_found", "no part matches partNumber = \"PN-77\"") },
+    } }
+    local out, err = buffer(), buffer()
+    assert.equal(1, dry_run.run(stub_client(p), entries, items, { 1, 2, 3 }, {}, { stdout = out, stderr = err }))
+    local lines = {}
+    for l in out.text:gmatch("[^\n]+") do lines[#lines + 1] = l end
+    assert.equal("plan  SN004517_final.csv -> run_step 'Final test' of run title=SN004512 final test = run_step 26 "
+      .. "(entity 9876), 1.2 KiB, as \"SN004517_final.csv\"", lines[1])
+    assert.equal("FAIL  SN004512_final.csv -> run_step 'Final test' of run title=SN004512 final test: bad_input",
+      lines[2])
+    assert.equal("FAIL  scan.pdf -> part partNumber=PN-77: not_found", lines[3])
+    assert.matches("FAIL  SN004512_final.csv: bad_input: ambiguous: 2 or more runs match title = \"SN004512 final "
+      .. "test\"", out.text, 1, true)
+    assert.matches("FAIL  scan.pdf: not_found: no part matches partNumber = \"PN-77\"", out.text, 1, true)
+    -- JSON: the resolved id as targetId, the words as lookup
+    local j = cjson.decode(dry_run.json_line(p.items[1]))
+    assert.same({ 26, "run_step 'Final test' of run title=SN004512 final test" }, { j.targetId, j.lookup })
+    j = cjson.decode(dry_run.json_line(p.items[2]))
+    assert.is_nil(j.targetId)
+    assert.equal("run_step 'Final test' of run title=SN004512 final test", j.lookup)
+    -- a plan entry seen without the CLI's items: the library's own words
+    assert.matches("-> run_step #2 of run 7", dry_run.plain_line({ path = "x", ok = false, target_kind = "run_step",
+      target_id = { run = 7, position = 2 }, err = { code = "not_found" } }), 1, true)
+  end)
+
   it("a plan refused as a whole (an unreadable journal) is a usage error", function()
     local client = stub_client(nil)
     client.plan = function() return nil, errors.new("bad_input", "cannot read journal j\27: Is a directory") end

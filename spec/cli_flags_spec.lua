@@ -123,11 +123,14 @@ describe("cli/flags.lua: the shared flags", function()
       end
       assert.same({ run = 2147483647 }, assert(parse({ "--run", "2147483647" })).target)
       assert.same({ entity_id = "abc-9" }, assert(parse({ "--entity-id", "abc-9" })).target)
-      for _, bad in ipairs({ "2147483648", "0", "1.5", "x", "-3" }) do
+      for _, bad in ipairs({ "2147483648", "0", "1.5", "-3" }) do
         local args, err = parse({ "--part", bad })
         assert.is_nil(args, name .. " " .. bad)
         assert.matches("--part expects a positive whole number, got '" .. bad .. "'", err, 1, true)
       end
+      -- text that is no number and no field=value filters: both forms are named
+      local _, xerr = parse({ "--part", "x" })
+      assert.matches("--part expects a part id (a positive whole number) or field=value filters", xerr, 1, true)
       local _, err = parse({ "--entity-id", "a b" })
       assert.matches("--entity-id expects an entity id", err, 1, true)
     end

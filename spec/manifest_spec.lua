@@ -13,6 +13,28 @@ describe("ion.upload.cli.manifest", function()
     assert.same({ entity_id = "9876" }, items[3].target)
   end)
 
+  it("reads an id column that names the object: filters, RUN/TITLE, RUN/#N, RUN/TITLE/NAME", function()
+    local items = assert(manifest.parse("path,target,id\n"
+      .. "a.csv,run,title=SN004512 final test\n"
+      .. "b.csv,run_step,title=SN004512 final test/Final test\n"
+      .. "c.csv,run_step,88/#3\n"
+      .. "d.csv,part,\"partNumber=PN-77,revision=B\"\n"
+      .. "e.csv,run_step_field,88/Final test/Torque log\n"
+      .. "f.csv,run_step,88/Final test\\/rework\n"
+      .. "g.csv,run,title=\n"))
+    local sn = { where = { title = { eq = "SN004512 final test" } } }
+    assert.same({ run = sn }, items[1].target)
+    assert.same({ run_step = { run = sn, title = "Final test" } }, items[2].target)
+    assert.same({ run_step = { run = 88, position = 3 } }, items[3].target)
+    assert.same({ part = { where = { partNumber = { eq = "PN-77" }, revision = { eq = "B" } } } }, items[4].target)
+    assert.same({ run_step_field = { run_step = { run = 88, title = "Final test" }, name = "Torque log" } },
+      items[5].target)
+    assert.same({ run_step = { run = 88, title = "Final test/rework" } }, items[6].target)
+    assert.equal("manifest line 8: id of run 'title=': title has no value (title= matches nothing a station means)",
+      items[7].err.message)
+    assert.equal("bad_input", items[7].err.code)
+  end)
+
   it("follows RFC 4180 quoting: commas, doubled quotes, line breaks, CRLF", function()
     local text = 'path,target,id,filename\r\n"photos/a, b.jpg",part,3,"say ""hi"""\r\n'
       .. '"multi\nline.txt",step,4,\r\n'
@@ -36,7 +58,7 @@ describe("ion.upload.cli.manifest", function()
     assert.equal("bad_input", items[1].err.code)
     assert.matches('unknown target "runstep"', items[1].err.message)
     assert.matches("line 2", items[1].err.message)
-    assert.matches("not a whole number", items[2].err.message)
+    assert.matches("id of run_step 'abc' is not a run_step: write RUN_STEP_ID, or RUN/TITLE", items[2].err.message)
     assert.matches("id is empty", items[3].err.message)
     assert.is_nil(items[4].err)
     assert.same({ run = 2 }, items[4].target)

@@ -78,6 +78,31 @@ describe("verify inputs", function()
     os.remove(path)
   end)
 
+  it("matches a manifest row whose target is found by name by its path (the record holds what it resolved to)",
+    function()
+      local path = tmp()
+      write(path, "path,target,id\n/d/a.csv,run_step,88/Final test\n/d/b.csv,run,title=SN1\n/d/c.csv,run,7\n")
+      local rec = { label = "/d/a.csv", id = 5, target = "run_step=28", expect = { path = "/d/a.csv" } }
+      local other = { label = "/d/c.csv", id = 6, target = "run=8", expect = { path = "/d/c.csv" } }
+      local list = assert(inputs.from_manifest(path, { rec, other }, core, function() end))
+      assert.equal(rec, list[1])
+      assert.equal("no upload of this file is on record", list[2].missing)
+      assert.equal("no upload of this file to run=7 is on record", list[3].missing) -- an id still decides
+      os.remove(path)
+    end)
+
+  it("a receipt of a target found by name gives its kind and words; the entity says where it went", function()
+    local path = tmp()
+    local w = assert(receipts.open(path, core))
+    w:done({ path = "/nonexistent/x", target = { run_step = { run = 7, title = "Final test" } } },
+      { id = 1, size = 1, entityId = "304", md5 = string.rep("b", 32) })
+    w:close()
+    local rec = cjson.decode(io.open(path):read("*a"))
+    assert.same({ kind = "run_step", lookup = "run_step 'Final test' of run 7" }, rec.target)
+    assert.equal("304", rec.entityId)
+    os.remove(path)
+  end)
+
   it("appends receipts, flushed per line, and none for a skipped file", function()
     local path = tmp()
     local w = assert(receipts.open(path, core))

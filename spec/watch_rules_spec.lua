@@ -2,6 +2,7 @@
 -- (real rules files in a temp folder; no network, no stubs).
 local rules = require("ion.upload.watch_rules")
 local errors = require("ion.upload.errors")
+local literal = require("ion.upload.graphql.literal")
 local files = require("support.files")
 
 local dir
@@ -203,6 +204,57 @@ describe("watch_rules", function()
       assert.equal(info, seen.info)
     end)
 
+    it("substitutes %N in every string of a target that finds its object by name, at any depth", function()
+      local target = { run_step = { run = { where = { title = { eq = "%1 final test" },
+        status = { eq = literal.enum("IN_PROGRESS") } } }, title = "%2" } }
+      local set = assert(rules.compile({
+        { match = "^(SN%d+)_(.-)%.csv$", target = target },
+        { match = "^(PN%-%d+)_(%u)/", target = function(cap)
+          return { part = { where = { partNumber = { eq = "%1" }, revision = { eq = cap[2] } } } }
+        end },
+        { match = "^F_(%d+)_(.-)%.csv$", target = { run_step_field = { run_step = { run = "%1", position = 2 },
+          name = function() return "never called" end, label = "%0" } } },
+        { match = "^V_(%d+)",
+          target = { run = function(cap) return { where = { title = { eq = "V" .. cap[1] } } } end } },
+      }))
+      local m = rules.match(set, "SN004512_Final test.csv")
+      local where = m.target.run_step.run.where
+      assert.equal("SN004512 final test", where.title.eq)
+      assert.equal(target.run_step.run.where.status.eq, where.status.eq) -- the enum value, kept as it is
+      assert.equal("Final test", m.target.run_step.title)
+      -- the rule's own table is not changed: the next file gets its own copy
+      assert.equal("%1 final test", target.run_step.run.where.title.eq)
+      assert.equal("%2", rules.match(set, "SN1_x.csv") and target.run_step.title)
+      assert.same({ part = { where = { partNumber = { eq = "PN-77" }, revision = { eq = "B" } } } },
+        rules.match(set, "PN-77_B/scan.pdf").target)
+      local f = rules.match(set, "F_88_a.csv").target.run_step_field
+      assert.same({ run = "88", position = 2 }, f.run_step) -- a capture is a string: the library reads the id
+      assert.equal("F_88_a.csv", f.label)
+      assert.equal("function", type(f.name)) -- only strings are substituted; the library refuses the rest
+      assert.same({ run = { where = { title = { eq = "V12" } } } }, rules.match(set, "V_12").target)
+    end)
+
+    it("loads a rules file with enum() for a where filter's enum value", function()
+      local set = assert(rules.load(write_rules([[
+        return { { match = "^(SN%d+)", target = { run = { where = { title = { eq = "%1 final test" },
+          status = { eq = enum("IN_PROGRESS") } } } } } }]])))
+      local where = rules.match(set, "SN7.csv").target.run.where
+      assert.equal("SN7 final test", where.title.eq)
+      assert.is_true(require("ion.upload.graphql.literal").is_enum(where.status.eq))
+      assert.equal("IN_PROGRESS", where.status.eq.name)
+      local err = load_error("return { { match = 'x', target = { run = { where = { s = { eq = enum('1x') } } } } } }")
+      assert.matches("failed while running: .*enum expects a GraphQL enum name", err.message)
+    end)
+
+    it("names the place of a missing capture inside a target found by name", function()
+      local err = match_error({ match = "RS(%d+)", target = { run_step = { run = 88, title = "%1 %3" } } })
+      assert.matches("rule 1: target run_step.title refers to capture %%3", err.message)
+      local cyclic = { eq = "x" }
+      cyclic.self = cyclic
+      err = match_error({ match = "RS(%d+)", target = { run = { where = cyclic } } })
+      assert.matches("nests too deep", err.message)
+    end)
+
     it("returns a default filename (nil) when the filename function returns nil", function()
       local set = assert(rules.compile({ { match = "^", target = { run = 1 }, filename = function() end } }))
       local m = rules.match(set, "a.csv")
@@ -251,5 +303,20 @@ describe("watch_rules", function()
         assert.is_false(rules.is_temporary(name), name)
       end
     end)
+  end)
+end)
+
+describe("examples/rules_by_serial.lua", function()
+  it("loads and maps serial-number file names to targets found by name", function()
+    local set = assert(rules.load("examples/rules_by_serial.lua"))
+    local sn = { where = { title = { eq = "SN004517 final test" } } }
+    assert.same({ run_step = { run = sn, title = "Final test" } }, rules.match(set, "SN004517_final.csv", {}).target)
+    assert.same({ run_step = { run = sn, position = 2 } }, rules.match(set, "SN004517_step2_torque.csv", {}).target)
+    assert.same({ part = { where = { partNumber = { eq = "PN-77" }, revision = { eq = "B" } } } },
+      rules.match(set, "PN-77_B_drawing.pdf", {}).target)
+    local where = rules.match(set, "in-progress/SN004517.pdf", {}).target.run.where
+    assert.equal("SN004517 final test", where.title.eq)
+    assert.equal("IN_PROGRESS", where.status.eq.name)
+    assert.is_nil(rules.match(set, "notes.txt", {}))
   end)
 end)

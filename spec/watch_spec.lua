@@ -28,6 +28,8 @@ describe("client:watch", function()
       { { target = { run_step = 1 }, include = "[" }, "include" },
       { { target = { run_step = 1 }, take_temporary = 3 }, "take_temporary" },
       { { target = { run_step = 1 }, hidden = "yes" }, "hidden" },
+      { { target = { run_step = 1 }, target_wait = -1 }, "target_wait" },
+      { { target = { run_step = 1 }, target_wait = "1h" }, "target_wait" },
     }
     for _, case in ipairs(cases) do
       local w, err = client():watch(dir, case[1])

@@ -40,6 +40,18 @@ describe("integration: examples/", function()
     assert.equal(3, #sandbox.attachments())
   end)
 
+  it("station_by_serial.lua finds the run by its title and the step by its own, and attaches there", function()
+    local code, out = run("examples/station_by_serial.lua", env,
+      { "examples/files/measurements.csv", "SN004517", "Final test" })
+    assert.equal(0, code, out)
+    local list = sandbox.attachments()
+    assert.equal(1, #list)
+    assert.equal(sandbox.dataset().runStep["28"], list[1].entityId) -- run 7's step 28, "Final test"
+    code, out = run("examples/station_by_serial.lua", env, { "examples/files/measurements.csv", "SN009999" })
+    assert.equal(1, code, out)
+    assert.matches("no run matches title = SN009999 final test", out, 1, true)
+  end)
+
   it("one_file.lua", function()
     local code, out = run("examples/one_file.lua", env, { "examples/files/report.pdf", "12" })
     assert.equal(0, code, out)

@@ -25,6 +25,8 @@ local watch = {}
 
 watch.default_settle = 2
 watch.default_retry_cap = 60
+-- How long a target found by name that matches nothing is waited for.
+watch.default_target_wait = 3600
 -- The longest a step sleeps when nothing is due. Everything that brings
 -- work wakes the poll itself (the inotify fd, libcurl's sockets, the
 -- session's wake pipe, and a caught SIGINT/SIGTERM/SIGHUP through the
@@ -46,7 +48,8 @@ end
 function watch.start(ctx, start_many, dir, opts, level)
   check.arg(type(dir) == "string", 1, "watch", "string", dir, level)
   check.arg(opts == nil or type(opts) == "table", 2, "watch", "table or nil", opts, level)
-  local o, err = options.check(opts or {}, { settle = watch.default_settle, retry_cap = watch.default_retry_cap })
+  local o, err = options.check(opts or {}, { settle = watch.default_settle, retry_cap = watch.default_retry_cap,
+    target_wait = watch.default_target_wait })
   if not o then return nil, err end
   local core = ctx.clock()
   local root, rerr = core.realpath(dir)

@@ -4,6 +4,8 @@
 --
 --   return {
 --     { match = "^station7/RS(%d+)_.*%.csv$", target = { run_step = "%1" } },
+--     { match = "^(SN%d+)_final%.csv$", target = { run_step = { title = "Final test",
+--       run = { where = { title = { eq = "%1 final test" } } } } } },
 --     { match = "^photos/(%d+)/", target = function(cap, path, info) return { part = cap[1] } end,
 --       filename = function(cap, path) return "inspection-" .. path:match("[^/]+$") end },
 --   }
@@ -13,8 +15,10 @@
 -- a bad_input error naming the rule by its index; nothing here raises.
 local errors = require("ion.upload.errors")
 local glob = require("ion.upload.glob")
+local literal = require("ion.upload.graphql.literal")
 local targets = require("ion.upload.targets")
 local lua_pattern = require("ion.upload.watch.lua_pattern")
+local templates = require("ion.upload.watch.templates")
 
 local watch_rules = {}
 
@@ -49,14 +53,17 @@ local function sandbox_env()
     string = shallow_copy(string), table = shallow_copy(table), math = shallow_copy(math),
     tonumber = tonumber, tostring = tostring, pairs = pairs, ipairs = ipairs, type = type,
     next = next, select = select, error = error,
+    enum = literal.enum, -- an enum value in a where filter: status = { eq = enum("IN_PROGRESS") }
   }
 end
 
 -- Checks one target value at load: a positive whole number, a string of
--- digits (or any GraphQL ID for entity_id), "%N", or a function.
+-- digits (or any GraphQL ID for entity_id), "%N", a function, or a table
+-- that finds the object by name ({ where = … }, { run = …, title = … }: the
+-- library checks it once its %N are substituted).
 local function check_value(kind, v)
   -- "%1", or a template such as "1%1": checked once the captures are known
-  if type(v) == "function" or (type(v) == "string" and v:find("%%%d")) then return true end
+  if type(v) == "function" or type(v) == "table" or (type(v) == "string" and v:find("%%%d")) then return true end
   local ok, err = targets.check_id(kind, v)
   if ok then return true end
   return nil, err.message:gsub("^target: ", "") .. ', or "%1" (a capture), or a function'
@@ -166,20 +173,6 @@ function watch_rules.reload(set)
   return set, err
 end
 
--- %0 (the whole match) and %1..%9 in a template, from the captures.
-local function substitute(rule, template, cap, whole)
-  local missing
-  local out = template:gsub("%%(%d)", function(d)
-    local v = d == "0" and whole or cap[tonumber(d)]
-    if v == nil then missing = missing or d end
-    return v ~= nil and tostring(v) or ""
-  end)
-  if missing then
-    return nil, "refers to capture %" .. missing .. ", but the pattern " .. rule.match .. " captured " .. #cap
-  end
-  return out
-end
-
 -- Calls a rule's function; a raise comes back as nil, message.
 local function call(fn, cap, path, info)
   local ok, v = pcall(fn, cap, path, info)
@@ -189,12 +182,15 @@ end
 
 local function resolve_value(rule, kind, v, cap, path, info, whole)
   local err
-  if type(v) == "function" then
+  if type(v) == "table" then -- found by name: the engine checks it (and says what is wrong)
+    return templates.substitute_all(rule, v, cap, whole, "target " .. kind)
+  elseif type(v) == "function" then
     local called
     v, err, called = call(v, cap, path, info)
     if not called then return nil, "target " .. kind .. " function " .. err end
+    if type(v) == "table" then return v end -- found by name, as the function wrote it
   elseif type(v) == "string" then
-    v, err = substitute(rule, v, cap, whole)
+    v, err = templates.substitute(rule, v, cap, whole)
     if not v then return nil, "target " .. kind .. " " .. err end
   end
   local k, id = targets.check_id(kind, v)
@@ -228,7 +224,7 @@ local function resolve_filename(rule, cap, path, info, whole)
     if not called then return nil, "filename function " .. err end
     if name == nil then return nil end -- the default name
   else
-    name, err = substitute(rule, f, cap, whole)
+    name, err = templates.substitute(rule, f, cap, whole)
     if not name then return nil, "filename " .. err end
   end
   if type(name) ~= "string" or name == "" or name:find("[%c/\\]") then

@@ -31,6 +31,16 @@ The manifest is CSV with a header row: path,target,id,filename
 run_step_field or entity_id; relative paths are relative to the current
 folder; quote fields holding commas as in RFC 4180).
 
+Targets by name: a target flag's value that is not a number is a set of
+equality filters, field=value[,field=value...] (values are strings; \, \=
+\\ for a comma, = or backslash in a value): --run 'title=SN004512 final
+test', --part 'partNumber=PN-77,revision=B'. A run step by its title or
+position in a run: --run-step TITLE --in-run RUN, --run-step-position N
+--in-run RUN (RUN: an id or filters); a run step field by name:
+--run-step-field NAME with the run step flags. In a manifest the id column
+takes the same text; a run step is RUN/TITLE or RUN/#N (\/ for a / in a
+title). Exactly one object must match.
+
 With --journal, a run that stopped (a crash, Ctrl-C) can be run again with the
 same journal: files already attached are skipped, files already in storage
 are only registered, the rest are uploaded.
@@ -49,6 +59,7 @@ Examples:
   export ION_API_URL=https://api.buildwithion.com/graphql ION_TOKEN=...
   ion-upload --run-step 123 inspection-photo.jpg
   ion-upload --part 42 --journal parts.journal --concurrency 8 scans/*.pdf
+  ion-upload --run-step 'Final test' --in-run 'title=SN004517 final test' log.csv
   ion-upload --manifest shift-photos.csv --journal shift.journal --json > results.jsonl
   ion-upload --environment staging --entity-id 9876 --no-validate log.txt
   ion-upload --profile prod --run 7 -r --include '*.pdf' --exclude 'drafts/' scans/
@@ -60,6 +71,7 @@ function cli_args.parser(version)
   p:usage(table.concat({
     "Usage: ion-upload [options] (--run-step ID | --run ID | --procedure ID | --step ID |",
     "                             --part ID | --run-step-field ID | --entity-id ID) FILE...",
+    "       ion-upload [options] (--run-step TITLE | --run-step-position N) --in-run RUN FILE...",
     "       ion-upload [options] --manifest FILE",
     "       ion-upload watch DIR (--run-step ID | ... | --rules FILE) [options]",
     "       ion-upload verify (--journal FILE | --receipts FILE | ID...)",
@@ -103,8 +115,9 @@ function cli_args.parse(argv, version)
 
   local named = flags.targets_given(a)
   if a.manifest then
-    if #named > 0 then
-      return nil, "--manifest gives each file its own target: drop " .. named[1].flag
+    if #named > 0 or a.in_run or a.run_step_position then
+      return nil, "--manifest gives each file its own target: drop "
+        .. (named[1] and named[1].flag or a.in_run and "--in-run" or "--run-step-position")
     end
     if #a.files > 0 then
       return nil, "--manifest lists the files: drop the FILE arguments (" .. a.files[1] .. ")"
@@ -112,20 +125,16 @@ function cli_args.parse(argv, version)
     if a.recursive then return nil, "--manifest lists the files itself: drop -r (it walks FILE arguments)" end
     out.manifest = a.manifest
   else
-    if #named == 0 then
+    local terr
+    out.target, terr = flags.target_of(a, ", or use --manifest to send files to different targets")
+    if terr then return nil, terr end
+    if not out.target then
       return nil, "no target: name one with --run-step ID, --run ID, --procedure ID, --step ID, --part ID, "
         .. "--run-step-field ID or --entity-id ID (or use --manifest FILE)"
-    end
-    if #named > 1 then
-      return nil, "two targets (" .. named[1].flag .. " and " .. named[2].flag .. "): name exactly one, "
-        .. "or use --manifest to send files to different targets"
     end
     if #a.files == 0 then
       return nil, "no files: list the files to upload after the options"
     end
-    local terr
-    out.target, terr = flags.target(named[1])
-    if not out.target then return nil, terr end
     out.files = a.files
   end
   local _, ferr = flags.read(p, a, out)

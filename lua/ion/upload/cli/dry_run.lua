@@ -12,11 +12,13 @@
 local cjson = require("cjson")
 local output = require("ion.upload.cli.cli_output")
 local plan_mod = require("ion.upload.plan")
+local target_words = require("ion.upload.cli.target_text")
 
 local dry_run = {}
 
 local OK, FAILED, USAGE_ERROR = 0, 1, 2
 local printable = output.printable
+local describe = target_words.describe
 
 -- JSON object text with the keys in the order given (nil values left out);
 -- "/" is not escaped, so paths read as they are.
@@ -31,10 +33,23 @@ local function object(list)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
+-- The words of a target found by name: from the item's own target (the CLI's
+-- syntax), else from the plan entry's (the library's words, or its table).
+local function lookup_of(e)
+  if e.lookup_text then return e.lookup_text end
+  if type(e.lookup) == "string" then return e.lookup end
+  if type(e.target_id) == "table" and e.target_kind then return describe({ [e.target_kind] = e.target_id }) end
+end
+
+-- The id a lookup resolved to (nil while it has none).
+local function resolved_id(e)
+  if type(e.target_id) ~= "table" then return e.target_id end
+end
+
 --- The --json line of one plan entry.
 function dry_run.json_line(e)
   local head = { { "path", e.path }, { "ok", e.ok } }
-  local target = { { "target", e.target_kind }, { "targetId", e.target_id } }
+  local target = { { "target", e.target_kind }, { "targetId", resolved_id(e) }, { "lookup", lookup_of(e) } }
   if not e.ok then
     local err = e.err or {}
     local fields = head
@@ -64,7 +79,9 @@ end
 
 local function target_text(e)
   if not e.target_kind then return "" end
-  local s = " -> " .. e.target_kind .. " " .. printable(e.target_id)
+  local lookup, id = lookup_of(e), resolved_id(e)
+  local s = " -> " .. (lookup and printable(lookup) or (e.target_kind .. " " .. printable(id)))
+  if lookup and id ~= nil then s = s .. " = " .. e.target_kind .. " " .. printable(id) end
   if e.entity_id ~= nil then s = s .. " (entity " .. printable(e.entity_id) .. ")" end
   return s
 end
@@ -98,13 +115,18 @@ function dry_run.totals_line(t)
 end
 
 -- The plan of every entry of the command line, in its order: the CLI's own
--- refusals (a manifest row, a folder it could not read) where they stand.
-local function full_plan(entries, p, where)
+-- refusals (a manifest row, a folder it could not read) where they stand. A
+-- target found by name gets its words (lookup_text) from the item's target.
+local function full_plan(entries, items, p, where)
   local out = {}
   for i, e in ipairs(entries) do
     if e.err then out[i] = { path = e.path, ok = false, err = e.err } end
   end
-  for k, e in ipairs(p.items) do out[where[k]] = e end
+  for k, e in ipairs(p.items) do
+    local target = items[k] and items[k].target
+    if type(target) == "table" and target_words.is_lookup(target) then e.lookup_text = describe(target) end
+    out[where[k]] = e
+  end
   return out
 end
 
@@ -127,7 +149,7 @@ function dry_run.run(client, entries, items, where, args, env)
   local p, err = client:plan(items, { concurrency = args.concurrency, window = args.window, journal = args.journal })
   client:close()
   if not p then return env.usage_error(printable(err)) end
-  local list = full_plan(entries, p, where)
+  local list = full_plan(entries, items, p, where)
   local totals = plan_mod.totals(list)
   totals.requests = p.totals.requests
 

@@ -6,6 +6,7 @@
 local config = require("ion.upload.config")
 local environments = require("ion.upload.environments")
 local rate = require("ion.upload.cli.rate")
+local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
 local upload = require("ion.upload")
 
@@ -89,9 +90,18 @@ flags.defs = {
   help = { "-h --help", false, "Show this help and exit." },
 }
 
--- What each target is called in the help.
-local NOUNS = { run_step = "run step", run = "run", procedure = "procedure", step = "procedure step", part = "part",
-  run_step_field = "run step field", entity_id = "entity id, used as is" }
+-- What each target is called in the help, and what its flag takes.
+local NOUNS = target_text.nouns
+local ARGNAME = { run_step = "ID|TITLE", run = "ID|F=V", procedure = "ID|F=V", step = "ID|F=V", part = "ID|F=V",
+  run_step_field = "ID|NAME", entity_id = "ID" }
+
+-- The flags that say which run step a title or position is in (not targets
+-- themselves): added after the target flags.
+local function run_step_options(p)
+  return { p:option("--in-run", "The run of --run-step TITLE or --run-step-position N: its id or field=value "
+    .. "filters."):argname("RUN"),
+    p:option("--run-step-position", "Attach to the run step at this position of --in-run RUN."):argname("N") }
+end
 
 --- Adds a group to parser p for `command` ("upload", "watch", "verify"):
 -- list holds keys of flags.defs ("targets": every target flag) and the
@@ -103,8 +113,9 @@ function flags.group(p, command, title, list)
     if e == "targets" then
       for _, t in ipairs(targets.list) do
         elements[#elements + 1] = p:option(t.flag, (command == "watch" and "Attach every file to this "
-          or "Attach to this ") .. NOUNS[t.key] .. "."):argname("ID")
+          or "Attach to this ") .. NOUNS[t.key] .. "."):argname(ARGNAME[t.key])
       end
+      for _, o in ipairs(run_step_options(p)) do elements[#elements + 1] = o end
     elseif type(e) == "string" then
       local d = assert(flags.defs[e], e)
       local help = type(d[3]) == "table" and (d[3][command] or d[3]["*"]) or d[3]
@@ -126,7 +137,8 @@ function flags.join(argv)
     if d.dash then argv = rate.join_value(argv, d[1]) end
   end
   for _, t in ipairs(targets.list) do argv = rate.join_value(argv, t.flag) end
-  return argv
+  argv = rate.join_value(argv, "--in-run")
+  return rate.join_value(argv, "--run-step-position")
 end
 
 --- The shared flags of parser p's result a, checked, set in out (which it
@@ -158,12 +170,91 @@ function flags.targets_given(a)
 end
 
 --- One target flag's value, checked as the library checks it (ids from 1 to
--- 2^31-1): { [key] = id } | nil, message.
+-- 2^31-1), or read as field=value filters: { [key] = value } | nil, message.
 function flags.target(t)
-  local kind, id = targets.check_id(t.key, t.value)
-  if kind then return { [kind] = id } end
-  if t.key == "entity_id" then return nil, "--entity-id expects an entity id" end
-  return nil, t.flag .. " expects a positive whole number, got '" .. shown(t.value) .. "'"
+  local v, why = target_text.object(t.key, t.value)
+  if v == nil then return nil, t.flag .. " " .. why end
+  return { [t.key] = v }
+end
+
+local function numeric(text)
+  return text ~= nil and text:match("^%-?%d+%.?%d*$") ~= nil
+end
+
+local IN_RUN = "--in-run RUN (the run's id, or field=value filters such as 'title=SN004512 final test')"
+
+-- The run step of --run-step TITLE or --run-step-position N with --in-run RUN
+-- (nil when neither names one by title or position) | nil, message.
+local function run_step_in_run(a)
+  if a.run_step_position and a.run_step then
+    return nil, "--run-step and --run-step-position both name the run step: give one"
+  end
+  if not a.in_run then
+    if a.run_step_position then return nil, "--run-step-position N needs " .. IN_RUN end
+    if a.run_step and not numeric(a.run_step) then
+      return nil, "--run-step " .. target_text.shown(a.run_step) .. " names a run step by its title: add " .. IN_RUN
+    end
+    return nil
+  end
+  if not (a.run_step or a.run_step_position) then
+    return nil, "--in-run names the run of --run-step TITLE or --run-step-position N: add one"
+  end
+  local step, why
+  if a.run_step_position then
+    local n = a.run_step_position:match("^%d+$") and targets.object_id(a.run_step_position)
+    if not n then
+      return nil, "--run-step-position expects a position (1, 2, ...), got " .. target_text.shown(a.run_step_position)
+    end
+    step = { position = n }
+  else
+    step, why = target_text.title(a.run_step, "--run-step's title")
+    if not step then return nil, why end
+    step = { title = step }
+  end
+  local v
+  v, why = target_text.run_step(a.in_run, step)
+  if v == nil then return nil, "--in-run " .. why end
+  return v
+end
+
+--- The target of the target flags given in a: { kind = value } | nil (none
+-- given) | nil, message (a usage error). `instead` ends the message when two
+-- are given ("or use --manifest …"). A run step is found by title or
+-- position with --in-run; a run step field by name with the run step flags.
+function flags.target_of(a, instead)
+  local step, why = run_step_in_run(a)
+  if why then return nil, why end
+  local named = flags.targets_given(a)
+  local by_name = a.run_step_field ~= nil and not numeric(a.run_step_field)
+  if step or by_name then -- the run step flags say which run step: no target of their own
+    local kept = {}
+    for _, t in ipairs(named) do
+      if not (t.key == "run_step" and (step or by_name)) then kept[#kept + 1] = t end
+    end
+    named = kept
+  end
+  if by_name then
+    local container = step or (a.run_step and targets.object_id(a.run_step:match("^%d+$") and a.run_step))
+    if not container then
+      return nil, "--run-step-field " .. target_text.shown(a.run_step_field) .. " names a field by its name: add "
+        .. "its run step, --run-step ID or --run-step TITLE (or --run-step-position N) with --in-run RUN"
+    end
+    local name
+    name, why = target_text.title(a.run_step_field, "--run-step-field's name")
+    if not name then return nil, why end
+    return { run_step_field = { run_step = container, name = name } }
+  end
+  if step then
+    if #named > 0 then
+      return nil, "two targets (--run-step and " .. named[1].flag .. "): name exactly one" .. (instead or "")
+    end
+    return { run_step = step }
+  end
+  if #named == 0 then return nil end
+  if #named > 1 then
+    return nil, "two targets (" .. named[1].flag .. " and " .. named[2].flag .. "): name exactly one" .. (instead or "")
+  end
+  return flags.target(named[1])
 end
 
 return flags

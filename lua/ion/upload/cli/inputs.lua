@@ -17,6 +17,7 @@
 -- path as written, made absolute, and its target: a stat a row would cost a
 -- rerun that skips 100,000 files about a sixth of its time.
 local manifest = require("ion.upload.cli.manifest")
+local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
 local walk = require("ion.upload.cli.walk")
 
@@ -91,7 +92,10 @@ end
 
 function Source:from_row(row)
   if row.err then return { path = row.path, err = row.err } end
-  self.key = absolute(self.cwd, row.path) .. "\0" .. targets.cache_key(next(row.target))
+  -- a target found by name is keyed by its text (two rows naming one run the same way are one)
+  local kind, v = next(row.target)
+  self.key = absolute(self.cwd, row.path) .. "\0"
+    .. (type(v) == "table" and target_text.describe(row.target) or targets.cache_key(kind, v))
   return { path = row.path, item = { path = row.path, target = row.target, filename = row.filename } }
 end
 

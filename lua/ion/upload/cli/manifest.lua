@@ -4,6 +4,7 @@
 -- a time (csv.lua parses as text comes), a row when the CLI has room for it.
 local csv = require("ion.upload.cli.csv")
 local errors = require("ion.upload.errors")
+local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
 
 local manifest = {}
@@ -18,7 +19,7 @@ local KNOWN = { path = true, target = true, id = true, filename = true }
 local function row_error(line, message)
   return errors.new("bad_input", string.format("manifest line %d: %s", line, message),
     { hint = "Fix that row: target is one of " .. table.concat(targets.keys, ", ")
-      .. ", and id is that object's id" })
+      .. ", and id is that object's id or its name (field=value filters; a run step RUN/TITLE)" })
 end
 
 -- Turns one record into { path=, target=, filename= } or an error.
@@ -49,16 +50,22 @@ local function item_from(columns, rec)
     item.err = row_error(rec.line, "id is empty")
     return item
   end
-  if kind_type == "integer" then
-    local number = id:match("^%s*(%d+)%s*$")
-    if not number then
-      item.err = row_error(rec.line, string.format("id %q of %s is not a whole number", id, kind))
-      return item
-    end
-    item.target = { [kind] = tonumber(number) }
-  else
+  if kind_type ~= "integer" then
     item.target = { [kind] = id }
+    return item
   end
+  local number = id:match("^%s*(%d+)%s*$")
+  if number then
+    item.target = { [kind] = tonumber(number) }
+    return item
+  end
+  -- found by name: field=value filters, RUN/TITLE (cli/target_text.lua)
+  local value, why = target_text.manifest(kind, id)
+  if value == nil then
+    item.err = row_error(rec.line, "id of " .. kind .. " " .. why)
+    return item
+  end
+  item.target = { [kind] = value }
   return item
 end
 

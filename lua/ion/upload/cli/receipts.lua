@@ -5,6 +5,7 @@
 -- new line (its line is in that run's receipts). `ion-upload verify
 -- --receipts FILE` reads them back (receipts.read).
 local cjson = require("cjson.safe")
+local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
 
 local receipts = {}
@@ -28,10 +29,12 @@ end
 receipts.object = object
 
 -- { kind, id } of an item's target table ({ run_step = 12 }); the id as the
--- library reads it (a watch rule's capture "12" is 12).
+-- library reads it (a watch rule's capture "12" is 12). A target found by
+-- name: kind, nil, its words (the entity it resolved to is entityId).
 local function target_of(target)
   for _, t in ipairs(targets.list) do
     if type(target) == "table" and target[t.key] ~= nil then
+      if type(target[t.key]) == "table" then return t.key, nil, target_text.describe(target) end
       local kind, id = targets.check_id(t.key, target[t.key])
       return t.key, kind and id or target[t.key]
     end
@@ -46,7 +49,8 @@ function receipts.line(rec)
     { "path", rec.path }, { "size", rec.size },
     { "mtime", rec.mtime and { raw = string.format("%.6f", rec.mtime) } or nil }, { "md5", rec.md5 },
     { "sha256", rec.sha256 or cjson.null }, { "etag", rec.etag }, { "id", rec.id }, { "entityId", rec.entityId },
-    { "target", rec.kind and { raw = object({ { "kind", rec.kind }, { "id", rec.target_id } }) } or nil },
+    { "target", rec.kind and { raw = object({ { "kind", rec.kind }, { "id", rec.target_id },
+      { "lookup", rec.lookup } }) } or nil },
     { "filename", rec.filename }, { "s3Key", rec.s3Key }, { "time", rec.time },
   })
 end
@@ -65,10 +69,10 @@ function Writer:done(item, att, skipped)
   if skipped or not self.fh or type(att) ~= "table" then return end
   local abs = self.core.realpath(item.path) or item.path
   local st = self.core.stat(abs)
-  local kind, tid = target_of(item.target)
+  local kind, tid, lookup = target_of(item.target)
   local line = receipts.line({
     path = abs, size = att.size, mtime = st and st.mtime or nil, md5 = att.md5, sha256 = att.sha256,
-    etag = att.etag, id = att.id, entityId = att.entityId, kind = kind, target_id = tid,
+    etag = att.etag, id = att.id, entityId = att.entityId, kind = kind, target_id = tid, lookup = lookup,
     filename = att.filename, s3Key = att.s3Key, time = os.date("!%Y-%m-%dT%H:%M:%SZ"),
   })
   local ok, err = self.fh:write(line, "\n")

@@ -89,9 +89,12 @@ end
 function inputs.from_manifest(path, records, core, getenv)
   local rows, err = manifest.read(path)
   if not rows then return nil, tostring(err.message) end
-  local latest = {}
+  local latest, by_path = {}, {}
   for _, e in ipairs(records) do
-    if e.expect and e.expect.path then latest[e.expect.path .. "\0" .. tostring(e.target)] = e end
+    if e.expect and e.expect.path then
+      latest[e.expect.path .. "\0" .. tostring(e.target)] = e
+      by_path[e.expect.path] = e
+    end
   end
   local out = {}
   for _, row in ipairs(rows) do
@@ -99,10 +102,15 @@ function inputs.from_manifest(path, records, core, getenv)
       out[#out + 1] = { label = tostring(row.path), err = tostring(row.err.message) }
     else
       local abs = absolute(core, row.path, getenv)
-      local kind, id = targets.parse(row.target)
-      local found = kind and latest[abs .. "\0" .. targets.cache_key(kind, id)]
-      out[#out + 1] = found or { label = row.path,
-        missing = "no upload of this file to " .. targets.cache_key(kind or "?", id) .. " is on record" }
+      local _, named = next(row.target)
+      if type(named) == "table" then -- found by name: the record holds what it resolved to; the path decides
+        out[#out + 1] = by_path[abs] or { label = row.path, missing = "no upload of this file is on record" }
+      else
+        local kind, id = targets.parse(row.target)
+        local found = kind and latest[abs .. "\0" .. targets.cache_key(kind, id)]
+        out[#out + 1] = found or { label = row.path,
+          missing = "no upload of this file to " .. targets.cache_key(kind or "?", id) .. " is on record" }
+      end
     end
   end
   return out

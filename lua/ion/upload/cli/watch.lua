@@ -53,7 +53,9 @@ function watch_cli.parser()
   flags.group(p, "watch", "How", { "concurrency", "window", "journal", "receipts", "limit_rate", "no_validate",
     "no_verify_md5", "timeout", "stall_timeout", "retries",
     p:option("--after", "After a confirmed upload: keep (default), move:DIR or delete."):argname("WHAT"),
-    p:option("--failed", "Move files that failed for good into DIR."):argname("DIR") })
+    p:option("--failed", "Move files that failed for good into DIR."):argname("DIR"),
+    p:option("--target-wait", "Seconds a target found by name that matches nothing is waited for (default 3600; "
+      .. "0: fail at once)."):argname("S") })
   flags.group(p, "watch", "Output", { "json", "quiet", "verbose", "help" })
   return p
 end
@@ -68,17 +70,14 @@ end
 function watch_cli.parse(argv)
   local p = watch_cli.parser()
   if help.wanted(argv) then return { help = true, parser = p } end -- before DIR is missed
-  local ok, a = p:pparse(flags.join(argv))
+  -- "--target-wait -1" is a bad number, not an unknown option
+  local ok, a = p:pparse(require("ion.upload.cli.rate").join_value(flags.join(argv), "--target-wait"))
   if not ok then return nil, a .. "\n(see ion-upload watch --help)" end
   local out = { dir = a.dir, rules = a.rules, once = a.once, failed = a.failed, after = a.after or "keep",
     take_temporary = a.take_temporary }
-  local named = flags.targets_given(a)
   local err
-  if #named > 1 then return nil, "two targets: name exactly one, or use --rules" end
-  if named[1] then
-    out.target, err = flags.target(named[1])
-    if not out.target then return nil, err end
-  end
+  out.target, err = flags.target_of(a, ", or use --rules")
+  if err then return nil, err end
   if (out.target == nil) == (out.rules == nil) then
     return nil, "name one target (--run-step ID, ...) or --rules FILE"
   end
@@ -87,6 +86,10 @@ function watch_cli.parse(argv)
   if a.settle then
     out.settle, err = number(a.settle, "--settle", 0)
     if not out.settle then return nil, err end
+  end
+  if a.target_wait then
+    out.target_wait, err = number(a.target_wait, "--target-wait", 0)
+    if not out.target_wait then return nil, err end
   end
   if a.poll then
     out.poll, err = number(a.poll, "--poll", 0.01)
@@ -113,6 +116,9 @@ local function plain(ev)
     return output.plain_line(ev.rel or ev.path, { ok = false, err = ev.err }, ev.path)
   elseif ev.type == "taken" then
     return "take  " .. rel .. (ev.rewritten and " (rewritten: uploaded again as a new attachment)" or "")
+  elseif ev.type == "waiting_for_target" then
+    return string.format("wait  %s: %s (looked up again for up to %.0f s)", rel, output.printable(ev.message),
+      ev.wait or 0)
   elseif ev.type == "unmatched" then
     return "skip  " .. rel .. ": no rule matches (left alone)"
   elseif ev.type == "failed" then
@@ -188,6 +194,7 @@ function watch_cli.run(argv, env)
     failed = args.failed, journal = args.journal, include = args.include, exclude = args.exclude,
     once = args.once, concurrency = args.concurrency, window = args.window, validate = args.validate,
     hidden = args.hidden, take_temporary = args.take_temporary, sha256 = receipts and true or nil,
+    target_wait = args.target_wait,
     on_event = function(ev)
       if ev.type == "error" or ev.type == "failed" then failures = failures + 1 end
       if receipts and ev.type == "done" then

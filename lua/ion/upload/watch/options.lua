@@ -13,7 +13,7 @@ options.KNOWN = {
   rules = true, target = true, settle = true, poll = true, after = true, failed = true,
   journal = true, include = true, exclude = true, once = true, on_event = true,
   concurrency = true, window = true, retry_cap = true, validate = true,
-  hidden = true, take_temporary = true, sha256 = true,
+  hidden = true, take_temporary = true, sha256 = true, target_wait = true,
 }
 
 local function bad(message, field, hint)
@@ -71,7 +71,7 @@ local function check_after(o)
 end
 
 --- options.check(opts, defaults) -> o | nil, err: a checked copy of opts,
--- defaults = { settle =, retry_cap = } for what opts leaves out.
+-- defaults = { settle =, retry_cap =, target_wait = } for what opts leaves out.
 function options.check(opts, defaults)
   local ok, err = check.options(opts, options.KNOWN)
   if not ok then return nil, err end
@@ -81,6 +81,10 @@ function options.check(opts, defaults)
   if type(o.settle) ~= "number" or o.settle < 0 then return bad("settle must be a number >= 0", "settle") end
   if o.poll ~= nil and (type(o.poll) ~= "number" or o.poll <= 0) then
     return bad("poll must be a number > 0 (seconds)", "poll")
+  end
+  if o.target_wait == nil then o.target_wait = defaults.target_wait end
+  if type(o.target_wait) ~= "number" or o.target_wait < 0 or o.target_wait ~= o.target_wait then
+    return bad("target_wait must be a number of seconds >= 0", "target_wait")
   end
   o.retry_cap = o.retry_cap or defaults.retry_cap
   if type(o.retry_cap) ~= "number" or o.retry_cap <= 0 then

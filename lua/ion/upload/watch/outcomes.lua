@@ -29,16 +29,54 @@ function M:on_transient(rel, f, ev, now)
     retry_in = delay, err = ev.err, message = self:waiting_message() })
 end
 
--- Whether a failed attempt is retried by the watch (a transient failure
--- while it runs on), rather than final.
-function M:retries(ev)
+-- Whether a failed attempt is the lookup of a target found by name ({ run =
+-- { where = … } }, not an id) that matched nothing, within `target_wait`
+-- seconds of the first such answer for this version of the file: a station
+-- may write its file before ION has the run, so the watch waits for it.
+-- f: the file's in-flight record (handle_outcomes has taken it out already).
+function M:waits_for_target(ev, f)
+  f = f or (ev.rel and self.inflight[ev.rel])
+  if (ev.err or {}).code ~= "not_found" or not f or type(f.target) ~= "table" then return false end
+  local _, value = next(f.target)
+  if type(value) ~= "table" or self.o.target_wait <= 0 then return false end
+  local wt = self.waiting[ev.rel]
+  local since = wt and wt.key == f.key and wt.target_since
+  return not since or self.core.now() - since < self.o.target_wait
+end
+
+-- Whether a failed attempt is retried by the watch (a transient failure, or
+-- a target not there yet, while it runs on), rather than final.
+function M:retries(ev, f)
   local e = ev.err or {}
-  return e.retryable and not e.in_doubt and not ev.was_in_doubt and not self.o.once and not self.stopping
+  if self.o.once or self.stopping then return false end
+  return (e.retryable and not e.in_doubt and not ev.was_in_doubt) or self:waits_for_target(ev, f)
+end
+
+-- A target not there yet: the file is taken again (its target looked up
+-- again: a lookup that found nothing is not cached) with the backoff, until
+-- target_wait seconds have passed since the first "not found". Said once.
+function M:on_target_wait(rel, f, ev, now)
+  local wt = self.waiting[rel]
+  local same = wt and wt.key == f.key and wt.target_since
+  local since, attempt = same and wt.target_since or now, same and (wt.attempt + 1) or 1
+  local delay = math.max(0, math.min(self.o.retry_cap, 2 ^ (attempt - 1), since + self.o.target_wait - now))
+  self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt, announced = f.announced,
+    target_since = since }
+  if attempt == 1 then
+    local why = tostring((ev.err or {}).message)
+    if ev.path and why:sub(1, #ev.path + 2) == ev.path .. ": " then why = why:sub(#ev.path + 3) end -- said once
+    self.emit({ type = "waiting_for_target", rel = rel, path = ev.path, err = ev.err, retry_in = delay,
+      wait = self.o.target_wait, message = "waiting for the target: " .. why })
+  end
 end
 
 function M:on_failed(rel, f, ev, now)
   local e = ev.err or {}
-  if self:retries(ev) then return self:on_transient(rel, f, ev, now) end
+  if self:retries(ev, f) then
+    if e.code == "not_found" then return self:on_target_wait(rel, f, ev, now) end
+    return self:on_transient(rel, f, ev, now)
+  end
+  self.waiting[rel] = nil -- final: no retry is due
   if ev.held_back then -- held back as a retry, final after all (the watch stopped since)
     ev.held_back = nil
     self.emit(ev)
