@@ -1,6 +1,6 @@
 -- Opens the journal at arg[1] once (bench/journal_open.sh), looks one key
 -- up, closes it; prints the CPU seconds the open took and its stats.
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 local t0 = os.clock()
 local j = assert(journal.open(arg[1]))
 local seconds = os.clock() - t0

@@ -45,6 +45,6 @@ run() {
 run new "$lua_path"
 if [ "${REF:-0}" = 1 ]; then
   mkdir -p "$tmp/ref/ion/upload"
-  git show "${REF_COMMIT:-2d632c9}:lua/ion/upload/journal.lua" >"$tmp/ref/ion/upload/journal.lua"
+  git show "${REF_COMMIT:-2d632c9}:lua/ion/upload/journal/file.lua" >"$tmp/ref/ion/upload/journal.lua"
   run old "$tmp/ref/?.lua;$lua_path"
 fi

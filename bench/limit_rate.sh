@@ -38,7 +38,7 @@ for i in 1 2 3 4; do
   files+=("$f")
 done
 bytes=$((4 * size_mib * 1024 * 1024))
-rate_bytes=$(LUA_PATH="lua/?.lua;;" lua5.4 - "$rate" <<<'print(assert(require("ion.upload.cli.rate").parse(arg[1], "RATE")))')
+rate_bytes=$(LUA_PATH="lua/?.lua;;" lua5.4 - "$rate" <<<'print(assert(require("ion.upload.cli.rate_value").parse(arg[1], "RATE")))')
 
 # From /usr/bin/time -v's report: wall seconds, user + sys seconds, max RSS KiB.
 read_time() {

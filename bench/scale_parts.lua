@@ -5,7 +5,7 @@
 package.path = "lua/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 local manifest = require("ion.upload.cli.manifest")
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 
 local function kib()
   collectgarbage()

@@ -44,7 +44,7 @@ for script in examples/*.lua; do
     nonblocking.lua) run "$script" "$LUA" "$script" 2 examples/files/report.pdf examples/files/measurements.csv ;;
     coroutines.lua) run "$script" "$LUA" "$script" 4 examples/files/inspection-photo.jpg examples/files/report.pdf ;;
     rules.lua | rules_by_serial.lua) # a rules file for ion-upload watch, not a script: it must load
-      run "$script" "$LUA" -e "assert(require('ion.upload.watch_rules').load('$script'))" ;;
+      run "$script" "$LUA" -e "assert(require('ion.upload.watch.rules').load('$script'))" ;;
     station_by_serial.lua) run "$script" "$LUA" "$script" examples/files/measurements.csv SN004517 "Final test" ;;
     *) echo "examples: FAIL $script: not known to examples/run_all.sh (add how to run it)"; failed=1 ;;
   esac

@@ -42,7 +42,7 @@ local function oauth_client(world, secret)
   return client, core
 end
 
-describe("ion.upload.auth", function()
+describe("ion.upload.auth.credentials", function()
   it("fetches a token with the client credentials, form-encoded, and caches it", function()
     local world = oauth_world(300)
     local client = oauth_client(world)

@@ -3,8 +3,8 @@
 -- server and a storage stand-in answer). No network.
 local cjson = require("cjson")
 local stub = require("support.batch_stub")
-local documents = require("ion.upload.documents")
-local queries = require("ion.upload.queries")
+local documents = require("ion.upload.graphql.documents")
+local queries = require("ion.upload.graphql.queries")
 
 local function read_lines(path)
   local out = {}

@@ -5,7 +5,7 @@
 -- against the sandbox: spec/integration/cli_lookups_spec.lua).
 local filters = require("ion.upload.cli.filters")
 local target_text = require("ion.upload.cli.target_text")
-local cli_args = require("ion.upload.cli.cli_args")
+local cli_args = require("ion.upload.cli.args")
 local watch_cli = require("ion.upload.cli.watch")
 local literal = require("ion.upload.graphql.literal")
 

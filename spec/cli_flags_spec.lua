@@ -4,7 +4,7 @@
 -- client (upload.new's checked configuration and the requests it builds);
 -- a profile sets the same settings and the flags win. Clients are made,
 -- never used: no network (the real CLI: spec/integration/watch_flags_spec.lua).
-local cli_args = require("ion.upload.cli.cli_args")
+local cli_args = require("ion.upload.cli.args")
 local watch_cli = require("ion.upload.cli.watch")
 local verify_cli = require("ion.upload.cli.verify")
 local profiles = require("ion.upload.cli.profiles")

@@ -4,7 +4,7 @@
 -- found before a parser would miss a required argument. No network.
 local upload = require("ion.upload")
 local errors = require("ion.upload.errors")
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local hints = require("ion.upload.cli.hints")
 local help = require("ion.upload.cli.help")
 

@@ -1,7 +1,7 @@
 -- Unit spec: the progress lines off a terminal (log_progress.lua), with a
 -- stub clock stepped by hand and a sink in place of stderr (no sleeping).
-local log_progress = require("ion.upload.cli.log_progress")
-local cli_args = require("ion.upload.cli.cli_args")
+local log_progress = require("ion.upload.cli.progress_log")
+local cli_args = require("ion.upload.cli.args")
 
 local MiB = 1024 * 1024
 
@@ -17,7 +17,7 @@ local function sink()
   return s
 end
 
-describe("ion.upload.cli.log_progress", function()
+describe("ion.upload.cli.progress_log", function()
   it("prints one plain line every interval: files, bytes, rate, ETA", function()
     local clock, out = 100, sink()
     local log = log_progress.new({ out = out, now = function() return clock end, files = 2, bytes = 200 * MiB })

@@ -245,7 +245,7 @@ describe("cli profiles", function()
   end)
 
   describe("precedence (cli_args.client_config): flags, then the profile, then the environment", function()
-    local cli_args = require("ion.upload.cli.cli_args")
+    local cli_args = require("ion.upload.cli.args")
     local env = getenv_of({ ION_API_URL = "https://env.example/graphql", ION_TOKEN = "env-token",
       ION_CLIENT_ID = "env-id", ION_CLIENT_SECRET = "env-secret", ION_AUTH_URL = "https://env.example/token" })
 

@@ -2,16 +2,16 @@
 -- display (no network, no child process; the real CLI runs in
 -- spec/integration/cli_spec.lua).
 local cjson = require("cjson")
-local cli_args = require("ion.upload.cli.cli_args")
-local output = require("ion.upload.cli.cli_output")
-local progress = require("ion.upload.cli.cli_progress")
+local cli_args = require("ion.upload.cli.args")
+local output = require("ion.upload.cli.output")
+local progress = require("ion.upload.cli.progress_bars")
 local errors = require("ion.upload.errors")
 local hints = require("ion.upload.cli.hints")
 
 local unpack = unpack or table.unpack -- luacheck: ignore 143
 local function env(t) return function(name) return t[name] end end
 
-describe("ion.upload.cli.cli_args", function()
+describe("ion.upload.cli.args", function()
   it("takes one target and files", function()
     local a = assert(cli_args.parse({ "--run-step", "12", "--concurrency", "8", "--window", "1", "a", "b" }, "0.1.0"))
     assert.same({ run_step = 12 }, a.target)
@@ -108,7 +108,7 @@ describe("ion.upload.cli.cli_args", function()
   end)
 end)
 
-describe("ion.upload.cli.cli_output", function()
+describe("ion.upload.cli.output", function()
   it("writes the JSON line docs/api.md gives (\"--json\"), keys in order, plain slashes", function()
     local line = output.json_line("/d/a.jpg", { ok = true, skipped = true, attachment = {
       id = 4242, entityId = "9876", filename = "a.jpg", size = 5, md5 = "abc", downloadUrl = "https://s/x?sig" } })
@@ -153,7 +153,7 @@ describe("ion.upload.cli.cli_output", function()
   end)
 end)
 
-describe("ion.upload.cli.cli_progress", function()
+describe("ion.upload.cli.progress_bars", function()
   it("shows bytes, files, rate and ETA, and the files moving", function()
     local t = 0
     local sink = { text = {} }

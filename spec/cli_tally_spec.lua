@@ -2,7 +2,7 @@
 -- display's per-file lines (cli_progress.lua), fed stub events in the shape
 -- upload_many gives them and a stub clock (no network, no terminal).
 local tally = require("ion.upload.cli.tally")
-local progress = require("ion.upload.cli.cli_progress")
+local progress = require("ion.upload.cli.progress_bars")
 
 local MiB = 1024 * 1024
 

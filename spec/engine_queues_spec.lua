@@ -20,7 +20,7 @@ local function stages(opts)
       sent[#sent + 1] = table.concat(names, ",")
     end,
   }
-  local svc = { ctx = {}, clock = { now = function() return now end }, docs = docs, windows = windows_mod.new(),
+  local svc = { ctx = {}, core = { now = function() return now end }, docs = docs, windows = windows_mod.new(),
     outcomes = { may_start = function() return true end, drain_error = function() end, start_item = function() end } }
   local run_opts = { window = opts.W or 2, concurrency = opts.lookahead or 2 }
   local s = { urls = urls_mod.new(svc, run_opts), registrations = registrations_mod.new(svc, run_opts, 0.25),

@@ -1,5 +1,5 @@
 -- unit spec: GraphQL answers mapped onto error codes (core stubbed)
-local graphql = require("ion.upload.graphql")
+local graphql = require("ion.upload.graphql.request")
 local stub = require("support.stub_core")
 
 local function res(status, body, headers)
@@ -8,7 +8,7 @@ end
 
 local HTML502 = "<html>\r\n<head><title>502 Bad Gateway</title></head><body></body></html>"
 
-describe("ion.upload.graphql", function()
+describe("ion.upload.graphql.request", function()
   describe("map_response", function()
     local cases = {
       { "401", res(401, '{"errors":[{"message":"Unauthorized: token expired"}]}'), "auth", false },

@@ -142,7 +142,7 @@ end
 local function engine_collaborators()
   local stand_in = setmetatable({}, { __index = {} })
   local core = { now = function() return 0 end }
-  local ctx = { clock = function() return core end, transport = stand_in, auth = stand_in, entities = {},
+  local ctx = { core = function() return core end, transport = stand_in, auth = stand_in, entities = {},
     cfg = { retries = 1 } }
   local run = require("ion.upload.engine.run").new(ctx, { window = 2, concurrency = 2 })
   local function is_object(v)

@@ -7,9 +7,9 @@
 -- compacted one, and that every key's state is what it was (less an
 -- attached file's put record, which compaction drops: resumable() below).
 local cjson = require("cjson")
-local compact = require("ion.upload.journal_compact")
+local compact = require("ion.upload.journal.compact")
 local interpreter = require("support.interpreter")
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 
 local function tmpname()
   local path = os.tmpname()
@@ -83,7 +83,7 @@ local function crash_child(path, n)
   local script = path .. ".child.lua"
   local fh = assert(io.open(script, "wb"))
   fh:write(([[
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 journal._compaction_step = function(step)
   if step == %d then
     local stat = io.open("/proc/self/stat"):read("*l")

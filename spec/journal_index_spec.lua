@@ -1,7 +1,7 @@
 -- Unit spec: the journal's compact index (core.journal_index) against the
 -- plain fold of every record that journal.lua did before it, on real files.
 local cjson = require("cjson")
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 
 local function tmpname()
   local path = os.tmpname()

@@ -1,5 +1,5 @@
 -- Unit spec: the resume journal on real files in a temp folder (no network).
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 
 local function tmpname()
   local path = os.tmpname()
@@ -14,7 +14,7 @@ local function read_all(path)
   return s
 end
 
-describe("ion.upload.journal", function()
+describe("ion.upload.journal.file", function()
   local path
   before_each(function() path = tmpname() end)
   after_each(function() os.remove(path) end)

@@ -50,7 +50,7 @@ describe("layers", function()
   it("reads the requires of a file (the check below can see one)", function()
     local walk = table.concat(requires_of("lua/ion/upload/cli/walk.lua"), " ")
     assert.matches("ion.upload.errors", walk, 1, true)
-    assert.is_true(#g["ion.upload.cli.cli_main"] > 0)
+    assert.is_true(#g["ion.upload.cli.main"] > 0)
   end)
 
   it("no library module requires the command line (ion.upload.cli.*)", function()

@@ -2,8 +2,8 @@
 -- (ion.upload.cli.rate and cli_args), upload.new's limit_rate, and the core
 -- session's own check. No network: the cap itself is measured against the
 -- sandbox in spec/integration/limit_rate_spec.lua.
-local rate = require("ion.upload.cli.rate")
-local cli_args = require("ion.upload.cli.cli_args")
+local rate = require("ion.upload.cli.rate_value")
+local cli_args = require("ion.upload.cli.args")
 local upload = require("ion.upload")
 local core = require("ion.upload.core")
 

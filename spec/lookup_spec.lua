@@ -1,8 +1,8 @@
--- unit: the lookup forms (ion.upload.lookup) and the reading of their
--- answers (ion.upload.lookup_answer), on answers written here: no server.
+-- unit: the lookup forms (ion.upload.targets.by_name) and the reading of their
+-- answers (ion.upload.graphql.lookups), on answers written here: no server.
 local cjson = require("cjson.safe")
-local documents = require("ion.upload.documents")
-local answer = require("ion.upload.lookup_answer")
+local documents = require("ion.upload.graphql.documents")
+local answer = require("ion.upload.graphql.lookups")
 local targets = require("ion.upload.targets")
 local upload = require("ion.upload")
 

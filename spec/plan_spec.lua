@@ -4,7 +4,7 @@
 -- No network: spec/integration/plan_spec.lua proves the same against the
 -- sandbox through its counters.
 local stub = require("support.batch_stub")
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 local plan_mod = require("ion.upload.plan")
 
 local function read(path)

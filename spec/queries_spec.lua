@@ -1,5 +1,5 @@
 -- unit spec: the query table (no network)
-local queries = require("ion.upload.queries")
+local queries = require("ion.upload.graphql.queries")
 
 local function documents()
   local out = {}
@@ -17,7 +17,7 @@ local roots = {
   runStepField = "id: Int!", createFileAttachment = "input: CreateFileAttachmentInput!",
 }
 
-describe("ion.upload.queries", function()
+describe("ion.upload.graphql.queries", function()
   it("holds every document in one table", function()
     local n = 0
     for _ in pairs(documents()) do n = n + 1 end

@@ -110,7 +110,7 @@ describe("server text is read in bounded, linear time", function()
   end)
 
   it("graphql.map_response (HTML check, messages, classify) and messages.matches", function()
-    each_shape([[local graphql = require("ion.upload.graphql")
+    each_shape([[local graphql = require("ion.upload.graphql.request")
       local messages = require("ion.upload.messages")
       local cjson = require("cjson")]], [[function(s)
       for _, status in ipairs({ 200, 400, 401, 429, 500 }) do
@@ -125,7 +125,7 @@ describe("server text is read in bounded, linear time", function()
   end)
 
   it("the CLI's lines: escapes and errors", function()
-    each_shape([[local output = require("ion.upload.cli.cli_output")
+    each_shape([[local output = require("ion.upload.cli.output")
       local errors = require("ion.upload.errors")]], [[function(s)
       local line = output.plain_line(s, { ok = true, attachment = { id = s, entityId = s, size = 1 } })
       assert(not line:find("\27", 1, true))

@@ -4,7 +4,7 @@
 -- the ETag reading of ion.upload.verify.
 local cjson = require("cjson")
 local core = require("ion.upload.core")
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 local receipts = require("ion.upload.cli.receipts")
 local inputs = require("ion.upload.cli.verify_inputs")
 local verify = require("ion.upload.verify")

@@ -8,7 +8,8 @@ describe("the watch's modules", function()
   end
 
   it("are each under 300 lines", function()
-    local list = { "lua/ion/upload/watch.lua", "lua/ion/upload/watch_rules.lua", "lua/ion/upload/cli/watch.lua" }
+    local list = { "lua/ion/upload/watch/watcher.lua", "lua/ion/upload/watch/rules.lua",
+      "lua/ion/upload/cli/watch.lua" }
     local p = io.popen("ls lua/ion/upload/watch/*.lua")
     for f in p:lines() do list[#list + 1] = f end
     p:close()

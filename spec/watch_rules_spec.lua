@@ -1,6 +1,6 @@
 -- unit spec: ion.upload.watch_rules, the rules file of a watched folder
 -- (real rules files in a temp folder; no network, no stubs).
-local rules = require("ion.upload.watch_rules")
+local rules = require("ion.upload.watch.rules")
 local errors = require("ion.upload.errors")
 local literal = require("ion.upload.graphql.literal")
 local files = require("support.files")

@@ -188,7 +188,7 @@ end)
 
 describe("examples/rules.lua", function()
   it("loads and maps the station's paths", function()
-    local rules = require("ion.upload.watch_rules")
+    local rules = require("ion.upload.watch.rules")
     local set = assert(rules.load("examples/rules.lua"))
     assert.same({ run_step = 12 }, rules.match(set, "station7/RS12_torque.csv", {}).target)
     local m = rules.match(set, "photos/50/top.jpg", {})

@@ -13,7 +13,7 @@ local errors = require("ion.upload.errors")
 local items_mod = require("ion.upload.engine.items")
 local job = require("ion.upload.job")
 local literal = require("ion.upload.graphql.literal")
-local steps = require("ion.upload.steps")
+local steps = require("ion.upload.calls")
 
 local upload = { VERSION = "0.1.0", errors = errors }
 
@@ -88,7 +88,7 @@ end
 function Client:watch(dir, opts)
   local ctx = self._ctx
   local function start_many(engine_opts) return job.start_many(ctx, {}, engine_opts, "start_many", 4) end
-  local j, err = require("ion.upload.watch").start(ctx, start_many, dir, opts, 3)
+  local j, err = require("ion.upload.watch.watcher").start(ctx, start_many, dir, opts, 3)
   return j, err
 end
 

@@ -87,7 +87,7 @@ describe("integration: ion-upload --dry-run", function()
     local bytes = 0
     for i = 1, 30 do bytes = bytes + 200 + i end
     assert.matches("\nion-upload: dry run: 30 files to 3 targets: 30 to upload ("
-      .. require("ion.upload.cli.cli_output").size(bytes) .. "), 0 to register only, 0 already attached, "
+      .. require("ion.upload.cli.output").size(bytes) .. "), 0 to register only, 0 already attached, "
       .. "0 would fail; 1 lookup request, nothing uploaded or attached\n", r.stdout, 1, true)
     local c = sandbox.counters()
     assert.equal(1, c.graphql.requests) -- lookups batched: 1 request for 30 files

@@ -2,7 +2,7 @@
 -- configuration, the credentials, the one session (ion.upload.transport), the
 -- clock, the retry PRNG, the entity cache and the MD5s of this client's
 -- uploads. Nothing else of the client is reachable from here.
-local auth = require("ion.upload.auth")
+local auth = require("ion.upload.auth.credentials")
 local retry = require("ion.upload.retry")
 local targets = require("ion.upload.targets")
 local transport = require("ion.upload.transport")
@@ -35,7 +35,7 @@ function context.new(cfg, user_agent, core, random)
     cfg = cfg,
     user_agent = user_agent,
     auth = auth.new(cfg),
-    clock = core,
+    core = core,
     random = random,
     default_random = retry.prng(retry.seed()),
     transport = transport.new(core, cfg),

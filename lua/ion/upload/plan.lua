@@ -11,7 +11,7 @@
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local items_mod = require("ion.upload.engine.items")
-local journal_mod = require("ion.upload.journal")
+local journal_mod = require("ion.upload.journal.file")
 local run_mod = require("ion.upload.engine.run")
 local targets = require("ion.upload.targets")
 

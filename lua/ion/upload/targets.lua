@@ -4,7 +4,7 @@
 -- manifest and the entity cache all read it.
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
-local lookup = require("ion.upload.lookup")
+local lookup = require("ion.upload.targets.by_name")
 local messages = require("ion.upload.messages")
 local untrusted = require("ion.upload.untrusted")
 
@@ -36,7 +36,7 @@ end
 local KINDS = table.concat(targets.keys, ", ")
 
 --- The one key format of a target: "run_step=123" (journal keys, the entity
--- cache, the engine's target table); a lookup form (ion.upload.lookup) has
+-- cache, the engine's target table); a lookup form (ion.upload.targets.by_name) has
 -- its own canonical key.
 function targets.cache_key(kind, id)
   if type(id) == "table" then return id.key end
@@ -84,7 +84,7 @@ function targets.check_id(kind, id)
 end
 
 --- kind, id of a target table with exactly one known key | nil, err
--- (bad_input); id is a lookup form (ion.upload.lookup) when the value is a
+-- (bad_input); id is a lookup form (ion.upload.targets.by_name) when the value is a
 -- table. Raises when target is no table (a misuse).
 function targets.parse(target)
   if type(target) ~= "table" then

@@ -9,7 +9,7 @@
 -- storage's own ETag), "local_changed" (ION matches, the local file does
 -- not), "ok". A failure that decides nothing (network, auth) is nil, err.
 local check = require("ion.upload.check")
-local steps = require("ion.upload.steps")
+local steps = require("ion.upload.calls")
 
 local verify = {}
 
@@ -140,7 +140,7 @@ function verify.run(ctx, id, expect, opts)
     out.status = compare_remote(expect, res, att, out) or out.status
   end
   if expect.path then
-    local changed = compare_local(ctx.clock(), expect, out)
+    local changed = compare_local(ctx.core(), expect, out)
     if changed and verify.RANK[changed] > verify.RANK[out.status] then out.status = changed end
   end
   return out

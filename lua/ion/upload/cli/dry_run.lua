@@ -10,7 +10,7 @@
 -- Everything a server or a file name gave is escaped (output.printable)
 -- before it reaches a terminal; JSON escapes it its own way.
 local cjson = require("cjson")
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local plan_mod = require("ion.upload.plan")
 local target_words = require("ion.upload.cli.target_text")
 

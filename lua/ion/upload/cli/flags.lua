@@ -5,7 +5,7 @@
 -- flag cannot mean one thing in one command and another in the next.
 local config = require("ion.upload.config")
 local environments = require("ion.upload.environments")
-local rate = require("ion.upload.cli.rate")
+local rate = require("ion.upload.cli.rate_value")
 local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
 local upload = require("ion.upload")

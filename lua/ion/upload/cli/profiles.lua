@@ -5,7 +5,7 @@
 -- message names a file or a program, never what it holds or wrote.
 local settings = require("ion.upload.config") -- the library's checks of its settings
 local environments = require("ion.upload.environments")
-local rate = require("ion.upload.cli.rate")
+local rate = require("ion.upload.cli.rate_value")
 
 local profiles = {}
 

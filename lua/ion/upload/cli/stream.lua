@@ -5,9 +5,9 @@
 -- through cli/reorder.lua. What the run holds is bounded by the window and
 -- the concurrency, not by the number of files: the progress tally, the
 -- paths and the items of the files in flight only.
-local output = require("ion.upload.cli.cli_output")
-local progress = require("ion.upload.cli.cli_progress")
-local log_progress = require("ion.upload.cli.log_progress")
+local output = require("ion.upload.cli.output")
+local progress = require("ion.upload.cli.progress_bars")
+local log_progress = require("ion.upload.cli.progress_log")
 local summary_out = require("ion.upload.cli.summary")
 local reorder = require("ion.upload.cli.reorder")
 local errors = require("ion.upload.errors")

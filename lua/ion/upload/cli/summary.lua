@@ -2,7 +2,7 @@
 -- line otherwise (a log), and with --json one more JSON line, {"summary":{…}},
 -- as the last line of stderr. Not on stdout: docs/api.md ("--json") gives
 -- stdout one JSON object per file, and scripts read every line as a file.
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 
 local summary = {}
 

@@ -5,7 +5,7 @@
 -- without one (failed, skipped per the journal, stored by an earlier run)
 -- leaves both the bytes sent and the bytes to send. The terminal display (cli_progress) and
 -- the log lines (log_progress) both read one tally.
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 
 local tally = {}
 

@@ -5,9 +5,9 @@
 -- a usage or configuration error.
 local argparse = require("argparse")
 local cjson = require("cjson")
-local cli_args = require("ion.upload.cli.cli_args")
+local cli_args = require("ion.upload.cli.args")
 local flags = require("ion.upload.cli.flags")
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local inputs = require("ion.upload.cli.verify_inputs")
 local receipts = require("ion.upload.cli.receipts")
 

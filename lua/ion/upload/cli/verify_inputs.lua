@@ -5,7 +5,7 @@
 -- with no attachment on record, or { label, err = message } for an input
 -- line that can't be used.
 local cjson = require("cjson.safe")
-local journal = require("ion.upload.journal")
+local journal = require("ion.upload.journal.file")
 local manifest = require("ion.upload.cli.manifest")
 local receipts = require("ion.upload.cli.receipts")
 local targets = require("ion.upload.targets")

@@ -12,7 +12,7 @@ local cjson = require("cjson")
 local help = require("ion.upload.cli.help")
 local hints = require("ion.upload.cli.hints")
 local flags = require("ion.upload.cli.flags")
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local walk = require("ion.upload.cli.walk")
 local watch_status = require("ion.upload.cli.watch_status")
 
@@ -71,7 +71,7 @@ function watch_cli.parse(argv)
   local p = watch_cli.parser()
   if help.wanted(argv) then return { help = true, parser = p } end -- before DIR is missed
   -- "--target-wait -1" is a bad number, not an unknown option
-  local ok, a = p:pparse(require("ion.upload.cli.rate").join_value(flags.join(argv), "--target-wait"))
+  local ok, a = p:pparse(require("ion.upload.cli.rate_value").join_value(flags.join(argv), "--target-wait"))
   if not ok then return nil, a .. "\n(see ion-upload watch --help)" end
   local out = { dir = a.dir, rules = a.rules, once = a.once, failed = a.failed, after = a.after or "keep",
     take_temporary = a.take_temporary }

@@ -4,7 +4,7 @@
 -- off a terminal a plain line when the wait starts and one when it ends,
 -- with no control sequences (a log file reads them as they are). On a
 -- terminal, while files upload, it reads "uploading NAME 45% (3 queued)".
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 
 local status = {}
 

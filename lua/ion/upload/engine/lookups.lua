@@ -1,14 +1,14 @@
 -- The engine's first stage: the distinct targets of the items, looked up to
 -- the entity ids that registrations want, many per aliased document, and
 -- kept in the client's entity cache (ion.upload.targets). A target found by
--- name (ion.upload.lookup) is a list query, or a run's steps; a run step of
+-- name (ion.upload.targets.by_name) is a list query, or a run's steps; a run step of
 -- a run found by a filter waits for that run's own lookup (the next window).
 -- An item whose target is known goes on to the next stage (the URLs), or, in
 -- a run that stops after the lookups (client:plan), is planned; an item
 -- found by name sees the journal first (its key names the object found).
 local errors = require("ion.upload.errors")
-local lookup = require("ion.upload.lookup")
-local answer = require("ion.upload.lookup_answer")
+local lookup = require("ion.upload.targets.by_name")
+local answer = require("ion.upload.graphql.lookups")
 local targets = require("ion.upload.targets")
 local FINAL = require("ion.upload.engine.outcomes").FINAL
 

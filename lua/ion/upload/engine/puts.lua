@@ -11,11 +11,11 @@ local M = {}
 local Puts = {}
 Puts.__index = Puts
 
---- svc: the run's shared services (ctx, clock, outcomes, traffic,
+--- svc: the run's shared services (ctx, core, outcomes, traffic,
 -- windows); opts: concurrency (C), sha256; url_max_age: seconds a URL is
 -- used after it was given.
 function M.new(svc, opts, url_max_age)
-  return setmetatable({ ctx = svc.ctx, clock = svc.clock, out = svc.outcomes, traffic = svc.traffic,
+  return setmetatable({ ctx = svc.ctx, core = svc.core, out = svc.outcomes, traffic = svc.traffic,
     windows = svc.windows, C = opts.concurrency, sha256 = opts.sha256, url_max_age = url_max_age,
     ready = {}, in_flight = 0 }, Puts)
 end
@@ -83,7 +83,7 @@ end
 
 -- Starts the PUTs waiting, up to `concurrency` in flight.
 function Puts:start()
-  local now = self.clock.now()
+  local now = self.core.now()
   while self.out:may_start() and self.in_flight < self.C and #self.ready > 0 do
     local item = table.remove(self.ready, 1)
     if now - item.ticket.at > self.url_max_age then

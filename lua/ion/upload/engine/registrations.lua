@@ -2,20 +2,20 @@
 -- document. A registration whose answer is lost is never sent again by this
 -- run: the journal marks it in doubt, and only the next run registers it again.
 local errors = require("ion.upload.errors")
-local queries = require("ion.upload.queries")
-local documents = require("ion.upload.documents")
-local registration = require("ion.upload.registration")
+local queries = require("ion.upload.graphql.queries")
+local documents = require("ion.upload.graphql.documents")
+local registration = require("ion.upload.graphql.registration")
 
 local M = {}
 
 local Registrations = {}
 Registrations.__index = Registrations
 
---- svc: the run's shared services (ctx, clock, outcomes, docs, windows);
+--- svc: the run's shared services (ctx, core, outcomes, docs, windows);
 -- opts: window (W), concurrency, validate; linger: seconds a finished file
 -- waits for others to share its document.
 function M.new(svc, opts, linger)
-  return setmetatable({ ctx = svc.ctx, clock = svc.clock, out = svc.outcomes, docs = svc.docs,
+  return setmetatable({ ctx = svc.ctx, core = svc.core, out = svc.outcomes, docs = svc.docs,
     windows = svc.windows, W = opts.window, cap = math.max(opts.window, opts.concurrency),
     validate = opts.validate, linger = linger, queue = {}, in_flight = 0,
     -- by target key: refused (its error), registered (one was), probing (a first one is out)
@@ -98,7 +98,7 @@ function Registrations:answer(item, out)
       return self.out:fail(item, e)
     end
     item.state = "reg_wait"
-    item.ready_at = item.ready_at or self.clock.now()
+    item.ready_at = item.ready_at or self.core.now()
     return self:enqueue(item)
   end
   if out.doubt then
@@ -153,7 +153,7 @@ end
 --- A file whose bytes are in storage waits for its registration.
 function Registrations:ready(item)
   item.state = "reg_wait"
-  item.ready_at = self.clock.now()
+  item.ready_at = self.core.now()
   self:enqueue(item)
 end
 
@@ -176,7 +176,7 @@ function Registrations:due(room)
   if n == 0 then return false end
   if n >= math.min(self.W, room) then return true end
   local linger_end = self:linger_end()
-  if linger_end and self.clock.now() >= linger_end then return true end
+  if linger_end and self.core.now() >= linger_end then return true end
   if not self.windows:waiting(self.queue[1].window) then return true end
   return not self.puts:busy() and not self.urls:asking()
 end

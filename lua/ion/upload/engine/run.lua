@@ -10,17 +10,17 @@
 -- something to do next, the clock's time, or nil); it hands an item on by a
 -- call of the next stage (urls:queue, puts:queue, registrations:ready, and
 -- urls:retry back). What the stages share is passed to each as one object
--- of services: the client's context, the clock, outcomes (how an item ends:
+-- of services: the client's context, the core, outcomes (how an item ends:
 -- results, events, journal records, the stop), docs (GraphQL documents, with
 -- the rules of ion.upload.graphql), traffic (transfers on the client's one
 -- session, timers) and windows. Items may be added while the run goes
 -- (Run:add_items); it ends once its input is finished and nothing is left.
 local errors = require("ion.upload.errors")
-local journal_mod = require("ion.upload.journal")
+local journal_mod = require("ion.upload.journal.file")
 local items_mod = require("ion.upload.engine.items")
 local lookups_mod = require("ion.upload.engine.lookups")
 local outcomes_mod = require("ion.upload.engine.outcomes")
-local plan_mod = require("ion.upload.engine.plan")
+local plan_mod = require("ion.upload.engine.resume")
 local puts_mod = require("ion.upload.engine.puts")
 local registrations_mod = require("ion.upload.engine.registrations")
 local send = require("ion.upload.engine.send")
@@ -52,7 +52,7 @@ end
 
 function Run:fire_timers()
   self.traffic:fire_due()
-  self.docs:fire_due(self.clock.now())
+  self.docs:fire_due(self.core.now())
 end
 
 local function earlier(at, t)
@@ -63,7 +63,7 @@ end
 -- Seconds until the next timer, URL retry or lingering registration is due
 -- (nil: none).
 function Run:next_due()
-  local now = self.clock.now()
+  local now = self.core.now()
   local at = earlier(self.traffic:next_at(), self.docs:next_at())
   if not self.outcomes:stopped() then
     for _, stage in ipairs(self.stages) do at = earlier(at, stage:next_due(now)) end
@@ -83,8 +83,8 @@ end
 
 function Run:schedule()
   self:fire_timers()
-  if self.abort_on_interrupt and self.clock.interrupted and not self.outcomes:stopped()
-    and self.clock.interrupted() then
+  if self.abort_on_interrupt and self.core.interrupted and not self.outcomes:stopped()
+    and self.core.interrupted() then
     self.outcomes:abort(errors.new("aborted", "interrupted",
       { hint = "Run the same command again (with the same journal) to finish the rest" }))
   end
@@ -107,7 +107,7 @@ function Run:step(timeout)
     if not busy and self.input_done then return true end
     wait = run.idle_step -- open input: items may come from a callback
   end
-  if wait > 0 and timeout > 0 then self.clock.sleep(math.min(timeout, wait)) end
+  if wait > 0 and timeout > 0 then self.core.sleep(math.min(timeout, wait)) end
   return false
 end
 
@@ -143,19 +143,19 @@ end
 ---------------------------------------------------------------------------
 -- Life of a run
 
---- A run over ctx (the client's narrow context: cfg, auth, transport, clock,
+--- A run over ctx (the client's narrow context: cfg, auth, transport, core,
 -- random, entities) with checked options (engine/items.lua) and an open
 -- journal (or nil). opts.lookups_only: the run stops after the lookups
 -- (client:plan): no URL, PUT or registration, no schema question, every
 -- item kept (Run:items) and, once its target is known, `planned`.
 function run.new(ctx, opts, jnl)
-  local clock = ctx.clock()
+  local core = ctx.core()
   local windows = windows_mod.new()
-  local traffic = traffic_mod.new(ctx.transport, clock)
+  local traffic = traffic_mod.new(ctx.transport, core)
   local outcomes = outcomes_mod.new(ctx.auth, jnl, windows, opts)
   local docs = send.new(ctx, traffic, outcomes,
     { window = opts.window, concurrency = opts.concurrency, ask_schema = not opts.lookups_only })
-  local svc = { ctx = ctx, clock = clock, outcomes = outcomes, docs = docs, traffic = traffic, windows = windows }
+  local svc = { ctx = ctx, core = core, outcomes = outcomes, docs = docs, traffic = traffic, windows = windows }
   local lookups = lookups_mod.new(svc, opts)
   local stages = { lookups }
   if not opts.lookups_only then
@@ -165,9 +165,9 @@ function run.new(ctx, opts, jnl)
     stages = { lookups, s.registrations, s.puts, s.urls }
   end
   return setmetatable({
-    transport = ctx.transport, clock = clock, journal = jnl, outcomes = outcomes, docs = docs, traffic = traffic,
+    transport = ctx.transport, core = core, journal = jnl, outcomes = outcomes, docs = docs, traffic = traffic,
     lookups = lookups, stages = stages, plan = plan_mod.new(svc, jnl, lookups, opts.lookups_only),
-    count = 0, started = clock.now(),
+    count = 0, started = core.now(),
     abort_on_interrupt = true, -- SIGINT under core.catch_interrupt (a watch stops gently instead: drain)
   }, Run)
 end
@@ -177,7 +177,7 @@ function run.open(ctx, opts)
   local jnl
   if opts.journal then
     local jerr
-    jnl, jerr = journal_mod.open(opts.journal, { core = ctx.clock() })
+    jnl, jerr = journal_mod.open(opts.journal, { core = ctx.core() })
     if not jnl then return nil, jerr end
   end
   return run.new(ctx, opts, jnl)
@@ -187,7 +187,7 @@ end
 -- index of the last.
 function Run:add_items(list)
   local records, base = {}, self.count
-  for i = 1, #list do records[i] = items_mod.check(self.clock, base + i, list[i]) end
+  for i = 1, #list do records[i] = items_mod.check(self.core, base + i, list[i]) end
   self.count = base + #list
   self.plan:plan(records)
   return self.count
@@ -262,7 +262,7 @@ function Run:finish()
     local ok, perr = pcall(function() self.outcomes:fail_unfinished() end)
     self:close()
     if not ok then error(perr, 0) end
-    return self.outcomes:answer(self.clock.now() - self.started, self.docs:requests())
+    return self.outcomes:answer(self.core.now() - self.started, self.docs:requests())
   end
   return self.outcomes:answer()
 end

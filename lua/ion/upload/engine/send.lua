@@ -5,9 +5,9 @@
 -- may have run). One object per run, shared by the stages.
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
-local graphql = require("ion.upload.graphql")
-local documents = require("ion.upload.documents")
-local queries = require("ion.upload.queries")
+local graphql = require("ion.upload.graphql.request")
+local documents = require("ion.upload.graphql.documents")
+local queries = require("ion.upload.graphql.queries")
 
 local M = {}
 

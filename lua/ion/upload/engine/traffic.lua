@@ -6,8 +6,8 @@ local M = {}
 local Traffic = {}
 Traffic.__index = Traffic
 
-function M.new(transport, clock)
-  return setmetatable({ transport = transport, clock = clock, transfers = {}, timers = {} }, Traffic)
+function M.new(transport, core)
+  return setmetatable({ transport = transport, core = core, transfers = {}, timers = {} }, Traffic)
 end
 
 -- Starts a transfer on the client's session; on_done(res, err) when it ends
@@ -27,7 +27,7 @@ end
 -- sent again after a 429, a 503, a lost connection) is not in flight while
 -- it waits: a stop makes it due at once.
 function Traffic:later(delay, fn, resend)
-  self.timers[#self.timers + 1] = { at = self.clock.now() + delay, fn = fn, resend = resend }
+  self.timers[#self.timers + 1] = { at = self.core.now() + delay, fn = fn, resend = resend }
 end
 
 -- A transfer of the run is in flight.
@@ -36,7 +36,7 @@ function Traffic:busy()
 end
 
 function Traffic:fire_due()
-  local now = self.clock.now()
+  local now = self.core.now()
   local due, keep = {}, {}
   for _, t in ipairs(self.timers) do
     if t.at <= now then due[#due + 1] = t else keep[#keep + 1] = t end
@@ -58,7 +58,7 @@ end
 -- queries in flight are cancelled (nothing of theirs is recorded yet);
 -- registrations are let finish, so that the journal records what they did.
 function Traffic:cancel()
-  local now = self.clock.now()
+  local now = self.core.now()
   for _, t in ipairs(self.timers) do
     if t.resend then t.at = math.min(t.at, now) end
   end

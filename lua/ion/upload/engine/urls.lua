@@ -3,7 +3,7 @@
 -- gets its URL (item.ticket) and goes on to the PUTs.
 local errors = require("ion.upload.errors")
 local storage = require("ion.upload.storage")
-local queries = require("ion.upload.queries")
+local queries = require("ion.upload.graphql.queries")
 
 local M = {}
 
@@ -15,10 +15,10 @@ Urls.__index = Urls
 -- to tail). A million queued items cost no scan: only the retries are
 -- looked through at each step.
 
---- svc: the run's shared services (ctx, clock, outcomes, docs, windows);
+--- svc: the run's shared services (ctx, core, outcomes, docs, windows);
 -- opts: window (W), concurrency (C).
 function M.new(svc, opts)
-  return setmetatable({ ctx = svc.ctx, clock = svc.clock, out = svc.outcomes, docs = svc.docs,
+  return setmetatable({ ctx = svc.ctx, core = svc.core, out = svc.outcomes, docs = svc.docs,
     windows = svc.windows, W = opts.window, lookahead = math.max(opts.window, opts.concurrency),
     fifo = {}, head = 1, tail = 0, retries = {}, in_flight = 0 }, Urls)
 end
@@ -45,7 +45,7 @@ function Urls:retry(item, delay)
   local drained = self.out:drain_error()
   if drained then return self.out:fail(item, drained) end -- nothing new starts
   item.state, item.ticket = "url_wait", nil
-  item.not_before = delay and (self.clock.now() + delay) or nil
+  item.not_before = delay and (self.core.now() + delay) or nil
   table.insert(self.retries, 1, item)
 end
 
@@ -72,7 +72,7 @@ function Urls:answer(item, out)
   if out.err then return self.out:fail(item, out.err) end
   local ticket, terr = storage.upload_ticket(self.ctx, out.value)
   if not ticket then return self.out:fail(item, terr) end
-  ticket.at = self.clock.now()
+  ticket.at = self.core.now()
   item.ticket = ticket
   self.puts:queue(item)
 end
@@ -83,7 +83,7 @@ end
 -- server slower to register than storage is to take PUTs would otherwise
 -- let that queue grow with the input.
 function Urls:start()
-  local now = self.clock.now()
+  local now = self.core.now()
   while self.out:may_start() and self.docs:room() and self:waiting() > 0
     and self.puts:held() + self.in_flight < self.lookahead and self.registrations:waiting() < 2 * self.lookahead do
     local chunk, entries, keep = {}, {}, {}

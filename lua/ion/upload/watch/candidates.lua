@@ -3,7 +3,7 @@
 -- mtime for `settle` seconds, then matched to a target and taken. Methods
 -- of the watch job (self), mixed in by ion.upload.watch.
 local errors = require("ion.upload.errors")
-local rules_mod = require("ion.upload.watch_rules")
+local rules_mod = require("ion.upload.watch.rules")
 local glob = require("ion.upload.glob")
 
 local M = {}

@@ -3,7 +3,7 @@
 -- take_temporary globs (read as `ion-upload -r` reads them: glob.rule).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
-local rules_mod = require("ion.upload.watch_rules")
+local rules_mod = require("ion.upload.watch.rules")
 local glob = require("ion.upload.glob")
 local targets = require("ion.upload.targets")
 

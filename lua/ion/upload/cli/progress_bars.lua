@@ -3,7 +3,7 @@
 -- place at most ten times a second. Messages (each file's line, a note) are
 -- printed above the bars. Off a terminal the CLI prints plain lines instead
 -- (log_progress.lua). The counting is tally.lua's.
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local tally = require("ion.upload.cli.tally")
 
 local progress = {}

@@ -44,7 +44,7 @@ function Shared:token(ctx, on_token)
     end)
     if id then f.transfer = id end -- nil: refused, on_answer has run
   end
-  local function later(delay, fn) f.timer = { at = ctx.clock().now() + delay, fn = fn } end
+  local function later(delay, fn) f.timer = { at = ctx.core().now() + delay, fn = fn } end
   p:fetch(ctx, send, later, function(t, ferr)
     if self.pending == f then self.pending = nil end
     if t then p:keep(ctx, t) end

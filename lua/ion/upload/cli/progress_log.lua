@@ -5,7 +5,7 @@
 --
 -- Lines come as events arrive (upload_many calls back several times a
 -- second while bytes move); the clock is opts.now, so specs can step it.
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local tally = require("ion.upload.cli.tally")
 
 local log_progress = {}

@@ -1,7 +1,7 @@
 -- Credentials for the GraphQL endpoint: a static token, a token function, or
 -- OAuth2 client credentials fetched from the token endpoint, cached, refreshed
 -- before expires_in runs out and once more after a 401.
-local auth_async = require("ion.upload.auth_async")
+local auth_async = require("ion.upload.auth.shared_fetch")
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local retry = require("ion.upload.retry")
@@ -9,7 +9,7 @@ local transport = require("ion.upload.transport")
 
 local auth = {}
 
-local Provider = { __name = "ion.upload.auth" }
+local Provider = { __name = "ion.upload.auth.credentials" }
 Provider.__index = Provider
 
 -- A token fetched this long before expires_in runs out is refreshed:
@@ -143,7 +143,7 @@ local function keep(p, ctx, t)
   p.cached = t.token
   p:_remember(t.token)
   if t.expires_in and t.expires_in > 0 then
-    p.expires_at = ctx.clock().now() + t.expires_in - auth.refresh_margin(t.expires_in)
+    p.expires_at = ctx.core().now() + t.expires_in - auth.refresh_margin(t.expires_in)
   else
     p.expires_at = nil -- no lifetime given: kept until a 401
   end
@@ -165,7 +165,7 @@ function Provider:ready(ctx)
     self:_remember(token)
     return token
   end
-  if self.cached and (not self.expires_at or ctx.clock().now() < self.expires_at) then
+  if self.cached and (not self.expires_at or ctx.core().now() < self.expires_at) then
     return self.cached
   end
   self.cached = nil
@@ -180,7 +180,7 @@ function Provider:token(ctx)
   local out, oerr
   fetch(self, ctx, function(req, on_answer) on_answer(ctx.transport:request(req)) end,
     function(delay, fn)
-      ctx.clock().sleep(delay)
+      ctx.core().sleep(delay)
       fn()
     end,
     function(t, ferr) out, oerr = t, ferr end)

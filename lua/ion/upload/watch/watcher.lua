@@ -17,7 +17,7 @@
 -- watch/outage ("waiting for ION since …", then resumed).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
-local rules_mod = require("ion.upload.watch_rules")
+local rules_mod = require("ion.upload.watch.rules")
 local folders = require("ion.upload.watch.folders")
 local options = require("ion.upload.watch.options")
 
@@ -33,7 +33,7 @@ watch.default_target_wait = 3600
 -- core's signal pipe), so this only bounds the idle wakeups: two a minute.
 watch.idle_wait = 30
 
-local Watch = { __name = "ion.upload.watch" }
+local Watch = { __name = "ion.upload.watch.watcher" }
 Watch.__index = Watch
 for _, part in ipairs({
   require("ion.upload.watch.candidates"), require("ion.upload.watch.outcomes"), require("ion.upload.watch.after"),
@@ -51,7 +51,7 @@ function watch.start(ctx, start_many, dir, opts, level)
   local o, err = options.check(opts or {}, { settle = watch.default_settle, retry_cap = watch.default_retry_cap,
     target_wait = watch.default_target_wait })
   if not o then return nil, err end
-  local core = ctx.clock()
+  local core = ctx.core()
   local root, rerr = core.realpath(dir)
   if not root then
     return options.bad(tostring(type(rerr) == "table" and rerr.message or rerr), "dir", "Name a folder that exists")

@@ -6,7 +6,7 @@ local environments = require("ion.upload.environments")
 local help = require("ion.upload.cli.help")
 local targets = require("ion.upload.targets")
 local flags = require("ion.upload.cli.flags")
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local profiles = require("ion.upload.cli.profiles")
 
 local cli_args = {}
@@ -152,7 +152,7 @@ function cli_args.parse(argv, version)
   out.dry_run = a.dry_run
   if a.progress_interval then
     local perr
-    out.progress_interval, perr = require("ion.upload.cli.log_progress").parse_interval(a.progress_interval)
+    out.progress_interval, perr = require("ion.upload.cli.progress_log").parse_interval(a.progress_interval)
     if not out.progress_interval then return nil, perr end
   end
   return out

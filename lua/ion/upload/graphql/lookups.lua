@@ -1,11 +1,11 @@
--- What a lookup form (ion.upload.lookup) asks ION, one root field of an
+-- What a lookup form (ion.upload.targets.by_name) asks ION, one root field of an
 -- aliased document each, and how the answer is read: exactly one object
 -- must match (none is not_found, two are ambiguous: never the first of
 -- many). Answers are untrusted: a list longer than asked, or a node without
 -- its entity, is protocol, found without walking more than it must.
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
-local lookup = require("ion.upload.lookup")
+local lookup = require("ion.upload.targets.by_name")
 local targets = require("ion.upload.targets")
 local untrusted = require("ion.upload.untrusted")
 

@@ -16,9 +16,9 @@
 -- to be done, so a crash loses at most the record being written (a truncated
 -- last line, which loading tolerates).
 local cjson = require("cjson.safe")
-local compact = require("ion.upload.journal_compact")
+local compact = require("ion.upload.journal.compact")
 local errors = require("ion.upload.errors")
-local jstate = require("ion.upload.journal_state")
+local jstate = require("ion.upload.journal.state")
 
 -- The C core reads the journal (core.journal_index), whatever core the
 -- caller passed for locks and fsync (unit specs stub those).
@@ -28,7 +28,7 @@ local journal = {}
 
 local Journal = {}
 Journal.__index = Journal
-Journal.__name = "ion.upload.journal"
+Journal.__name = "ion.upload.journal.file"
 
 local VERSION = 1
 

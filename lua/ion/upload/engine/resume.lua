@@ -3,7 +3,7 @@
 -- target and client: the entity cache).
 local files = require("ion.upload.files")
 local items_mod = require("ion.upload.engine.items")
-local journal_mod = require("ion.upload.journal")
+local journal_mod = require("ion.upload.journal.file")
 local targets = require("ion.upload.targets")
 
 local M = {}
@@ -11,11 +11,11 @@ local M = {}
 local Plan = {}
 Plan.__index = Plan
 
---- svc: the run's shared services (clock, outcomes); journal: the run's
+--- svc: the run's shared services (core, outcomes); journal: the run's
 -- (or nil); lookups: the stage where an item waits for its target;
 -- keep_all: every item is kept (client:plan answers about each).
 function M.new(svc, journal, lookups, keep_all)
-  local self = setmetatable({ clock = svc.clock, out = svc.outcomes, journal = journal, lookups = lookups,
+  local self = setmetatable({ core = svc.core, out = svc.outcomes, journal = journal, lookups = lookups,
     all = keep_all and {} or nil }, Plan)
   lookups:on_found(function(item) self:found(item) end)
   return self
@@ -30,7 +30,7 @@ end
 -- when its key cannot be made.
 local function journal_state(self, item)
   if not self.journal then return nil end
-  local key, kerr = items_mod.journal_key(self.clock, journal_mod, item)
+  local key, kerr = items_mod.journal_key(self.core, journal_mod, item)
   if not key then return false, kerr end
   item.key = key
   return self.journal:resume_state(key)
@@ -53,7 +53,7 @@ local function decide(self, item, state, go)
   if state and state.attached then
     return self.out:succeed(item, attachment_from_journal(state.attached), true)
   end
-  if item.read_unchecked and not self.clock.readable(item.path) then
+  if item.read_unchecked and not self.core.readable(item.path) then
     -- items.check leaves this to files that may be read (not those skipped)
     return self.out:fail(item, select(2, files.unreadable(item.path)))
   end

@@ -6,12 +6,12 @@
 -- and their cache), registration (the fileAttachment answer). Each takes the
 -- client's context and returns its result | nil, err (a misuse raises).
 local check = require("ion.upload.check")
-local documents = require("ion.upload.documents")
+local documents = require("ion.upload.graphql.documents")
 local errors = require("ion.upload.errors")
 local files = require("ion.upload.files")
-local graphql = require("ion.upload.graphql")
-local queries = require("ion.upload.queries")
-local registration = require("ion.upload.registration")
+local graphql = require("ion.upload.graphql.request")
+local queries = require("ion.upload.graphql.queries")
+local registration = require("ion.upload.graphql.registration")
 local retry = require("ion.upload.retry")
 local storage = require("ion.upload.storage")
 local targets = require("ion.upload.targets")
@@ -132,7 +132,7 @@ function steps.fetch_bytes(ctx, id, path, opts)
       fresh[reason] = true
     elseif derr.retryable and attempts < ctx.cfg.retries then
       attempts = attempts + 1
-      if derr.code ~= "url_expired" then retry.wait(ctx.clock(), attempts, ctx.random, derr) end
+      if derr.code ~= "url_expired" then retry.wait(ctx.core(), attempts, ctx.random, derr) end
     else
       return nil, derr, true
     end
@@ -159,7 +159,7 @@ function steps.put(ctx, url, path, content_type, opts)
   local ok, oerr = check.options(opts, { on_progress = true })
   if not ok then return nil, oerr end
   if content_type == "" then return nil, check.bad("content_type", "expected the contentType of step 1") end
-  local info, ferr = files.check(path, ctx.clock().stat)
+  local info, ferr = files.check(path, ctx.core().stat)
   if not info then return nil, ferr end
   local on_progress, finish = progress_tracker(opts.on_progress)
   local attempts = 0
@@ -172,7 +172,7 @@ function steps.put(ctx, url, path, content_type, opts)
     end
     if perr.retryable and perr.status ~= 403 and attempts < ctx.cfg.retries then
       attempts = attempts + 1
-      retry.wait(ctx.clock(), attempts, ctx.random, perr)
+      retry.wait(ctx.core(), attempts, ctx.random, perr)
     else
       return nil, perr
     end

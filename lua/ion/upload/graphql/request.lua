@@ -3,7 +3,7 @@
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
 local messages = require("ion.upload.messages")
-local operation = require("ion.upload.graphql_operation")
+local operation = require("ion.upload.graphql.operation")
 local retry = require("ion.upload.retry")
 local transport = require("ion.upload.transport")
 local untrusted = require("ion.upload.untrusted")
@@ -180,7 +180,7 @@ function graphql.call(ctx, query, variables, opts)
     if data then return data end
     local move, delay = graphql.after_failure(ctx, err, state)
     if not move then return nil, err end
-    if delay then ctx.clock().sleep(delay) end
+    if delay then ctx.core().sleep(delay) end
   end
 end
 

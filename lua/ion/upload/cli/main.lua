@@ -1,9 +1,9 @@
 -- ion-upload: the command line on top of client:start_many (cli/stream.lua). run() returns
 -- the exit status (0 all attached, 1 any failed, 2 usage or configuration,
 -- 130 interrupted); bin/ion-upload passes it to os.exit.
-local cli_args = require("ion.upload.cli.cli_args")
+local cli_args = require("ion.upload.cli.args")
 local help = require("ion.upload.cli.help")
-local output = require("ion.upload.cli.cli_output")
+local output = require("ion.upload.cli.output")
 local inputs = require("ion.upload.cli.inputs")
 local profiles = require("ion.upload.cli.profiles")
 local stream = require("ion.upload.cli.stream")

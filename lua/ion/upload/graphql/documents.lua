@@ -8,7 +8,7 @@
 -- (keys checked as GraphQL names, strings escaped).
 local cjson = require("cjson.safe")
 local errors = require("ion.upload.errors")
-local graphql = require("ion.upload.graphql")
+local graphql = require("ion.upload.graphql.request")
 
 local documents = {}
 
