@@ -42,7 +42,7 @@ for t in $targets; do
     bad=1
     continue
   fi
-  if ! (cd "$dir" && make -f "$makefile" -n -B MAKE=: CC=guard-cc "$t") >"$tmp/out" 2>"$tmp/err"; then
+  if ! (cd "$dir" && make --no-print-directory -f "$makefile" -n -B MAKE=: CC=guard-cc "$t") >"$tmp/out" 2>"$tmp/err"; then
     echo "check-makefile: FAIL $t: make -n failed"
     sed 's/^/    /' "$tmp/err"
     bad=1
