@@ -20,10 +20,10 @@ local support_files = require("support.files")
 
 -- Parts of the library not yet rebuilt, each with what it still does.
 local pending = {
-  ["lua/ion/upload/watch/after.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
-  ["lua/ion/upload/watch/candidates.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
-  ["lua/ion/upload/watch/outage.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
-  ["lua/ion/upload/watch/outcomes.lua"] = "4: a part of the watch's class (watch.lua copies it in)",
+  ["lua/ion/upload/watch/after.lua"] = "4: a part of the watch's class (watch/watcher.lua copies it in)",
+  ["lua/ion/upload/watch/candidates.lua"] = "4: a part of the watch's class (watch/watcher.lua copies it in)",
+  ["lua/ion/upload/watch/outage.lua"] = "4: a part of the watch's class (watch/watcher.lua copies it in)",
+  ["lua/ion/upload/watch/outcomes.lua"] = "4: a part of the watch's class (watch/watcher.lua copies it in)",
 }
 
 -- Source with comments removed and string contents emptied (quotes kept);

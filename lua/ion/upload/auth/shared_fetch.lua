@@ -1,6 +1,6 @@
 -- The token without blocking, for the jobs of the engine: one fetch at a
 -- time per client, shared by every job that waits for it and owned by none
--- of them. Each provider (ion.upload.auth) owns one and hands its jobs'
+-- of them. Each provider (ion.upload.auth.credentials) owns one and hands its jobs'
 -- calls to it; it uses the provider's ready (a token at hand), fetch (one
 -- fetch of a token, written once for both ways of waiting) and keep (caches
 -- a fetched token).

@@ -159,7 +159,7 @@ function items.check(core, index, input)
     return rec
   end
   rec.size, rec.mtime, rec.real = info.size, info.mtime, info.real
-  rec.read_unchecked = info.readable == nil or nil -- engine/plan.lua asks if it will read it
+  rec.read_unchecked = info.readable == nil or nil -- engine/resume.lua asks if it will read it
   return rec
 end
 
@@ -177,7 +177,7 @@ function items.journal_key(core, journal, rec)
     info, serr = core.stat(abs)
     if not info then return nil, item_error(rec.path .. ": " .. tostring(serr and serr.message or serr), "path") end
   end
-  -- a target found by name: the key names the object found (engine/plan.lua)
+  -- a target found by name: the key names the object found (engine/resume.lua)
   return journal.key(abs, info, rec.journal_target or rec.target_key)
 end
 

@@ -30,7 +30,7 @@ function Lookups:link(stages)
 end
 
 -- fn(item) hears of an item whose target was found by name, before it goes
--- on (engine/plan.lua: the journal's word, then Lookups:pass).
+-- on (engine/resume.lua: the journal's word, then Lookups:pass).
 function Lookups:on_found(fn)
   self.found = fn
 end

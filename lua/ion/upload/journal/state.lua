@@ -1,4 +1,4 @@
--- The state of each file in a resume journal (journal.lua), read back
+-- The state of each file in a resume journal (journal/file.lua), read back
 -- through the core's index. The records are folded there alone
 -- (csrc/journal_index.c: which record wins); this module only decodes the
 -- lines the index points at.

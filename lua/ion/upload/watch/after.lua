@@ -2,7 +2,7 @@
 -- a folder keeping the relative path, delete) for a confirmed attachment,
 -- and the `failed` folder for a permanent failure. Only ever called for
 -- those two: a file in doubt is never moved or deleted. Methods of the
--- watch job (self), mixed in by ion.upload.watch.
+-- watch job (self), mixed in by ion.upload.watch.watcher.
 local M = {}
 
 -- The folders of rel under base (base itself must exist): true | nil, why.

@@ -1,7 +1,7 @@
 -- The files of a watched folder before they reach the engine: seen (by an
 -- inotify event or a scan), held as candidates until unchanged in size and
 -- mtime for `settle` seconds, then matched to a target and taken. Methods
--- of the watch job (self), mixed in by ion.upload.watch.
+-- of the watch job (self), mixed in by ion.upload.watch.watcher.
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch.rules")
 local glob = require("ion.upload.glob")
@@ -23,7 +23,7 @@ local function key_of(info)
 end
 M.key_of = key_of
 
--- A name a writer is still busy with (watch_rules.is_temporary; dot names
+-- A name a writer is still busy with (watch/rules.lua, is_temporary; dot names
 -- are not with `hidden`), unless take_temporary matches it.
 local function temporary(o, rel)
   if not rules_mod.is_temporary(basename(rel), o.hidden) then return false end

@@ -51,7 +51,7 @@ local function check_rules(o)
       if not set then return nil, rerr end
       o.rules = set
     elseif type(o.rules) ~= "table" or type(o.rules.rules) ~= "table" then
-      return bad("rules must be a rules file's path or a set from watch_rules.load", "rules")
+      return bad("rules must be a rules file's path or a set from watch.rules.load", "rules")
     end
   end
   return o

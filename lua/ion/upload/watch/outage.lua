@@ -3,7 +3,7 @@
 -- wait, announced once (`waiting_for_ion`); the next confirmed upload ends
 -- it (`resumed`, and the older `back`), and the files still backing off
 -- are tried at once. Per-file retries stay `waiting` events. Methods of
--- the watch job (self), mixed in by ion.upload.watch.
+-- the watch job (self), mixed in by ion.upload.watch.watcher.
 local M = {}
 
 -- Files queued for ION: taken and not finished, or held for a retry.

@@ -2,7 +2,7 @@
 -- watch: done (after-actions), transient (queued, retried with the client's
 -- backoff, ion.upload.retry, capped at `retry_cap`), permanent (held until
 -- the file or the rules change) or in doubt (left to the journal: the next
--- run registers it again). Methods of the watch job (self), mixed in by ion.upload.watch.
+-- run registers it again). Methods of the watch job (self), mixed in by ion.upload.watch.watcher.
 local candidates = require("ion.upload.watch.candidates")
 local retry = require("ion.upload.retry")
 

@@ -1,6 +1,6 @@
 -- The %N of a watch rule's target and filename: %0 (the whole match) and
 -- %1..%9 replaced by the captures, in a string or in every string inside a
--- target table that finds its object by name. Part of ion.upload.watch_rules.
+-- target table that finds its object by name. Part of ion.upload.watch.rules.
 local literal = require("ion.upload.graphql.literal")
 
 local templates = {}

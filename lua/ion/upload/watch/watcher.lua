@@ -1,4 +1,4 @@
--- ion.upload.watch: a hot folder over the engine. client:watch(dir, opts)
+-- ion.upload.watch.watcher: a hot folder over the engine. client:watch(dir, opts)
 -- returns a job the host steps like start_many's; files that appear in dir
 -- (inotify through core.watcher, or a scan every `poll` seconds) are taken
 -- once settled (unchanged in size and mtime for `settle` seconds), matched
