@@ -24,17 +24,10 @@ out=bench/out/lookups
 rm -rf "$out"
 mkdir -p "$out/files"
 
-node sandbox/server.js --state "$out/state.json" --graphql-latency-ms 20 --storage-latency-ms 5 \
-  --parent-pid $$ >"$out/sandbox.log" 2>&1 &
-sandbox_pid=$!
-trap 'kill $sandbox_pid 2>/dev/null || true' EXIT
-for _ in $(seq 200); do [ -f "$out/state.json" ] && break; sleep 0.05; done # readiness: the state file
-[ -f "$out/state.json" ] || { echo "bench: the sandbox did not start: $(cat "$out/sandbox.log")" >&2; exit 1; }
-state() { python3 -c "import json,sys; d=json.load(open('$out/state.json')); print(eval('d' + sys.argv[1]))" "$1"; }
-ION_API_URL=$(state "['graphql']")
-ION_TOKEN=$(state "['tokens']['rw']")
-export ION_API_URL ION_TOKEN
-admin=$(state "['admin']")
+. bench/sandbox.sh
+sandbox_start "$out" --graphql-latency-ms 20 --storage-latency-ms 5
+trap sandbox_stop EXIT
+load_line
 
 title() { printf 'SN9000%02d final test' "$1"; }
 echo "path,target,id,filename" >"$out/manifest.csv"
@@ -47,7 +40,7 @@ done >>"$out/manifest.csv"
 now() { date +%s.%N; }
 # A reset drops created runs: create them again after each, same titles.
 reset_and_create_runs() {
-  curl -sS -X POST "$admin/reset" >/dev/null
+  sandbox_reset
   for r in $(seq "$runs"); do
     curl -sS -X POST "$admin/runs" -H 'Content-Type: application/json' \
       -d "{\"title\": \"$(title "$r")\", \"steps\": [\"Receiving inspection\", \"Final test\", \"Rework\"]}"
@@ -92,23 +85,28 @@ reset_and_create_runs
 lua5.4 bin/ion-upload --run-step 1 --quiet "$out/files/photo-1.jpg" "$out/files/photo-2.jpg"
 
 reset_and_create_runs
+# ion NAME MANIFEST [FLAG ...]: one ion-upload run, measured between two
+# counter snapshots; prints wall, GraphQL requests, connections, storage PUTs.
 ion() {
-  lua5.4 bin/ion-upload --manifest "$out/manifest.csv" --concurrency "$concurrency" --window "$window" \
-    --journal "$out/lookups.journal" --json --quiet >"$out/$1.jsonl" 2>"$out/$1.stderr" || true
+  local name=$1 manifest=$2 t0 t1
+  shift 2
+  snap "$name-0"
+  t0=$(now)
+  lua5.4 bin/ion-upload --manifest "$manifest" --concurrency "$concurrency" --window "$window" --json --quiet \
+    "$@" >"$out/$name.jsonl" 2>"$out/$name.stderr" || true
+  t1=$(now)
+  snap "$name-1"
+  echo "$(secs "$t0" "$t1") $(delta "$name-0" "$name-1")"
 }
-snap a; t0=$(now); ion ion-upload; t1=$(now); snap b
-read -r ion_requests ion_connections ion_puts < <(delta a b)
+read -r ion_wall ion_requests ion_connections ion_puts < <(ion ion-upload "$out/manifest.csv" --journal "$out/j")
 read -r ion_attached ion_on_step < <(check_attachments)
-ion_wall=$(secs "$t0" "$t1")
 ion_ok=$(grep -c '"ok":true' "$out/ion-upload.jsonl" || true)
 echo "ion-upload:  $files files in ${ion_wall} s, ok $ion_ok, attached $ion_attached ($ion_on_step on their" \
   "run step's entity), GraphQL requests $ion_requests ($(per "$ion_requests")/file)," \
   "GraphQL connections $ion_connections, storage PUTs $ion_puts (concurrency $concurrency, window $window)"
 
-snap c; t0=$(now); ion rerun; t1=$(now); snap d
-read -r re_requests re_connections re_puts < <(delta c d)
+read -r re_wall re_requests re_connections re_puts < <(ion rerun "$out/manifest.csv" --journal "$out/j")
 read -r re_attached _ < <(check_attachments)
-re_wall=$(secs "$t0" "$t1")
 re_skipped=$(grep -c '"skipped":true' "$out/rerun.jsonl" || true)
 echo "rerun:       $files files in ${re_wall} s, skipped $re_skipped, attachments $re_attached," \
   "GraphQL requests $re_requests ($(per "$re_requests")/file), GraphQL connections $re_connections," \
@@ -127,26 +125,24 @@ print("path,target,id,filename")
 for row in csv.DictReader(open(sys.argv[2])):
     print("%s,run_step,%d," % (row["path"], step[row["id"][6:].rsplit("/", 1)[0]]))
 PY
-snap g; t0=$(now)
-lua5.4 bin/ion-upload --manifest "$out/ids.csv" --concurrency "$concurrency" --window "$window" --json --quiet \
-  >"$out/ids.jsonl" 2>"$out/ids.stderr" || true
-t1=$(now); snap h
-read -r ids_requests ids_connections _ < <(delta g h)
-echo "by id:       $files files in $(secs "$t0" "$t1") s, ok $(grep -c '"ok":true' "$out/ids.jsonl" || true)," \
+read -r ids_wall ids_requests ids_connections _ < <(ion ids "$out/ids.csv")
+echo "by id:       $files files in ${ids_wall} s, ok $(grep -c '"ok":true' "$out/ids.jsonl" || true)," \
   "GraphQL requests $ids_requests ($(per "$ids_requests")/file), GraphQL connections $ids_connections"
 
 ref_wall=0 ref_on_step=0
 if [ -z "${SKIP_REFERENCE:-}" ]; then
   reset_and_create_runs
-  snap e; t0=$(now)
+  snap ref-0
+  t0=$(now)
   for r in $(seq "$runs"); do
     mapfile -t group < <(awk -F, -v t="title=$(title "$r")/Final test" 'NR > 1 && $3 == t { print $1 }' \
       "$out/manifest.csv")
     /usr/bin/python3 bench/reference/lookup_client.py --run-title "$(title "$r")" --step-title "Final test" \
       "${group[@]}" >>"$out/reference.jsonl"
   done
-  t1=$(now); snap f
-  read -r ref_requests ref_connections ref_puts < <(delta e f)
+  t1=$(now)
+  snap ref-1
+  read -r ref_requests ref_connections ref_puts < <(delta ref-0 ref-1)
   read -r ref_attached ref_on_step < <(check_attachments)
   ref_wall=$(secs "$t0" "$t1")
   echo "reference:   $files files in ${ref_wall} s, attached $ref_attached ($ref_on_step on their run step's" \

@@ -63,19 +63,22 @@ def upload(ion, path, entity_id):
     return created["id"]
 
 
-def main(argv):
+def parse(argv):
+    """The arguments, and an Ion for $ION_API_URL (or --endpoint) and $ION_TOKEN."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--endpoint", default=os.environ.get("ION_API_URL"),
                         help="GraphQL URL (default: $ION_API_URL)")
-    parser.add_argument("--run-title", required=True)
-    parser.add_argument("--step-title", required=True)
+    for flag in ("--run-title", "--step-title"):
+        parser.add_argument(flag, required=True)
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
-    token = os.environ.get("ION_TOKEN")
-    if not args.endpoint or not token:
+    if not args.endpoint or "ION_TOKEN" not in os.environ:
         parser.error("set ION_API_URL (or --endpoint) and ION_TOKEN")
+    return args, Ion(args.endpoint, os.environ["ION_TOKEN"])
 
-    ion = Ion(args.endpoint, token)
+
+def main(argv):
+    args, ion = parse(argv)
     for path in args.files:
         try:
             # Each file looks its target up again: the script knows titles, not ids.
