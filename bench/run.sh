@@ -8,6 +8,7 @@ for size in ${SIZES_MIB:-1024}; do
   SIZE_MIB=$size bash bench/put_1gib.sh
 done
 bash bench/batch.sh
+bash bench/lookups.sh
 bash bench/host_loop.sh
 # The hot folder (ion-upload watch): latency, the start-up scan, and last the
 # idle wakeups (2 minutes; it misses while the watcher wakes every 200 ms at
