@@ -138,6 +138,14 @@ end
 -- The failure of a request that may have taken effect, its answer lost (a
 -- registration): never retried by this run, with the hint to check first.
 -- The one place this error is built.
+--- Is err a failure every other file would meet too, so that a run stops on
+-- it and says it once? The credentials refused (auth), or the GraphQL
+-- endpoint answering as no GraphQL server does (an HTML page, a 404:
+-- protocol) before it ever answered as ION (`ion_answered`).
+function errors.run_wide(err, ion_answered)
+  return err.code == "auth" or (err.code == "protocol" and not ion_answered)
+end
+
 function errors.in_doubt(code, message, fields)
   local f = { in_doubt = true, retryable = false, hint = errors.in_doubt_hint }
   for k, v in pairs(fields or {}) do f[k] = v end

@@ -110,7 +110,7 @@ function plan.make(ctx, list, opts, level)
   for i, item in ipairs(run:items()) do entries[i] = entry(run, item) end
   local totals = plan.totals(entries)
   totals.requests = run:requests()
-  return { items = entries, totals = totals }
+  return { items = entries, totals = totals, stopped = run:stopping() }
 end
 
 return plan

@@ -130,18 +130,6 @@ local function full_plan(entries, items, p, where)
   return out
 end
 
--- A failure no file escapes (a rejected token, an endpoint that is not ION):
--- the plan's lookups all fail with it and none succeeds. Said once, as an
--- upload says it (exit 2), not once per file.
-local function run_wide(p)
-  local why
-  for _, e in ipairs(p.items) do
-    if e.ok then return nil end
-    if not why and e.err and output.configuration[e.err.code] then why = e.err end
-  end
-  return why
-end
-
 --- Runs the dry run: the exit status. entries, items, where: cli_main's
 -- list (entries with their item or their error; where[k] = the entry of
 -- items[k]). env: { stdout, stderr, usage_error }.
@@ -153,7 +141,9 @@ function dry_run.run(client, entries, items, where, args, env)
   local totals = plan_mod.totals(list)
   totals.requests = p.totals.requests
 
-  local why = run_wide(p)
+  -- a failure no file escapes (a rejected token, an endpoint that is not
+  -- ION) stopped the plan: said once, as an upload says it (exit 2)
+  local why = p.stopped and output.configuration[p.stopped.code] and p.stopped
   if why then
     if args.json then -- every file still gets its line, so a script sees every path
       for _, e in ipairs(list) do env.stdout:write(dry_run.json_line(e), "\n") end

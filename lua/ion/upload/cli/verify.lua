@@ -5,6 +5,7 @@
 -- a usage or configuration error.
 local argparse = require("argparse")
 local cjson = require("cjson")
+local errors = require("ion.upload.errors")
 local cli_args = require("ion.upload.cli.args")
 local flags = require("ion.upload.cli.flags")
 local output = require("ion.upload.cli.output")
@@ -161,10 +162,9 @@ function verify_cli.run(argv, env)
       break
     end
     local r = check_one(client, entry, args)
-    -- a rejected token, or an endpoint that is not ION before it ever answered
-    -- as ION: every id would meet it, so it is said once and the run stops
+    -- every id would meet it (errors.run_wide): said once, and the run stops
     local e = r.err
-    if e and (e.code == "auth" or (e.code == "protocol" and not answered)) then
+    if e and errors.run_wide(e, answered) then
       why = e
       break
     end

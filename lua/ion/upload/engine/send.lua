@@ -99,15 +99,11 @@ function Sender:answered(doc, res, cerr)
   return doc.on_done(nil, err)
 end
 
--- A failure every other file would meet too: the credentials refused
--- (auth), or the GraphQL endpoint answering as no GraphQL server does (an
--- HTML page, a 404: protocol) before it ever answered as ION. The job stops
--- on it as on job:cancel, and the files not yet final fail with it, under
--- its own code (job:stopping() tells it, scrubbed like a file's error).
+-- A failure every other file would meet too (errors.run_wide): the job
+-- stops on it as on job:cancel, and the files not yet final fail with it,
+-- under its own code (job:stopping() tells it, scrubbed like a file's error).
 function Sender:stop_if_run_wide(err)
-  if self.out:stopped() or not (err.code == "auth" or (err.code == "protocol" and not self.ion_answered)) then
-    return
-  end
+  if self.out:stopped() or not errors.run_wide(err, self.ion_answered) then return end
   local e = errors.new(err.code, err.message, { status = err.status, hint = not err.in_doubt and err.hint or nil })
   self.out:abort(errors.scrubbed(e, self.ctx.auth:secrets()))
 end
