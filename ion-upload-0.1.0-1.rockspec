@@ -128,6 +128,7 @@ build = {
     ["ion.upload.watch.options"] = "lua/ion/upload/watch/options.lua",
     ["ion.upload.watch.outage"] = "lua/ion/upload/watch/outage.lua",
     ["ion.upload.watch.outcomes"] = "lua/ion/upload/watch/outcomes.lua",
+    ["ion.upload.watch.queue"] = "lua/ion/upload/watch/queue.lua",
     ["ion.upload.watch.templates"] = "lua/ion/upload/watch/templates.lua",
   },
   install = {
