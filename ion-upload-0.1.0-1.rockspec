@@ -39,6 +39,7 @@ build = {
         "csrc/md5.c", "csrc/options.c", "csrc/parse.c", "csrc/put.c", "csrc/put_file.c",
         "csrc/put_ring.c", "csrc/rate.c", "csrc/realpath.c", "csrc/request.c", "csrc/response.c",
         "csrc/selfpipe.c", "csrc/session.c", "csrc/signals.c", "csrc/watch_tree.c",
+        "csrc/lua_notify.c", "csrc/sd_notify.c",
       },
       libraries = { "curl", "crypto", "pthread" },
       incdirs = { "$(OPENSSL_INCDIR)" },

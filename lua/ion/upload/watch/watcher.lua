@@ -14,7 +14,8 @@
 -- and failed folders checked at start), watch/candidates (seeing
 -- and settling files, taking them), watch/outcomes (what the engine's
 -- outcomes mean: retry, hold, done), watch/after (move, delete, failed),
--- watch/outage ("waiting for ION since …", then resumed).
+-- watch/outage ("waiting for ION since …", then resumed), watch/notify (what
+-- systemd is told: ready, status, the watchdog's pings).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch.rules")
@@ -76,6 +77,7 @@ function watch.start(ctx, start_many, dir, opts, level)
     outcomes = {}, -- engine events to act on after the step
     stopping = false,
   }, Watch)
+  self.notify = require("ion.upload.watch.notify").new(self) -- systemd's, with opts.notify (before emit)
   self.emit = function(ev)
     if o.on_event then o.on_event(ev) end
   end
@@ -143,6 +145,7 @@ end
 
 function Watch:tick()
   local now = self.core.now()
+  self.notify:step(self, now) -- READY, STATUS, the watchdog's ping: only while the loop turns
   -- a caught SIGINT or SIGTERM (core.catch_interrupt) is the graceful stop
   if not self.stopping and self.core.interrupted and self.core.interrupted() then self:stop() end
   self:handle_outcomes(now)
@@ -202,7 +205,7 @@ function Watch:timeout()
   if not self.job:idle() then t = math.min(self.job:timeout(), t) end
   local due = self:next_due(now)
   if due and due < t then t = due end
-  return t
+  return math.min(t, self.notify:due(now))
 end
 
 function Watch:fds()
@@ -253,6 +256,7 @@ function Watch:stop()
 end
 
 function Watch:close_watcher()
+  self.notify:stopping() -- the folder is no longer watched: STOPPING=1 (once)
   if self.watcher then
     self.watcher:close()
     self.watcher = nil
@@ -266,6 +270,7 @@ end
 
 --- Reloads the rules from their file; a bad file keeps the old rules.
 function Watch:reload_rules()
+  self.notify:reloading() -- RELOADING=1 now, READY=1 when the loop turns again
   if not self.o.rules then return true end
   local set, err = rules_mod.reload(self.o.rules)
   if err then
