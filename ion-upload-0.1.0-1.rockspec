@@ -126,6 +126,7 @@ build = {
     ["ion.upload.watch.candidates"] = "lua/ion/upload/watch/candidates.lua",
     ["ion.upload.watch.folders"] = "lua/ion/upload/watch/folders.lua",
     ["ion.upload.watch.lua_pattern"] = "lua/ion/upload/watch/lua_pattern.lua",
+    ["ion.upload.watch.notify"] = "lua/ion/upload/watch/notify.lua",
     ["ion.upload.watch.options"] = "lua/ion/upload/watch/options.lua",
     ["ion.upload.watch.outage"] = "lua/ion/upload/watch/outage.lua",
     ["ion.upload.watch.outcomes"] = "lua/ion/upload/watch/outcomes.lua",
