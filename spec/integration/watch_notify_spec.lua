@@ -137,13 +137,14 @@ local set = assert(require("ion.upload.watch.rules").compile({
   { match = ".", target = { run_step = 12 } },
 }, "host"))
 local w = assert(client:watch(arg[1], { rules = set, settle = 0, notify = true }))
+io.stderr:write(string.format("watching since %.6f\n", core.now())) -- the folder is watched
 core.catch_interrupt()
 while not w:step(math.huge) do
   if core.interrupted() then w:stop() end
 end
 ]]
 
-  it("WATCHDOG=1 every half interval, idle too; none while a rules function blocks the loop; then again", function()
+  it("host: READY after client:watch returns; WATCHDOG=1 each half interval, none while the loop is blocked", function()
     if not have then return print("skipped: " .. why) end
     local inbox = dir .. "/in"
     assert(os.execute("mkdir " .. run.quote(inbox)))
@@ -155,7 +156,11 @@ end
     local p = io.popen(sh)
     local pid = p:read("*l")
     p:close()
-    assert.is_truthy(r:wait_for("READY=1", LIMIT), run.read(dir .. "/host.err"))
+    local ready = r:wait_for("READY=1", LIMIT)
+    assert.is_truthy(ready, run.read(dir .. "/host.err"))
+    -- the same clock: READY=1 left after client:watch had returned, not during it
+    local watching = tonumber(run.read(dir .. "/host.err"):match("watching since ([%d.]+)"))
+    assert.is_true(ready.at >= watching, ready.at .. " < " .. tostring(watching))
     assert.is_truthy(r:wait_for("WATCHDOG=1", LIMIT, 4), "an idle watch pings")
     files.write(inbox, "slow.txt", "slow")
     -- the stall: a ping 2.5 s or more after the one before, then three more
