@@ -57,7 +57,8 @@ describe("integration: watch tells systemd (NOTIFY_SOCKET)", function()
       { NOTIFY_SOCKET = r.socket, WATCHDOG_USEC = false })
     assert.is_truthy(r:wait_for("READY=1", LIMIT), run.read(err))
     -- the CLI says "watching" once client:watch has returned (the folder
-    -- watched, the rules loaded): READY=1 comes after, never before
+    -- watched, the rules loaded); READY=1 comes after (the host spec below
+    -- checks that order on one clock)
     assert.matches("watching ", run.read(err), 1, true)
     assert.equal("idle, nothing uploaded yet", r:wait_for("STATUS=", LIMIT).text:sub(8))
     files.write(inbox, "a.txt", "a") -- written once READY=1 came: the watch takes it
