@@ -16,7 +16,8 @@
 -- files in flight, waiting, held and uploaded: watch/queue), Candidates
 -- (seeing and settling files), Outcomes (taking them into the engine, and
 -- what the engine's outcomes mean: retry, hold, done), After (move, delete,
--- failed) and Outage ("waiting for ION since …", then resumed).
+-- failed) and Outage ("waiting for ION since …", then resumed); and
+-- watch/notify (what systemd is told: ready, status, the watchdog's pings).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch.rules")
@@ -63,6 +64,7 @@ function watch.start(ctx, start_many, dir, opts, level)
   if not fok then return nil, ferr end
 
   local self = setmetatable({ core = core, root = root, o = o, stopping = false }, Watch)
+  self.notify = require("ion.upload.watch.notify").new(self) -- systemd's, with opts.notify
   local emit = function(ev)
     if o.on_event then o.on_event(ev) end
   end
@@ -122,6 +124,7 @@ end
 
 function Watch:tick()
   local now = self.core.now()
+  self.notify:step(self, now) -- READY, STATUS, the watchdog's ping: only while the loop turns
   -- a caught SIGINT or SIGTERM (core.catch_interrupt) is the graceful stop
   if not self.stopping and self.core.interrupted and self.core.interrupted() then self:stop() end
   self.outcomes:handle(now)
@@ -182,7 +185,7 @@ function Watch:timeout()
   if not self.job:idle() then t = math.min(self.job:timeout(), t) end
   local due = self:next_due(now)
   if due and due < t then t = due end
-  return t
+  return math.min(t, self.notify:due(now))
 end
 
 function Watch:fds()
@@ -235,6 +238,7 @@ function Watch:stop_taking()
 end
 
 function Watch:close_watcher()
+  self.notify:stopping() -- the folder is no longer watched: STOPPING=1 (once)
   if self.watcher then
     self.watcher:close()
     self.watcher = nil
@@ -248,6 +252,7 @@ end
 
 --- Reloads the rules from their file; a bad file keeps the old rules.
 function Watch:reload_rules()
+  self.notify:reloading() -- RELOADING=1 now, READY=1 when the loop turns again
   if not self.o.rules then return true end
   local set, err = rules_mod.reload(self.o.rules)
   if err then
