@@ -16,6 +16,8 @@ packages=(
   python3 python3-httpx
   # the event loops of issue 15's adapters and specs (ion.upload.luv, ion.upload.cqueues, examples/nvim)
   lua-luv lua-cqueues neovim
+  # issue 25: systemd-analyze verify of examples/ion-upload-watch.service (spec/service_unit_spec.lua)
+  systemd
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 
