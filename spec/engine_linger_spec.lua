@@ -56,6 +56,15 @@ local function stage(opts)
       h.reg:start()
     end
   end
+  -- items' PUTs end one every dt seconds after t0, the steps going on
+  -- between; after_each(i) may stop it (true)
+  function h.puts_end(items, t0, dt, after_each)
+    for i, item in ipairs(items) do
+      h.steps_until(t0 + i * dt)
+      h.put_ends(item, t0 + i * dt)
+      if after_each and after_each(i) then return end
+    end
+  end
   -- the document in flight answers (in doubt: the stubbed outcomes take it)
   function h.answer(doc)
     doc.on_done(nil, { code = "network", message = "lost", in_doubt = true })
@@ -66,38 +75,32 @@ end
 describe("engine registration batching", function()
   it("sends a window whose PUTs end over 530 ms as one document", function()
     local h = stage({})
-    local items = h.window(1, 50)
-    for i, item in ipairs(items) do
-      h.steps_until(100 + i * 0.0106)
-      h.put_ends(item, 100 + i * 0.0106)
-    end
+    h.puts_end(h.window(1, 50), 100, 0.0106)
     -- the last PUT of the window ended: sent, all 50 together (the old
     -- policy, the linger counted from the first end, sent 24 at 250 ms)
     assert.same({ 50 }, h.sizes())
   end)
 
-  it("keeps two windows' files together while PUTs keep ending, a window's worth at a time", function()
+  it("keeps a window's files together while its PUTs keep ending, after another window went whole", function()
     local h = stage({})
     local items = h.window(1, 17)
     for _, item in ipairs(h.window(18, 60)) do items[#items + 1] = item end
-    for i, item in ipairs(items) do
-      h.steps_until(100 + i * 0.0106)
-      h.put_ends(item, 100 + i * 0.0106)
+    h.puts_end(items, 100, 0.0106, function(i)
       if i == 17 then
         -- window 1 done, window 2's PUTs have not ended: window 1 goes, as before
         assert.same({ 17 }, h.sizes())
         h.answer(h.sent[1])
       end
-    end
+    end)
     assert.same({ 17, 43 }, h.sizes())
   end)
 
   it("sends a window's worth whole once the document in flight answers, not cut to the room left", function()
     local h = stage({})
     local first, second = h.window(1, 34), h.window(35, 84)
-    for i, item in ipairs(first) do h.put_ends(item, 100 + i * 0.003) end
+    h.puts_end(first, 100, 0.003)
     assert.same({ 34 }, h.sizes()) -- its window has no PUT left; in flight, it leaves room for 16
-    for i, item in ipairs(second) do h.put_ends(item, 100.2 + i * 0.003) end
+    h.puts_end(second, 100.2, 0.003)
     assert.same({ 34 }, h.sizes()) -- the old policy sent 16 here, then the rest
     h.answer(h.sent[1])
     h.reg:start()
@@ -106,12 +109,7 @@ describe("engine registration batching", function()
 
   it("never holds the oldest file longer than the cap while PUTs keep ending", function()
     local h = stage({})
-    local items = h.window(1, 50)
-    for i, item in ipairs(items) do
-      h.steps_until(100 + i * 0.2)
-      h.put_ends(item, 100 + i * 0.2)
-      if #h.sent > 0 then break end
-    end
+    h.puts_end(h.window(1, 50), 100, 0.2, function() return #h.sent > 0 end)
     -- the first file's PUT ended at 100.2: sent at 102.2, the cap, with the
     -- 11 ended by then (the 11th at that moment)
     assert.same({ 11 }, h.sizes())
