@@ -13,11 +13,13 @@ Registrations.__index = Registrations
 
 --- svc: the run's shared services (ctx, core, outcomes, docs, windows);
 -- opts: window (W), concurrency, validate; linger: seconds a finished file
--- waits for others to share its document.
-function M.new(svc, opts, linger)
+-- waits for others to share its document, counted again from each later PUT
+-- end among them; linger_cap: the longest it waits (never below linger).
+function M.new(svc, opts, linger, linger_cap)
   return setmetatable({ ctx = svc.ctx, core = svc.core, out = svc.outcomes, docs = svc.docs,
     windows = svc.windows, W = opts.window, cap = math.max(opts.window, opts.concurrency),
-    validate = opts.validate, linger = linger, queue = {}, in_flight = 0,
+    validate = opts.validate, linger = linger, linger_cap = math.max(linger_cap or linger, linger),
+    queue = {}, in_flight = 0,
     -- by target key: refused (its error), registered (one was), probing (a first one is out)
     refused = {}, registered = {}, probing = {} }, Registrations)
 end
@@ -157,26 +159,34 @@ function Registrations:ready(item)
   self:enqueue(item)
 end
 
--- When the registrations waiting have lingered long enough: the oldest
--- one's wait plus the linger (nil: none waits).
+-- When the registrations waiting have lingered long enough (nil: none
+-- waits): the linger after the latest PUT end among them, so files stay
+-- together while PUTs keep ending (a window of 50 small files takes ~0.5 s
+-- to PUT), but never later than the cap after the oldest one's end.
 function Registrations:linger_end()
-  local oldest
+  local first, last
   for _, item in ipairs(self.queue) do
-    if item.ready_at and (not oldest or item.ready_at < oldest) then oldest = item.ready_at end
+    local t = item.ready_at
+    if t and (not first or t < first) then first = t end
+    if t and (not last or t > last) then last = t end
   end
-  return oldest and oldest + self.linger
+  return first and math.min(last + self.linger, first + self.linger_cap)
 end
 
--- Is it time to send a registration document? When a window's worth is
--- ready, when the oldest waiting file has lingered long enough (a finished
--- file never waits for the slowest PUT beside it), when the oldest one's
--- window has no PUT left, or when no PUT is moving (the rest wait for retries).
+-- Is it time to send a registration document? A window's worth is sent
+-- whole: while a document in flight leaves too little room, its answer is
+-- awaited. Fewer are sent when they have lingered long enough (a finished
+-- file waits for PUTs that keep ending, never for the slowest PUT beside
+-- it), or, unless a document in flight would cut them short, when the
+-- oldest one's window has no PUT left or when no PUT is moving (the rest
+-- wait for retries).
 function Registrations:due(room)
   local n = #self.queue
   if n == 0 then return false end
-  if n >= math.min(self.W, room) then return true end
+  if n >= self.W then return room >= self.W end
   local linger_end = self:linger_end()
   if linger_end and self.core.now() >= linger_end then return true end
+  if room < n then return false end
   if not self.windows:waiting(self.queue[1].window) then return true end
   return not self.puts:busy() and not self.urls:asking()
 end

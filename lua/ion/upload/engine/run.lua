@@ -35,9 +35,14 @@ local run = {}
 
 -- A URL older than this is not used: storage URLs live "a few minutes".
 run.url_max_age = 120
--- A finished file's registration waits at most this long for others to
--- share its document (unless a window's worth is ready sooner).
+-- A finished file's registration waits this long for others to share its
+-- document (unless a window's worth is ready sooner), counted again from
+-- each later PUT end among them, but never longer than the cap: about four
+-- times the ~0.5 s a window of 50 small files takes to PUT here, so a window
+-- still goes out whole under load, while a file finished beside PUTs that
+-- keep ending is attached within seconds.
 run.linger = 0.25
+run.linger_cap = 2
 -- The longest one step waits for transfers, and sleeps while the input is
 -- open and nothing moves, so an interrupt, a cancel, a timer or an item
 -- added from a callback is seen soon.
@@ -160,7 +165,7 @@ function run.new(ctx, opts, jnl)
   local stages = { lookups }
   if not opts.lookups_only then
     local s = { lookups = lookups, urls = urls_mod.new(svc, opts), puts = puts_mod.new(svc, opts, run.url_max_age),
-      registrations = registrations_mod.new(svc, opts, run.linger) }
+      registrations = registrations_mod.new(svc, opts, run.linger, run.linger_cap) }
     for _, stage in pairs(s) do stage:link(s) end
     stages = { lookups, s.registrations, s.puts, s.urls }
   end

@@ -1,6 +1,6 @@
 -- The windows of a run: the items of one URL document are a window, and a
--- window's finished files wait (at most the linger) for its other PUTs, so
--- that they share a registration document. A window counts its items whose
+-- window's finished files may wait (within the linger) for its other PUTs,
+-- so that they share a registration document. A window counts its items whose
 -- PUT has not ended. The URL stage opens windows, the PUT stage and a
 -- failure close an item's part in one, the registration stage asks.
 local M = {}
