@@ -121,6 +121,7 @@ function M:take(rel, c)
   if not m then
     self.held[rel] = key .. "#" .. self.gen
     if merr then
+      self.counts:failed_with(merr.code)
       self.emit({ type = "failed", rel = rel, path = self.root .. "/" .. rel, err = merr, permanent = true })
     else
       self.emit({ type = "unmatched", rel = rel, path = self.root .. "/" .. rel })
@@ -133,7 +134,8 @@ function M:take(rel, c)
   self.adding = nil
   self.by_index[index] = rel
   local announced = c.announced or not self.final_in_add
-  self.inflight[rel] = { key = key, index = index, announced = announced, target = m.target }
+  self.inflight[rel] = { key = key, index = index, announced = announced, target = m.target,
+    settled = c.settled or self.core.now() } -- (job:stats(): time from settled to attached)
   if announced and not c.announced then
     self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index,
       rewritten = rewritten or nil, size = c.info.size })

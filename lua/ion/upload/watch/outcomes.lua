@@ -14,7 +14,10 @@ function M:on_done(rel, f, ev, now)
   self.uploaded.versions:add(rel .. "\0" .. f.key)
   self.uploaded.paths:add(rel)
   self.waiting[rel] = nil
-  if not ev.skipped then self:outage_ends(now) end
+  if not ev.skipped then
+    self.counts:attached(f.settled and now - f.settled)
+    self:outage_ends(now)
+  end
   self:after_success(rel, f.key)
 end
 
@@ -23,7 +26,9 @@ function M:on_transient(rel, f, ev, now)
   local attempt = (wt and wt.key == f.key) and (wt.attempt + 1) or 1
   -- the client's backoff policy (ion.upload.retry), with the watch's longer cap
   local delay = retry.delay(attempt, self.random, ev.err and ev.err.retry_after, self.o.retry_cap)
-  self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt, announced = f.announced }
+  self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt, announced = f.announced,
+    settled = f.settled }
+  self.counts:retried()
   self:outage_begins(ev.err, now)
   self.emit({ type = "waiting", rel = rel, path = ev.path, since = self.down.since, reason = self.down.reason,
     retry_in = delay, err = ev.err, message = self:waiting_message() })
@@ -61,7 +66,8 @@ function M:on_target_wait(rel, f, ev, now)
   local since, attempt = same and wt.target_since or now, same and (wt.attempt + 1) or 1
   local delay = math.max(0, math.min(self.o.retry_cap, 2 ^ (attempt - 1), since + self.o.target_wait - now))
   self.waiting[rel] = { key = f.key, due = now + delay, attempt = attempt, announced = f.announced,
-    target_since = since }
+    target_since = since, settled = f.settled }
+  self.counts:retried()
   if attempt == 1 then
     local why = tostring((ev.err or {}).message)
     if ev.path and why:sub(1, #ev.path + 2) == ev.path .. ": " then why = why:sub(#ev.path + 3) end -- said once
@@ -77,6 +83,7 @@ function M:on_failed(rel, f, ev, now)
     return self:on_transient(rel, f, ev, now)
   end
   self.waiting[rel] = nil -- final: no retry is due
+  self.counts:failed_with(e.code)
   if ev.held_back then -- held back as a retry, final after all (the watch stopped since)
     ev.held_back = nil
     self.emit(ev)
@@ -119,7 +126,7 @@ function M:retry_due(now)
       local info = self.core.stat(self.root .. "/" .. rel)
       if info and info.type == "file" and candidates.key_of(info) == wt.key then
         wt.due = math.huge -- re-armed by the next outcome
-        self:take(rel, { key = wt.key, info = info, announced = wt.announced })
+        self:take(rel, { key = wt.key, info = info, announced = wt.announced, settled = wt.settled })
       else
         self.waiting[rel] = nil
         if info then self:saw(rel, info) end

@@ -20,6 +20,7 @@ local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch.rules")
 local folders = require("ion.upload.watch.folders")
 local options = require("ion.upload.watch.options")
+local status_stats = require("ion.upload.status.stats")
 
 local watch = {}
 
@@ -74,6 +75,7 @@ function watch.start(ctx, start_many, dir, opts, level)
     held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed; key .. "#doubt": in doubt
     waiting = {},  -- rel -> { key, due, attempt }: transient failure, to retry
     outcomes = {}, -- engine events to act on after the step
+    counts = status_stats.new(), -- the watch's own figures of job:stats()
     stopping = false,
   }, Watch)
   self.emit = function(ev)
@@ -215,6 +217,9 @@ end
 function Watch:done()
   return self.job:done()
 end
+
+--- job:stats() (docs/api.md): the engine's counts with the watch's own.
+function Watch:stats() return status_stats.of(self) end
 
 --- The reason the watch stopped by itself (its job's job:stopping()), nil
 -- before: a failure no file escapes (a rejected token), a journal that
