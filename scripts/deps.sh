@@ -16,6 +16,8 @@ packages=(
   python3 python3-httpx
   # the event loops of issue 15's adapters and specs (ion.upload.luv, ion.upload.cqueues, examples/nvim)
   lua-luv lua-cqueues neovim
+  # the status server's specs: promtool checks /metrics, headless chromium renders the page
+  prometheus chromium
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 
