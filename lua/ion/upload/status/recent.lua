@@ -1,0 +1,123 @@
+-- What the status page shows beyond job:stats(), gathered from the watch's
+-- events as they pass (status/init.lua taps on_event): the queue with each
+-- file's progress, the last files with their outcome, the last errors with
+-- their hints, and files and bytes per minute over the last hour. Bounded:
+-- the queue is the watch's own (files taken), the rest are rings.
+local target_text = require("ion.upload.cli.target_text")
+
+local M = {}
+
+M.keep_files = 50
+M.keep_errors = 20
+M.minutes = 60
+
+local Recent = {}
+Recent.__index = Recent
+
+function M.new(clock)
+  return setmetatable({ clock = clock or os.time, queue = {}, files = {}, errors = {}, per_minute = {} }, Recent)
+end
+
+local function push(ring, v, cap)
+  ring[#ring + 1] = v
+  if #ring > cap then table.remove(ring, 1) end -- (cap is small: 50)
+end
+
+-- The bucket of this minute (files, bytes), old ones let go.
+function Recent:minute(t)
+  local m = math.floor(t / 60)
+  local b = self.per_minute[m]
+  if not b then
+    b = { files = 0, bytes = 0 }
+    self.per_minute[m] = b
+    for k in pairs(self.per_minute) do
+      if k <= m - M.minutes then self.per_minute[k] = nil end
+    end
+  end
+  return b
+end
+
+local function describe(target)
+  if type(target) ~= "table" then return "" end
+  return target_text.describe(target)
+end
+
+local HANDLERS = {}
+
+function HANDLERS.taken(self, ev)
+  self.queue[ev.rel] = { rel = ev.rel, size = ev.size, bytes = 0, state = "queued" }
+end
+
+function HANDLERS.start(self, ev)
+  local q = self.queue[ev.rel]
+  if q then q.state, q.size = "uploading", ev.total or q.size end
+end
+
+function HANDLERS.progress(self, ev)
+  local q = self.queue[ev.rel]
+  if q then q.state, q.bytes, q.size = "uploading", ev.bytes or q.bytes, ev.total or q.size end
+end
+
+function HANDLERS.waiting(self, ev)
+  local q = self.queue[ev.rel]
+  if q then q.state, q.bytes = "waiting for ION", 0 end
+  if ev.err then self:error(ev) end
+end
+HANDLERS.waiting_for_target = function(self, ev)
+  local q = self.queue[ev.rel]
+  if q then q.state = "waiting for its target" end
+  if ev.err then self:error(ev) end
+end
+
+function HANDLERS.done(self, ev)
+  local now = self.clock()
+  self.queue[ev.rel] = nil
+  local att = ev.attachment or {}
+  push(self.files, { rel = ev.rel, target = describe(ev.target), id = att.id, size = ev.total or ev.bytes,
+    time = now, outcome = ev.skipped and "skipped (done before)" or "attached" }, M.keep_files)
+  if not ev.skipped then
+    local b = self:minute(now)
+    b.files, b.bytes = b.files + 1, b.bytes + (ev.total or 0)
+  end
+end
+
+function HANDLERS.error(self, ev)
+  self.queue[ev.rel] = nil
+  local e = ev.err or {}
+  push(self.files, { rel = ev.rel, time = self.clock(), outcome = "failed: " .. tostring(e.code) }, M.keep_files)
+  self:error(ev)
+end
+HANDLERS.failed = HANDLERS.error
+
+function Recent:error(ev)
+  local e = ev.err or {}
+  push(self.errors, { rel = ev.rel, time = self.clock(), code = e.code, message = e.message, hint = e.hint },
+    M.keep_errors)
+end
+
+--- Notes one event of the watch (a copy of nothing: the fields are read).
+function Recent:observe(ev)
+  local h = ev.rel and HANDLERS[ev.type]
+  if h then h(self, ev) end
+end
+
+--- The queue, in name order.
+function Recent:queued()
+  local list = {}
+  for _, q in pairs(self.queue) do list[#list + 1] = q end
+  table.sort(list, function(a, b) return a.rel < b.rel end)
+  return list
+end
+
+--- { { minute = unix seconds, files, bytes }, ... } for the last M.minutes
+-- minutes, oldest first (zeros included).
+function Recent:series(now)
+  local m, out = math.floor((now or self.clock()) / 60), {}
+  for k = m - M.minutes + 1, m do
+    local b = self.per_minute[k]
+    out[#out + 1] = { minute = k * 60, files = b and b.files or 0, bytes = b and b.bytes or 0 }
+  end
+  return out
+end
+
+return M
