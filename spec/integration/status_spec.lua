@@ -59,9 +59,9 @@ describe("integration: the watch's status server", function()
     assert.equal(2, prom.value(p, "ion_upload_attach_duration_seconds_count"))
     assert.is_not_nil(prom.value(p, "ion_upload_build_info", { version = require("ion.upload").VERSION }))
 
-    status, _, body = http.get(w, base .. "/healthz")
-    assert.equal(200, status)
-    assert.equal("ok\n", body)
+    local hstatus, _, hbody = http.get(w, base .. "/healthz")
+    assert.equal(200, hstatus)
+    assert.equal("ok\n", hbody)
 
     status, headers, body = http.get(w, base .. "/")
     assert.equal(200, status)
