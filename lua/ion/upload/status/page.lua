@@ -103,8 +103,9 @@ function M.render(v)
   out[#out + 1] = "<h2>Errors</h2>"
   local errs = {}
   for i = #v.errors, 1, -1 do errs[#errs + 1] = v.errors[i] end
-  rows(out, { "time", "file", "error", "hint" }, errs, function(e)
-    return { esc(clock(e.time)), esc(e.rel), esc((e.code or "?") .. ": " .. tostring(e.message)), esc(e.hint) }
+  rows(out, { "time (last)", "file", "times", "error", "hint" }, errs, function(e)
+    return { esc(clock(e.time)), esc(e.rel), esc(e.times), esc((e.code or "?") .. ": " .. tostring(e.message)),
+      esc(e.hint) }
   end)
   out[#out + 1] = "<h2>Last hour</h2>" .. M.plot(v.series)
   out[#out + 1] = "<p>ion-upload " .. esc(v.version) .. " · <a href=\"metrics\">metrics</a> · "

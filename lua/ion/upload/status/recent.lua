@@ -89,9 +89,16 @@ function HANDLERS.error(self, ev)
 end
 HANDLERS.failed = HANDLERS.error
 
+-- (A file retried through an outage fails the same way each time: one line, counted.)
 function Recent:error(ev)
   local e = ev.err or {}
-  push(self.errors, { rel = ev.rel, time = self.clock(), code = e.code, message = e.message, hint = e.hint },
+  local last = self.errors[#self.errors]
+  if last and last.rel == ev.rel and last.code == e.code and last.message == e.message then
+    last.time, last.times = self.clock(), last.times + 1
+    return
+  end
+  push(self.errors, { rel = ev.rel, time = self.clock(), code = e.code, message = e.message, hint = e.hint,
+    times = 1 },
     M.keep_errors)
 end
 
