@@ -84,7 +84,7 @@ function M.render(v)
     { "GraphQL requests", "graphql_requests" }, { "retries", "retries" },
   }
   for _, f in ipairs(figures) do
-    out[#out + 1] = "<dt>" .. f[1] .. '</dt><dd id="' .. f[2] .. '">' .. esc(string.format("%d", s[f[2]] or 0))
+    out[#out + 1] = "<dt>" .. f[1] .. '</dt><dd id="' .. f[2] .. '">' .. esc(string.format("%.0f", s[f[2]] or 0))
       .. "</dd>"
   end
   out[#out + 1] = "<dt>last success</dt><dd id=\"last_success\">" .. esc(clock(s.last_success)) .. "</dd></dl>"
