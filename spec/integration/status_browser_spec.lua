@@ -19,11 +19,14 @@ local function have(path)
 end
 
 local function chromium(args)
+  local profile = os.tmpname()
+  os.remove(profile)
   -- (env -u LD_PRELOAD: not under the sanitizers of `make sanitize`)
   local p = io.popen("env -u LD_PRELOAD timeout 90 " .. CHROMIUM .. " --headless --no-sandbox --disable-gpu "
-    .. "--no-first-run --user-data-dir=" .. q(os.tmpname() .. ".chromium") .. " " .. args .. " 2>/dev/null")
+    .. "--no-first-run --user-data-dir=" .. q(profile) .. " " .. args .. " 2>/dev/null")
   local out = p:read("*a")
   p:close()
+  os.execute("rm -rf " .. q(profile))
   return out
 end
 
