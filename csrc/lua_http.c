@@ -102,18 +102,30 @@ static int http_listen(lua_State *L)
     return 1;
 }
 
+/* Argument 1, an open listener or connection of class mt (both start with
+ * their fd, -1 once closed). */
+static void *check_open(lua_State *L, const char *mt)
+{
+    int *fd = luaL_checkudata(L, 1, mt);
+    if (*fd < 0)
+        luaL_error(L, "%s is closed", mt);
+    return fd;
+}
+
+static int push_fd(lua_State *L, const char *mt)
+{
+    lua_pushinteger(L, *(int *)check_open(L, mt));
+    return 1;
+}
+
 static listener *check_listener(lua_State *L)
 {
-    listener *l = luaL_checkudata(L, 1, LISTENER_MT);
-    if (l->fd < 0)
-        luaL_error(L, "http listener is closed");
-    return l;
+    return check_open(L, LISTENER_MT);
 }
 
 static int listener_fd(lua_State *L)
 {
-    lua_pushinteger(L, check_listener(L)->fd);
-    return 1;
+    return push_fd(L, LISTENER_MT);
 }
 
 static int listener_port(lua_State *L)
@@ -162,16 +174,12 @@ static int listener_close(lua_State *L)
 
 static conn *check_conn(lua_State *L)
 {
-    conn *c = luaL_checkudata(L, 1, CONN_MT);
-    if (c->fd < 0)
-        luaL_error(L, "http connection is closed");
-    return c;
+    return check_open(L, CONN_MT);
 }
 
 static int conn_fd(lua_State *L)
 {
-    lua_pushinteger(L, check_conn(L)->fd);
-    return 1;
+    return push_fd(L, CONN_MT);
 }
 
 static void push_span(lua_State *L, const conn *c, ion_span s, const char *k)

@@ -4,13 +4,7 @@ local sandbox = require("support.sandbox")
 local files = require("support.files")
 local steps = require("support.watch_steps")
 
-local function count(events, t)
-  local n = 0
-  for _, ev in ipairs(events) do
-    if ev.type == t then n = n + 1 end
-  end
-  return n
-end
+local count = steps.count
 
 describe("integration: job:stats()", function()
   local dir

@@ -10,13 +10,7 @@ local server_mod = require("ion.upload.status.server")
 
 local XSS = "<img src=x onerror=alert(1)>.csv"
 
-local function count(events, t)
-  local n = 0
-  for _, ev in ipairs(events) do
-    if ev.type == t then n = n + 1 end
-  end
-  return n
-end
+local count = steps.count
 
 describe("integration: the watch's status server", function()
   local dir, w

@@ -65,7 +65,8 @@ function Stats:retried()
   self.retries = self.retries + 1
 end
 
-local function copy(t)
+-- A shallow copy (a snapshot's tables are the caller's).
+function M.copy(t)
   local c = {}
   for k, v in pairs(t) do c[k] = v end
   return c
@@ -75,7 +76,7 @@ end
 -- skipped, in_doubt, bytes), its GraphQL requests and these figures.
 function Stats:snapshot(summary, requests)
   return {
-    files_attached = summary.ok, files_failed = summary.failed, files_failed_by_code = copy(self.failed),
+    files_attached = summary.ok, files_failed = summary.failed, files_failed_by_code = M.copy(self.failed),
     files_skipped = summary.skipped, files_in_doubt = summary.in_doubt, bytes_sent = summary.bytes,
     graphql_requests = requests, retries = self.retries, files_queued = self.live,
     waiting_for_ion = 0, waiting_since = nil, last_success = self.last_success,
