@@ -15,7 +15,7 @@ local function job(opts)
     o = { target_wait = 30, retry_cap = 60 }, gen = 1, held = {}, waiting = {}, inflight = {}, events = {},
     core = { now = function() return clock.t end },
     after_failure = function() end, outage_begins = function() end, waiting_message = function() return "" end,
-    down = {},
+    down = {}, counts = require("ion.upload.status.stats").new(),
   }
   for k, v in pairs(opts or {}) do w.o[k] = v end
   for name, f in pairs(outcomes) do w[name] = f end

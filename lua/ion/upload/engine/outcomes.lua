@@ -28,7 +28,7 @@ end
 
 -- An item of the run, until its result is final.
 function Outcomes:track(item)
-  if not self.live[item.index] then self.stats.live = self.stats.live + 1 end
+  if not self.live[item.index] then self.stats:queued(1) end
   self.live[item.index] = item
 end
 
@@ -46,7 +46,7 @@ end
 -- is false: a back-fill of a million files keeps none), handed to on_result,
 -- and the item is let go.
 local function settle(self, item, result)
-  if self.live[item.index] then self.stats.live = self.stats.live - 1 end
+  if self.live[item.index] then self.stats:queued(-1) end
   self.live[item.index] = nil
   if self.keep_results then self.results[item.index] = result end
   if not self.on_result or self.result_failed then return end
@@ -82,6 +82,16 @@ function Outcomes:succeed(item, att, skipped)
       bytes = item.size, total = item.size, was_in_doubt = item.was_in_doubt })
   end
   settle(self, item, { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt })
+end
+
+-- An attempt made again (a URL asked again, a document sent again): job:stats().
+function Outcomes:retried()
+  self.stats:retried()
+end
+
+-- job:stats() (engine/stats.lua), with the run's GraphQL requests.
+function Outcomes:stats_snapshot(requests)
+  return self.stats:snapshot(self.summary, requests)
 end
 
 -- Adds n (default 1) to a figure of the summary (bytes, in_doubt).

@@ -251,7 +251,7 @@ function Run:requests() return self.docs:requests() end
 
 -- job:stats(): the counts so far (engine/stats.lua), a plain table.
 function Run:stats()
-  return self.outcomes.stats:snapshot(self.outcomes.summary, self.docs:requests())
+  return self.outcomes:stats_snapshot(self.docs:requests())
 end
 
 -- Lets go of this run's transfers, token waits and the journal (again:

@@ -65,6 +65,11 @@ function Stats:retried()
   self.retries = self.retries + 1
 end
 
+-- n (1 or -1) more files not yet final.
+function Stats:queued(n)
+  self.live = self.live + n
+end
+
 -- A shallow copy (a snapshot's tables are the caller's).
 function M.copy(t)
   local c = {}

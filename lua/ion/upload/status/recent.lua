@@ -3,8 +3,6 @@
 -- file's progress, the last files with their outcome, the last errors with
 -- their hints, and files and bytes per minute over the last hour. Bounded:
 -- the queue is the watch's own (files taken), the rest are rings.
-local target_text = require("ion.upload.cli.target_text")
-
 local M = {}
 
 M.keep_files = 50
@@ -37,39 +35,40 @@ function Recent:minute(t)
   return b
 end
 
+-- A target in words: "run_step 12", or "run (found by name)".
 local function describe(target)
   if type(target) ~= "table" then return "" end
-  return target_text.describe(target)
+  local kind, v = next(target)
+  if kind == nil then return "" end
+  return tostring(kind) .. (type(v) == "table" and " (found by name)" or " " .. tostring(v))
 end
 
-local HANDLERS = {}
-
-function HANDLERS.taken(self, ev)
+function Recent:on_taken(ev)
   self.queue[ev.rel] = { rel = ev.rel, size = ev.size, bytes = 0, state = "queued" }
 end
 
-function HANDLERS.start(self, ev)
+function Recent:on_start(ev)
   local q = self.queue[ev.rel]
   if q then q.state, q.size = "uploading", ev.total or q.size end
 end
 
-function HANDLERS.progress(self, ev)
+function Recent:on_progress(ev)
   local q = self.queue[ev.rel]
   if q then q.state, q.bytes, q.size = "uploading", ev.bytes or q.bytes, ev.total or q.size end
 end
 
-function HANDLERS.waiting(self, ev)
+function Recent:on_waiting(ev)
   local q = self.queue[ev.rel]
   if q then q.state, q.bytes = "waiting for ION", 0 end
   if ev.err then self:error(ev) end
 end
-HANDLERS.waiting_for_target = function(self, ev)
+function Recent:on_waiting_for_target(ev)
   local q = self.queue[ev.rel]
   if q then q.state = "waiting for its target" end
   if ev.err then self:error(ev) end
 end
 
-function HANDLERS.done(self, ev)
+function Recent:on_done(ev)
   local now = self.clock()
   self.queue[ev.rel] = nil
   local att = ev.attachment or {}
@@ -81,13 +80,16 @@ function HANDLERS.done(self, ev)
   end
 end
 
-function HANDLERS.error(self, ev)
+function Recent:on_error(ev)
   self.queue[ev.rel] = nil
   local e = ev.err or {}
   push(self.files, { rel = ev.rel, time = self.clock(), outcome = "failed: " .. tostring(e.code) }, M.keep_files)
   self:error(ev)
 end
-HANDLERS.failed = HANDLERS.error
+
+-- The events noted, and the method of each.
+local HANDLED = { taken = "on_taken", start = "on_start", progress = "on_progress", waiting = "on_waiting",
+  waiting_for_target = "on_waiting_for_target", done = "on_done", error = "on_error", failed = "on_error" }
 
 -- (A file retried through an outage fails the same way each time: one line, counted.)
 function Recent:error(ev)
@@ -104,8 +106,8 @@ end
 
 --- Notes one event of the watch (a copy of nothing: the fields are read).
 function Recent:observe(ev)
-  local h = ev.rel and HANDLERS[ev.type]
-  if h then h(self, ev) end
+  local name = ev.rel and HANDLED[ev.type]
+  if name then self[name](self, ev) end
 end
 
 --- The queue, in name order.
