@@ -33,8 +33,8 @@ build = {
     ["ion.upload.core"] = {
       sources = {
         "csrc/clock.c", "csrc/core.c", "csrc/download.c", "csrc/errors.c", "csrc/hashset.c",
-        "csrc/jline.c", "csrc/journal_compact.c", "csrc/journal_index.c", "csrc/lua_fs.c",
-        "csrc/lua_hash_file.c", "csrc/lua_hashset.c", "csrc/lua_journal.c", "csrc/lua_session.c",
+        "csrc/http_request.c", "csrc/jline.c", "csrc/journal_compact.c", "csrc/journal_index.c", "csrc/lua_fs.c",
+        "csrc/lua_hash_file.c", "csrc/lua_hashset.c", "csrc/lua_http.c", "csrc/lua_journal.c", "csrc/lua_session.c",
         "csrc/lua_signals.c", "csrc/lua_spawn.c", "csrc/lua_sys.c", "csrc/lua_watch.c",
         "csrc/md5.c", "csrc/options.c", "csrc/parse.c", "csrc/put.c", "csrc/put_file.c",
         "csrc/put_ring.c", "csrc/rate.c", "csrc/realpath.c", "csrc/request.c", "csrc/response.c",
@@ -132,6 +132,13 @@ build = {
     ["ion.upload.watch.outcomes"] = "lua/ion/upload/watch/outcomes.lua",
     ["ion.upload.watch.queue"] = "lua/ion/upload/watch/queue.lua",
     ["ion.upload.watch.templates"] = "lua/ion/upload/watch/templates.lua",
+    ["ion.upload.engine.stats"] = "lua/ion/upload/engine/stats.lua",
+    ["ion.upload.status"] = "lua/ion/upload/status.lua",
+    ["ion.upload.status.metrics"] = "lua/ion/upload/status/metrics.lua",
+    ["ion.upload.status.page"] = "lua/ion/upload/status/page.lua",
+    ["ion.upload.status.recent"] = "lua/ion/upload/status/recent.lua",
+    ["ion.upload.status.server"] = "lua/ion/upload/status/server.lua",
+    ["ion.upload.status.stats"] = "lua/ion/upload/status/stats.lua",
   },
   install = {
     bin = { ["ion-upload"] = "bin/ion-upload" },

@@ -6,7 +6,9 @@
 # every thread, /proc/PID/task/*/status): each is a wakeup or a preemption;
 # and its CPU (utime + stime, /proc/PID/stat).
 #   bash bench/watch_idle.sh                 # IDLE_SECONDS=60 WARMUP_S=5
-#   MODES=inotify bash bench/watch_idle.sh   # one mode only ("inotify", "poll")
+#   MODES=inotify bash bench/watch_idle.sh   # one mode only ("inotify", "status", "poll")
+# "status" is inotify with the status server on (--status 127.0.0.1:0), never
+# asked: its listening socket joins the poll, and must add no wakeup.
 # Target (the "Resources"), with inotify: <= 60 wakeups a minute (at
 # most one a second) and no measurable CPU (<= 0.06 s a minute, 0.1 % of a
 # core; the kernel counts CPU in 10 ms ticks). With --poll 2 the same bounds
@@ -22,12 +24,13 @@ sandbox_start "$out"
 
 load_line
 missed=0
-for mode in ${MODES:-inotify poll}; do
+for mode in ${MODES:-inotify status poll}; do
   dir="$out/$mode"
   mkdir -p "$dir/in"
   flags=()
   ready=inotify
   if [ "$mode" = poll ]; then flags=(--poll 2); ready=stderr; fi
+  if [ "$mode" = status ]; then flags=(--status 127.0.0.1:0); fi
   lua5.4 bin/ion-upload watch "$dir/in" --run-step 1 "${flags[@]}" >"$dir/stdout" 2>"$dir/stderr" &
   watcher_pid=$!
   STDERR="$dir/stderr" $tool ready "$watcher_pid" 30 "$ready"

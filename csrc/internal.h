@@ -92,6 +92,7 @@ ION_HIDDEN void ion_hash_open_lib(lua_State *L);    /* hash_file (lua_hash_file.
 ION_HIDDEN void ion_hashset_open_lib(lua_State *L); /* hashset */
 ION_HIDDEN void ion_journal_open_lib(lua_State *L); /* journal_index, fsync_dir, same_file */
 ION_HIDDEN void ion_notify_open_lib(lua_State *L);  /* sd_notify, sd_watchdog_usec */
+ION_HIDDEN void ion_http_open_lib(lua_State *L);    /* http_listen (the status server) */
 
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is
  * returned to Lua as nil, err (bad_input). Needs `L` and `x` in scope. */

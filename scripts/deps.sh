@@ -18,6 +18,8 @@ packages=(
   lua-luv lua-cqueues neovim
   # issue 25: systemd-analyze verify of examples/ion-upload-watch.service (spec/service_unit_spec.lua)
   systemd
+  # the status server's specs: promtool checks /metrics, headless chromium renders the page
+  prometheus chromium
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 

@@ -21,7 +21,8 @@ local function stages(opts)
     end,
   }
   local svc = { ctx = {}, core = { now = function() return now end }, docs = docs, windows = windows_mod.new(),
-    outcomes = { may_start = function() return true end, drain_error = function() end, start_item = function() end } }
+    outcomes = { may_start = function() return true end, drain_error = function() end, start_item = function() end,
+      retried = function() end } }
   local run_opts = { window = opts.W or 2, concurrency = opts.lookahead or 2 }
   local s = { urls = urls_mod.new(svc, run_opts), registrations = registrations_mod.new(svc, run_opts, 0.25),
     puts = { held = function() return 0 end } }

@@ -20,6 +20,7 @@ local function parts()
   p.outage = Outage.new(p.queue, emit)
   p.outcomes = Outcomes.new({ core = core, root = "/d", o = o, emit = emit, queue = p.queue, outage = p.outage,
     after = After.new(core, "/d", o, p.queue, emit), random = function() return 0.5 end,
+    counts = require("ion.upload.status.stats").new(),
     candidates = { saw = function(_, rel) p.seen[#p.seen + 1] = rel end },
     add = function(item) p.added[#p.added + 1] = item; return #p.added end })
   return p

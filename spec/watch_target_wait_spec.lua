@@ -23,7 +23,8 @@ local function job(opts)
   local w = { events = {}, queue = Queue.new(core) }
   local emit = function(ev) w.events[#w.events + 1] = ev end
   w.outcomes = Outcomes.new({ core = core, root = "/d", o = o, emit = emit, queue = w.queue,
-    outage = Outage.new(w.queue, emit), after = After.new(core, "/d", o, w.queue, emit) })
+    outage = Outage.new(w.queue, emit), after = After.new(core, "/d", o, w.queue, emit),
+    counts = require("ion.upload.status.stats").new() })
   return w, clock
 end
 

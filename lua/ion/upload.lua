@@ -89,6 +89,9 @@ function Client:watch(dir, opts)
   local ctx = self._ctx
   local function start_many(engine_opts) return job.start_many(ctx, {}, engine_opts, "start_many", 4) end
   local j, err = require("ion.upload.watch.watcher").start(ctx, start_many, dir, opts, 3)
+  if j and opts and opts.status ~= nil then -- the status server (ion.upload.status): off by default
+    j, err = require("ion.upload.status").attach(j, opts, upload.VERSION)
+  end
   return j, err
 end
 

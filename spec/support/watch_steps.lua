@@ -16,6 +16,15 @@ function M.step_until(w, pred, limit)
   end
 end
 
+-- How many of the events (a list) are of type t.
+function M.count(events, t)
+  local n = 0
+  for _, ev in ipairs(events) do
+    if ev.type == t then n = n + 1 end
+  end
+  return n
+end
+
 -- The attachments the sandbox holds named `name`.
 function M.count_filename(name)
   local n = 0

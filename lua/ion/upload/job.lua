@@ -190,9 +190,7 @@ function Job:step(timeout)
 end
 
 --- job:done() -> boolean
-function Job:done()
-  return self._results ~= nil
-end
+function Job:done() return self._results ~= nil end
 
 --- job:timeout() -> seconds the host may wait before the next step (0: step
 -- now). Waiting on job:fds() as well lets the host wake up sooner.
@@ -205,6 +203,9 @@ end
 function Job:idle()
   return not self._results and self._run:idle()
 end
+
+--- job:stats() -> a plain table of counts, also once done (docs/api.md).
+function Job:stats() return self._run:stats() end
 
 --- job:session() -> the client's session, shared by its jobs (and their
 -- descriptors: an adapter polls one job of a client at a time).

@@ -56,6 +56,12 @@ function watch_cli.parser()
     p:option("--failed", "Move files that failed for good into DIR."):argname("DIR"),
     p:option("--target-wait", "Seconds a target found by name that matches nothing is waited for (default 3600; "
       .. "0: fail at once)."):argname("S") })
+  flags.group(p, "watch", "Status server (off by default)", {
+    p:option("--status", "Serve /metrics, /healthz and a status page on ADDR (HOST:PORT; loopback unless "
+      .. "another interface is named, then with --status-token-file)."):argname("ADDR"),
+    p:option("--status-token-file", "The token (mode 0600) the status server asks for."):argname("FILE"),
+    p:option("--unhealthy-after", "Seconds of waiting for ION before /healthz says 503 (default 600).")
+      :argname("S") })
   flags.group(p, "watch", "Output", { "json", "quiet", "verbose", "help" })
   return p
 end
@@ -90,6 +96,11 @@ function watch_cli.parse(argv)
   if a.target_wait then
     out.target_wait, err = number(a.target_wait, "--target-wait", 0)
     if not out.target_wait then return nil, err end
+  end
+  out.status, out.status_token_file = a.status, a.status_token_file
+  if a.unhealthy_after then
+    out.unhealthy_after, err = number(a.unhealthy_after, "--unhealthy-after", 1)
+    if not out.unhealthy_after then return nil, err end
   end
   if a.poll then
     out.poll, err = number(a.poll, "--poll", 0.01)
@@ -194,8 +205,9 @@ function watch_cli.run(argv, env)
     failed = args.failed, journal = args.journal, include = args.include, exclude = args.exclude,
     once = args.once, concurrency = args.concurrency, window = args.window, validate = args.validate,
     hidden = args.hidden, take_temporary = args.take_temporary, sha256 = receipts and true or nil,
-    target_wait = args.target_wait,
     notify = true, -- under systemd ($NOTIFY_SOCKET): READY, STATUS, the watchdog (watch/notify.lua)
+    target_wait = args.target_wait, status = args.status, status_token_file = args.status_token_file,
+    unhealthy_after = args.unhealthy_after,
     on_event = function(ev)
       if ev.type == "error" or ev.type == "failed" then failures = failures + 1 end
       if receipts and ev.type == "done" then
@@ -227,6 +239,9 @@ function watch_cli.run(argv, env)
   core.catch_hangup()
   if not args.quiet and not args.json then
     stderr:write("watching ", output.printable(args.dir), args.once and " (once)" or "", "\n")
+    if w.status_server then
+      stderr:write("status page on ", output.printable(args.status), " (port ", w.status_server:port(), ")\n")
+    end
   end
   local deadline, why
   while not w:step(math.huge) do

@@ -3,6 +3,7 @@
 -- One object per run, shared by the stages (they fail, finish, record and
 -- ask whether the run stops through it).
 local errors = require("ion.upload.errors")
+local stats_mod = require("ion.upload.engine.stats")
 
 local M = {}
 
@@ -20,13 +21,14 @@ function M.new(auth, journal, windows, opts)
   return setmetatable({
     auth = auth, journal = journal, windows = windows,
     on_event = opts.on_event, on_result = opts.on_result, keep_results = opts.keep_results ~= false,
-    live = {}, results = {},
+    live = {}, results = {}, stats = stats_mod.new(), now = os.time, -- (the run sets the core's clock)
     summary = { ok = 0, failed = 0, skipped = 0, in_doubt = 0, bytes = 0, seconds = 0 },
   }, Outcomes)
 end
 
 -- An item of the run, until its result is final.
 function Outcomes:track(item)
+  if not self.live[item.index] then self.stats:queued(1) end
   self.live[item.index] = item
 end
 
@@ -44,6 +46,7 @@ end
 -- is false: a back-fill of a million files keeps none), handed to on_result,
 -- and the item is let go.
 local function settle(self, item, result)
+  if self.live[item.index] then self.stats:queued(-1) end
   self.live[item.index] = nil
   if self.keep_results then self.results[item.index] = result end
   if not self.on_result or self.result_failed then return end
@@ -60,6 +63,7 @@ function Outcomes:fail(item, err)
   item.state = "failed"
   local e = errors.scrubbed(err, self.auth:secrets())
   self.summary.failed = self.summary.failed + 1
+  self.stats:failed_with(e.code)
   self.windows:leave(item)
   self:emit({ type = "error", index = item.index, path = item.path, err = e, was_in_doubt = item.was_in_doubt })
   settle(self, item, { ok = false, err = e, was_in_doubt = item.was_in_doubt })
@@ -71,12 +75,23 @@ function Outcomes:succeed(item, att, skipped)
     self.summary.skipped = self.summary.skipped + 1
   else
     self.summary.ok = self.summary.ok + 1
+    self.stats:attached(item.queued_at and self.now() - item.queued_at)
   end
   if self.on_event then -- no event table a file when nobody listens (a rerun skips 100,000)
     self:emit({ type = "done", index = item.index, path = item.path, attachment = att, skipped = skipped or nil,
       bytes = item.size, total = item.size, was_in_doubt = item.was_in_doubt })
   end
   settle(self, item, { ok = true, attachment = att, skipped = skipped or nil, was_in_doubt = item.was_in_doubt })
+end
+
+-- An attempt made again (a URL asked again, a document sent again): job:stats().
+function Outcomes:retried()
+  self.stats:retried()
+end
+
+-- job:stats() (engine/stats.lua), with the run's GraphQL requests.
+function Outcomes:stats_snapshot(requests)
+  return self.stats:snapshot(self.summary, requests)
 end
 
 -- Adds n (default 1) to a figure of the summary (bytes, in_doubt).

@@ -158,6 +158,7 @@ function run.new(ctx, opts, jnl)
   local windows = windows_mod.new()
   local traffic = traffic_mod.new(ctx.transport, core)
   local outcomes = outcomes_mod.new(ctx.auth, jnl, windows, opts)
+  outcomes.now = core.now
   local docs = send.new(ctx, traffic, outcomes,
     { window = opts.window, concurrency = opts.concurrency, ask_schema = not opts.lookups_only })
   local svc = { ctx = ctx, core = core, outcomes = outcomes, docs = docs, traffic = traffic, windows = windows }
@@ -192,7 +193,11 @@ end
 -- index of the last.
 function Run:add_items(list)
   local records, base = {}, self.count
-  for i = 1, #list do records[i] = items_mod.check(self.core, base + i, list[i]) end
+  local now = self.core.now()
+  for i = 1, #list do
+    records[i] = items_mod.check(self.core, base + i, list[i])
+    records[i].queued_at = now -- (job:stats(): the time from queued to attached)
+  end
   self.count = base + #list
   self.plan:plan(records)
   return self.count
@@ -248,6 +253,11 @@ end
 function Run:items() return self.plan:items() end
 function Run:entity_id(key) return self.lookups:entity_id(key) end
 function Run:requests() return self.docs:requests() end
+
+-- job:stats(): the counts so far (engine/stats.lua), a plain table.
+function Run:stats()
+  return self.outcomes:stats_snapshot(self.docs:requests())
+end
 
 -- Lets go of this run's transfers, token waits and the journal (again:
 -- harmless). The session is the client's: it stays open.

@@ -92,6 +92,7 @@ function Sender:answered(doc, res, cerr)
   local move, delay = graphql.after_failure(self.ctx, err, doc.state)
   if move == "refresh" then return self:send(doc) end
   if move == "resend" then
+    self.out:retried()
     -- not in flight while it waits: a stop ends the wait (Traffic:cancel)
     return self.traffic:later(delay, function() self:send(doc) end, true)
   end

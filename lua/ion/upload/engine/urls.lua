@@ -44,6 +44,7 @@ end
 function Urls:retry(item, delay)
   local drained = self.out:drain_error()
   if drained then return self.out:fail(item, drained) end -- nothing new starts
+  self.out:retried()
   item.state, item.ticket = "url_wait", nil
   item.not_before = delay and (self.core.now() + delay) or nil
   table.insert(self.retries, 1, item)

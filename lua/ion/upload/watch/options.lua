@@ -14,6 +14,7 @@ options.KNOWN = {
   journal = true, include = true, exclude = true, once = true, on_event = true,
   concurrency = true, window = true, retry_cap = true, validate = true,
   hidden = true, take_temporary = true, sha256 = true, target_wait = true,
+  status = true, status_token_file = true, unhealthy_after = true, -- (ion.upload.status checks them)
 }
 options.KNOWN.notify = true -- systemd's notify protocol (watch/notify.lua)
 

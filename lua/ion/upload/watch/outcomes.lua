@@ -15,11 +15,12 @@ local PERMANENT = { not_found = true, permission_denied = true, bad_input = true
 --- Outcomes.new(parts) -> outcomes. parts: core, random, root, o (the
 -- watch's checked options: target, rules, once, retry_cap, target_wait),
 -- emit, add (item -> index: the open engine job's add), and the other parts
--- it tells: queue, candidates, outage, after.
+-- it tells: queue, candidates, outage, after; counts (status/stats.lua: the
+-- watch's own figures of job:stats()).
 function Outcomes.new(p)
   return setmetatable({
     core = p.core, random = p.random, root = p.root, emit = p.emit, add = p.add,
-    queue = p.queue, candidates = p.candidates, outage = p.outage, after = p.after,
+    queue = p.queue, candidates = p.candidates, outage = p.outage, after = p.after, counts = p.counts,
     target = p.o.target, rules = p.o.rules, once = p.o.once, retry_cap = p.o.retry_cap,
     target_wait = p.o.target_wait,
     list = {},      -- engine events to act on after the step
@@ -86,6 +87,7 @@ function Outcomes:take(rel, c)
   if not m then
     self.queue:hold(rel, key)
     if merr then
+      self.counts:failed_with(merr.code)
       self.emit({ type = "failed", rel = rel, path = self.root .. "/" .. rel, err = merr, permanent = true })
     else
       self.emit({ type = "unmatched", rel = rel, path = self.root .. "/" .. rel })
@@ -97,7 +99,8 @@ function Outcomes:take(rel, c)
   local index = self.add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
   self.adding = nil
   local announced = c.announced or not self.final_in_add
-  self.queue:add(rel, { key = key, index = index, announced = announced, target = m.target })
+  self.queue:add(rel, { key = key, index = index, announced = announced, target = m.target,
+    settled = c.settled or self.core.now() }) -- (job:stats(): the time from settled to attached)
   if announced and not c.announced then
     self.emit({ type = "taken", rel = rel, path = self.root .. "/" .. rel, index = index,
       rewritten = rewritten or nil, size = c.info.size })
@@ -107,6 +110,7 @@ end
 function Outcomes:on_done(rel, f, ev, now)
   self.queue:done(rel, f.key)
   if not ev.skipped then
+    self.counts:attached(f.settled and now - f.settled)
     self.last_done = os.time()
     self.outage:ends(now)
   end
@@ -118,7 +122,9 @@ function Outcomes:on_transient(rel, f, ev, now)
   local attempt = (wt and wt.key == f.key) and (wt.attempt + 1) or 1
   -- the client's backoff policy (ion.upload.retry), with the watch's longer cap
   local delay = retry.delay(attempt, self.random, ev.err and ev.err.retry_after, self.retry_cap)
-  self.queue:wait(rel, { key = f.key, due = now + delay, attempt = attempt, announced = f.announced })
+  self.queue:wait(rel, { key = f.key, due = now + delay, attempt = attempt, announced = f.announced,
+    settled = f.settled })
+  self.counts:retried()
   self.outage:begins(ev.err, now)
   self.emit({ type = "waiting", rel = rel, path = ev.path, since = self.outage:since(), reason = self.outage:reason(),
     retry_in = delay, err = ev.err, message = self.outage:message() })
@@ -156,7 +162,8 @@ function Outcomes:on_target_wait(rel, f, ev, now)
   local since, attempt = same and wt.target_since or now, same and (wt.attempt + 1) or 1
   local delay = math.max(0, math.min(self.retry_cap, 2 ^ (attempt - 1), since + self.target_wait - now))
   self.queue:wait(rel, { key = f.key, due = now + delay, attempt = attempt, announced = f.announced,
-    target_since = since })
+    target_since = since, settled = f.settled })
+  self.counts:retried()
   if attempt == 1 then
     local why = tostring((ev.err or {}).message)
     if ev.path and why:sub(1, #ev.path + 2) == ev.path .. ": " then why = why:sub(#ev.path + 3) end -- said once
@@ -172,6 +179,7 @@ function Outcomes:on_failed(rel, f, ev, now)
     return self:on_transient(rel, f, ev, now)
   end
   self.queue:unwait(rel) -- final: no retry is due
+  self.counts:failed_with(e.code)
   if ev.held_back then -- held back as a retry, final after all (the watch stopped since)
     ev.held_back = nil
     self.emit(ev)
@@ -212,7 +220,7 @@ function Outcomes:retry_due(now)
     local info = self.core.stat(self.root .. "/" .. rel)
     if info and info.type == "file" and candidates_mod.key_of(info) == wt.key then
       self.queue:retrying(rel) -- re-armed by the next outcome
-      self:take(rel, { key = wt.key, info = info, announced = wt.announced })
+      self:take(rel, { key = wt.key, info = info, announced = wt.announced, settled = wt.settled })
     else
       self.queue:unwait(rel)
       if info then self.candidates:saw(rel, info) end

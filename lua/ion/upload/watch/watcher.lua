@@ -28,6 +28,7 @@ local Candidates = require("ion.upload.watch.candidates")
 local Outcomes = require("ion.upload.watch.outcomes")
 local After = require("ion.upload.watch.after")
 local Outage = require("ion.upload.watch.outage")
+local status_stats = require("ion.upload.status.stats")
 
 local watch = {}
 
@@ -73,8 +74,10 @@ function watch.start(ctx, start_many, dir, opts, level)
   self.queue = queue
   self.candidates = Candidates.new(core, root, o, queue, emit)
   self.outage = Outage.new(queue, emit)
+  self.counts = status_stats.new() -- the watch's own figures of job:stats()
   self.outcomes = Outcomes.new({ core = core, random = ctx.random, root = root, o = o, emit = emit, queue = queue,
     candidates = self.candidates, outage = self.outage, after = After.new(core, root, o, queue, emit),
+    counts = self.counts,
     add = function(item) return self.job:add(item) end })
 
   local engine_opts = {
@@ -198,6 +201,9 @@ end
 function Watch:done()
   return self.job:done()
 end
+
+--- job:stats() (docs/api.md): the engine's counts with the watch's own.
+function Watch:stats() return status_stats.of(self.job:stats(), self.counts, self:queued(), self.outage) end
 
 --- The reason the watch stopped by itself (its job's job:stopping()), nil
 -- before: a failure no file escapes (a rejected token), a journal that
