@@ -115,8 +115,8 @@ function status.routes(w, token, unhealthy_after, recent, version)
       return ok and 200 or 503, PLAIN, why .. "\n"
     elseif path == "/" then
       local s = w:stats()
-      local ok = status.health(w, unhealthy_after)
-      return 200, HTML, page.render({ folder = w.root, state = state_text(w, s), healthy = ok and not w.outage:waiting(),
+      local healthy = status.health(w, unhealthy_after) and not w.outage:waiting()
+      return 200, HTML, page.render({ folder = w.root, state = state_text(w, s), healthy = healthy,
         stats = s, queue = recent:queued(), files = recent.files, errors = recent.errors,
         series = recent:series(), version = version })
     end
