@@ -52,6 +52,28 @@ function inputs.from_journal(path)
   return out
 end
 
+--- The union of the entries of several journals (`verify --journal
+-- 'uploads.*.journal'`, one a shard) | nil, message. A file in two is
+-- checked once, by the record that shows it attached if one does.
+function inputs.from_journals(paths)
+  local out, at = {}, {}
+  for _, path in ipairs(paths) do
+    local list, err = inputs.from_journal(path)
+    if not list then return nil, err end
+    for _, e in ipairs(list) do
+      local key = e.label .. "\0" .. tostring(e.target)
+      local i = at[key]
+      if not i then
+        out[#out + 1], at[key] = e, #out + 1
+      elseif out[i].missing and not e.missing then
+        out[i] = e
+      end
+    end
+  end
+  table.sort(out, by_label)
+  return out
+end
+
 --- Entries of a receipts file, in its order | nil, message.
 function inputs.from_receipts(path)
   local lines, err = receipts.read(path)

@@ -5,6 +5,7 @@
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch.rules")
 local glob = require("ion.upload.glob")
+local shard = require("ion.upload.shard")
 
 local M = {}
 
@@ -36,7 +37,7 @@ end
 -- Whether rel is worth a look: not a temporary name, and taken by the
 -- include and exclude globs as `ion-upload -r` takes a file (glob.take_file).
 function M:wanted(rel)
-  return not temporary(self.o, rel) and glob.take_file(self.o.filter, rel)
+  return not temporary(self.o, rel) and glob.take_file(self.o.filter, rel) and shard.takes(self.o.shard, rel)
 end
 
 -- Notes a file seen (by an event or a scan): it becomes a candidate unless
@@ -129,7 +130,8 @@ function M:take(rel, c)
   end
   local rewritten = self.uploaded.paths:has(rel)
   self.adding, self.final_in_add = rel, false -- an item skipped or refused at once has its event inside add
-  local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
+  local index = self.job:add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename,
+    shard_key = rel })
   self.adding = nil
   self.by_index[index] = rel
   local announced = c.announced or not self.final_in_add
