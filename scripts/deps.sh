@@ -16,6 +16,9 @@ packages=(
   python3 python3-httpx
   # the event loops of issue 15's adapters and specs (ion.upload.luv, ion.upload.cqueues, examples/nvim)
   lua-luv lua-cqueues neovim
+  # issue 26's recipes: GNU parallel (spec/integration/shard_parallel_spec.lua), PyYAML and
+  # systemd-analyze (spec/examples_shard_spec.lua checks the Kubernetes Job and the systemd unit)
+  parallel python3-yaml systemd
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 
