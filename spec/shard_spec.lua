@@ -78,6 +78,15 @@ describe("the split", function()
     assert.equal("85944171f73967e8", core.fnv1a64("foobar"))
   end)
 
+  it("gives docs/internals.md's test vectors", function()
+    for key, want in pairs({ [""] = { 1, 1, 1, 17 }, a = { 1, 2, 2, 31 },
+      ["photos/2026/IMG_0001.jpg"] = { 1, 2, 4, 59 }, ["SN004512_final.csv"] = { 0, 3, 3, 39 },
+      ["caf\195\169.jpg"] = { 1, 3, 4, 4 } }) do
+      for i, n in ipairs({ 2, 4, 8, 64 }) do assert.equal(want[i], shard.of(key, n), key .. " in " .. n) end
+    end
+    assert.equal("263f12e91f65836a", core.fnv1a64("photos/2026/IMG_0001.jpg"))
+  end)
+
   it("is the same as FNV-1a 64 then the jump hash written in Lua (5.3+)", function()
     if not math.type then
       print("  (skipped here: Lua " .. _VERSION .. " has no 64-bit integers; the 5.3/5.4 runs check it)")
