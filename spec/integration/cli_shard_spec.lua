@@ -12,15 +12,7 @@ local cjson = require("cjson")
 
 local N_FILES = 40
 
--- The sandbox's attachments: count by filename, and the total.
-local function attached()
-  local by, total = {}, 0
-  for _, a in ipairs(sandbox.attachments()) do
-    by[a.filename] = (by[a.filename] or 0) + 1
-    total = total + 1
-  end
-  return by, total
-end
+local attached = sandbox.attached_by_name
 
 describe("integration: --shard K/N", function()
   local dir, tree

@@ -38,27 +38,28 @@ local function cpu_seconds(pid)
   return (tonumber(fields[12]) + tonumber(fields[13])) / hz -- utime, stime: fields 14 and 15 of the line
 end
 
--- Runs a shell command against the sandbox: exit status, wall seconds, sandbox CPU seconds.
+-- Runs a shell command against the sandbox: exit status, wall seconds,
+-- sandbox CPU seconds, output, and the CPU seconds of the command's
+-- processes (the shell's `times`: its children, ion-upload and parallel).
 local function timed(cmd)
   local pid = sandbox.get().pid
   local cpu0, t0 = cpu_seconds(pid), core.now()
-  local out = os.tmpname()
-  local p = io.popen(run.env_prefix() .. " sh -c " .. run.quote(cmd) .. " >" .. out .. " 2>&1; echo $?")
+  local out, clock = os.tmpname(), os.tmpname()
+  local p = io.popen(run.env_prefix() .. " bash -c " .. run.quote(cmd .. " >" .. out .. " 2>&1; rc=$?; times >"
+    .. clock .. "; exit $rc") .. "; echo $?")
   local code = tonumber(p:read("*l"))
   p:close()
-  local log = files.read(out)
+  local wall, sandbox_cpu = core.now() - t0, cpu_seconds(pid) - cpu0
+  local log, children = files.read(out), 0
+  for m, sec in files.read(clock):match("[^\n]*\n([^\n]*)"):gmatch("(%d+)m([%d.]+)s") do
+    children = children + tonumber(m) * 60 + tonumber(sec)
+  end
   os.remove(out)
-  return code, core.now() - t0, cpu_seconds(pid) - cpu0, log
+  os.remove(clock)
+  return code, wall, sandbox_cpu, log, children
 end
 
-local function attached_count()
-  local by, total = {}, 0
-  for _, a in ipairs(sandbox.attachments()) do
-    by[a.filename] = (by[a.filename] or 0) + 1
-    total = total + 1
-  end
-  return by, total
-end
+local attached_count = sandbox.attached_by_name
 
 describe("integration: GNU parallel over four shards", function()
   local dir, tree
@@ -85,14 +86,14 @@ describe("integration: GNU parallel over four shards", function()
     local common = " --run-step 12 -r " .. run.quote(tree) .. " --quiet"
 
     sandbox.reset()
-    local code1, wall1, cpu1, log1 = timed(cli .. common .. " --journal " .. run.quote(dir .. "/one.journal"))
+    local code1, wall1, cpu1, log1, own1 = timed(cli .. common .. " --journal " .. run.quote(dir .. "/one.journal"))
     assert.equal(0, code1, log1)
     assert.equal(FILES, select(2, attached_count()))
 
     sandbox.reset()
     local cmd = "parallel --will-cite -j4 " .. cli .. common .. " --shard {}/4 --journal "
       .. run.quote(dir .. "/p.%k.journal") .. " ::: 0 1 2 3"
-    local code4, wall4, cpu4, log4 = timed(cmd)
+    local code4, wall4, cpu4, log4, own4 = timed(cmd)
     assert.equal(0, code4, log4)
     local by, total = attached_count()
     assert.equal(FILES, total)
@@ -119,7 +120,9 @@ describe("integration: GNU parallel over four shards", function()
     assert.equal(before.storage.puts, after.storage.puts) -- no byte sent again
     assert.equal(before.graphql.requests, after.graphql.requests) -- every file skipped on its journal
 
-    print(string.format("\n  shard_parallel: 1 process %.1f s (%.0f files/s, sandbox CPU %.1f s); "
-      .. "4 shards %.1f s (%.0f files/s, sandbox CPU %.1f s)", wall1, FILES / wall1, cpu1, wall4, FILES / wall4, cpu4))
+    print(string.format("\n  shard_parallel: 1 process %.1f s (%.0f files/s, sandbox CPU %.1f s, "
+      .. "ion-upload CPU %.1f s); 4 shards %.1f s (%.0f files/s, sandbox CPU %.1f s, "
+      .. "ion-upload and parallel CPU %.1f s)",
+      wall1, FILES / wall1, cpu1, own1, wall4, FILES / wall4, cpu4, own4))
   end)
 end)

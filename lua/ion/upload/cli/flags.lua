@@ -69,8 +69,8 @@ flags.defs = {
     dash = true },
   window = { "--window", "N", "Files per GraphQL document (default 50; 1 turns aliasing off).",
     check = number(upload.check_window), dash = true },
-  journal = { "--journal", "FILE", { upload = "Resume journal: run again with the same file to finish a stopped batch.",
-    watch = "The journal: what is done survives a restart." } },
+  journal = { "--journal", "FILE", { upload = "Resume journal: run again with the same file to finish a stopped batch "
+    .. "(%k, %n: the shard's K and N).", watch = "The journal: what is done survives a restart." } },
   receipts = { "--receipts", "FILE", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)." },
   shard = { "--shard", "K/N", { verify = "The shard K of N whose journal %k names (default: $ION_UPLOAD_SHARD).",
     ["*"] = "Only the files of shard K of N (K from 0), by a hash of each file's path relative to its folder "
