@@ -46,9 +46,12 @@ end
 --- The shard the journal at `path` serves, read without a lock: "K/N" | nil
 -- (none recorded, or no journal there).
 function record.of_file(path)
-  local jnl = require("ion.upload.journal.file").peek(path)
-  local had = jnl and record.of(jnl.index)
-  if jnl then jnl:close() end
+  local fh = io.open(path, "rb")
+  if not fh then return nil end
+  local index = jstate.index_file(fh)
+  local had = index and record.of(index)
+  if index then index:close() end
+  fh:close()
   return had
 end
 
