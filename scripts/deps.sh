@@ -16,9 +16,11 @@ packages=(
   python3 python3-httpx
   # the event loops of issue 15's adapters and specs (ion.upload.luv, ion.upload.cqueues, examples/nvim)
   lua-luv lua-cqueues neovim
-  # issue 26's recipes: GNU parallel (spec/integration/shard_parallel_spec.lua), PyYAML and
-  # systemd-analyze (spec/examples_shard_spec.lua checks the Kubernetes Job and the systemd unit)
-  parallel python3-yaml systemd
+  # issue 25: systemd-analyze verify of examples/ion-upload-watch.service (spec/service_unit_spec.lua)
+  systemd
+  # issue 26's recipes: GNU parallel (spec/integration/shard_parallel_spec.lua), PyYAML
+  # (spec/examples_shard_spec.lua checks the Kubernetes Job; systemd-analyze its unit)
+  parallel python3-yaml
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 

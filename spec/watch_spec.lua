@@ -75,9 +75,7 @@ describe("client:watch", function()
     local w = assert(c:watch(dir, { target = { run_step = 1 }, settle = 60 }))
     assert.is_nil(w.watcher)
     assert.equal(2, w.o.poll)
-    assert.is_table(w.cand["a.txt"])
-    assert.is_nil(w.cand["b.part"])
-    assert.is_nil(w.cand[".hidden"])
+    assert.same({ "a.txt" }, w.candidates:names()) -- (the watch's part: b.part and .hidden are not candidates)
     assert.is_true(w:timeout() <= 2) -- polling every 2 s: the next scan is due
     w:close()
     assert.is_true(w:done())
@@ -125,10 +123,7 @@ describe("client:watch", function()
     local opts = { target = { run_step = 1 }, settle = 60, include = "*.docx", exclude = "drafts/" }
     local w = assert(client():watch(dir, opts))
     local function taken()
-      local names = {}
-      for rel in pairs(w.cand) do names[#names + 1] = rel end
-      table.sort(names)
-      return table.concat(names, " ")
+      return table.concat(w.candidates:names(), " ")
     end
     -- (Word's lock file ~$c.docx matches *.docx: an include alone never takes a temporary name)
     assert.equal("c.docx", taken())
@@ -165,11 +160,11 @@ describe("client:watch", function()
       .. dir .. "/new/sub/b.txt'"))
     files.write(dir, "top.txt", "xyz")
     local deadline = real_core.now() + 10 * slowdown
-    while not (w.cand["new/a.txt"] and w.cand["new/sub/b.txt"] and w.cand["top.txt"]) and real_core.now() < deadline do
+    while w.candidates:count() < 3 and real_core.now() < deadline do
       w:step(0.05)
     end
     local sizes = {}
-    for rel, cand in pairs(w.cand) do sizes[rel] = cand.info.size end
+    for _, rel in ipairs(w.candidates:names()) do sizes[rel] = w.candidates:info(rel).size end
     w:close()
     assert.same({ ["new/a.txt"] = 3, ["new/sub/b.txt"] = 5, ["top.txt"] = 3 }, sizes)
     assert.same({}, asked)

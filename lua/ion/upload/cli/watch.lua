@@ -197,6 +197,7 @@ function watch_cli.run(argv, env)
     once = args.once, concurrency = args.concurrency, window = args.window, validate = args.validate,
     hidden = args.hidden, take_temporary = args.take_temporary, sha256 = receipts and true or nil,
     target_wait = args.target_wait, shard = args.shard,
+    notify = true, -- under systemd ($NOTIFY_SOCKET): READY, STATUS, the watchdog (watch/notify.lua)
     on_event = function(ev)
       if ev.type == "error" or ev.type == "failed" then failures = failures + 1 end
       if receipts and ev.type == "done" then

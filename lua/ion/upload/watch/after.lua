@@ -1,57 +1,57 @@
 -- What happens to a file once its outcome is final: `after` (keep, move to
 -- a folder keeping the relative path, delete) for a confirmed attachment,
 -- and the `failed` folder for a permanent failure. Only ever called for
--- those two: a file in doubt is never moved or deleted. Methods of the
--- watch job (self), mixed in by ion.upload.watch.watcher.
-local M = {}
+-- those two: a file in doubt is never moved or deleted.
+local After = {}
+After.__index = After
+
+--- After.new(core, root, o, queue, emit) -> after: o, the watch's checked
+-- options (after, move_to, failed); queue forgets a file moved or deleted.
+function After.new(core, root, o, queue, emit)
+  return setmetatable({ core = core, root = root, delete = o.after == "delete", move_to = o.move_to,
+    failed = o.failed, queue = queue, emit = emit }, After)
+end
 
 -- The folders of rel under base (base itself must exist): true | nil, why.
-function M:make_parents(base, rel)
+local function make_parents(core, base, rel)
   local path = base
   for part in rel:gmatch("([^/]+)/") do
     path = path .. "/" .. part
-    local ok, err = self.core.mkdir(path)
+    local ok, err = core.mkdir(path)
     if not ok then return nil, err.message end
   end
   return true
 end
 
 -- Moves rel to base/rel: ok, dest, why.
-function M:move_under(base, rel)
+function After:move_under(base, rel)
   local dest = base .. "/" .. rel
-  local ok, why = self:make_parents(base, rel)
+  local ok, why = make_parents(self.core, base, rel)
   if ok then ok, why = os.rename(self.root .. "/" .. rel, dest) end
   return ok, dest, why
 end
 
 -- A confirmed attachment (its journal record written): keep, move or delete.
--- A file moved or deleted is gone: nothing to remember it by (the same
--- bytes dropped in again are taken, skipped by the journal, and moved).
-function M:forget(rel, key)
-  self.uploaded.versions:remove(rel .. "\0" .. key)
-  self.uploaded.paths:remove(rel)
-end
-
-function M:after_success(rel, key)
-  local o, abs = self.o, self.root .. "/" .. rel
-  if o.after == "delete" then
+function After:success(rel, key)
+  local abs = self.root .. "/" .. rel
+  if self.delete then
     local ok, why = os.remove(abs)
-    if ok then self:forget(rel, key) end
+    if ok then self.queue:forget(rel, key) end
     self.emit({ type = ok and "deleted" or "after_error", rel = rel, path = abs, message = (not ok) and why or nil })
-  elseif o.move_to then
-    local ok, dest, why = self:move_under(o.move_to, rel)
-    if ok then self:forget(rel, key) end
+  elseif self.move_to then
+    local ok, dest, why = self:move_under(self.move_to, rel)
+    if ok then self.queue:forget(rel, key) end
     self.emit({ type = ok and "moved" or "after_error", rel = rel, path = abs, to = dest,
       message = (not ok) and why or nil })
   end
 end
 
 -- A permanent failure, with a `failed` folder: moved there.
-function M:after_failure(rel)
-  if not self.o.failed then return end
-  local ok, dest, why = self:move_under(self.o.failed, rel)
+function After:failure(rel)
+  if not self.failed then return end
+  local ok, dest, why = self:move_under(self.failed, rel)
   self.emit({ type = ok and "moved" or "after_error", rel = rel, path = self.root .. "/" .. rel, to = dest,
     failed = true, message = (not ok) and why or nil })
 end
 
-return M
+return After

@@ -15,6 +15,7 @@ options.KNOWN = {
   concurrency = true, window = true, retry_cap = true, validate = true,
   hidden = true, take_temporary = true, sha256 = true, target_wait = true, shard = true,
 }
+options.KNOWN.notify = true -- systemd's notify protocol (watch/notify.lua)
 
 local function bad(message, field, hint)
   return nil, errors.new("bad_input", "watch: " .. message, { field = field, hint = hint })
@@ -96,7 +97,7 @@ function options.check(opts, defaults)
   o, cerr = check_rules(o)
   if not o then return nil, cerr end
   if o.on_event ~= nil and type(o.on_event) ~= "function" then return bad("on_event must be a function", "on_event") end
-  for _, k in ipairs({ "hidden", "sha256" }) do
+  for _, k in ipairs({ "hidden", "sha256", "notify" }) do
     if o[k] ~= nil and type(o[k]) ~= "boolean" then return bad(k .. " must be a boolean", k) end
   end
   if o.shard ~= nil then -- the files of one shard, by their path under dir (lua/ion/upload/shard.lua)

@@ -10,16 +10,24 @@
 -- reported once per (file, rules generation); in-doubt ones are left to the
 -- journal (the next run registers them again) and never moved or deleted.
 --
--- The parts: watch/options (the options checked), watch/folders (the move
--- and failed folders checked at start), watch/candidates (seeing
--- and settling files, taking them), watch/outcomes (what the engine's
--- outcomes mean: retry, hold, done), watch/after (move, delete, failed),
--- watch/outage ("waiting for ION since …", then resumed).
+-- The parts, each an object of its own that the others use through its
+-- methods: watch/options (the options checked) and watch/folders (the move
+-- and failed folders checked at start); then, made at start, a Queue (the
+-- files in flight, waiting, held and uploaded: watch/queue), Candidates
+-- (seeing and settling files), Outcomes (taking them into the engine, and
+-- what the engine's outcomes mean: retry, hold, done), After (move, delete,
+-- failed) and Outage ("waiting for ION since …", then resumed); and
+-- watch/notify (what systemd is told: ready, status, the watchdog's pings).
 local check = require("ion.upload.check")
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch.rules")
 local folders = require("ion.upload.watch.folders")
 local options = require("ion.upload.watch.options")
+local Queue = require("ion.upload.watch.queue")
+local Candidates = require("ion.upload.watch.candidates")
+local Outcomes = require("ion.upload.watch.outcomes")
+local After = require("ion.upload.watch.after")
+local Outage = require("ion.upload.watch.outage")
 
 local watch = {}
 
@@ -35,12 +43,6 @@ watch.idle_wait = 30
 
 local Watch = { __name = "ion.upload.watch.watcher" }
 Watch.__index = Watch
-for _, part in ipairs({
-  require("ion.upload.watch.candidates"), require("ion.upload.watch.outcomes"), require("ion.upload.watch.after"),
-  (require("ion.upload.watch.outage")),
-}) do
-  for name, f in pairs(part) do Watch[name] = f end
-end
 
 --- watch.start(ctx, start_many, dir, opts) -> job | nil, err. ctx: the
 -- client's narrow context (ion.upload.context); start_many(engine_opts) ->
@@ -61,24 +63,19 @@ function watch.start(ctx, start_many, dir, opts, level)
   local fok, ferr = folders.check(core, root, o)
   if not fok then return nil, ferr end
 
-  local self = setmetatable({
-    core = core, random = ctx.random, root = root, o = o, gen = 1,
-    cand = {},     -- rel -> { key, since }: seen, not yet settled
-    inflight = {}, -- rel -> { key, index, rewritten }
-    by_index = {}, -- engine index -> rel
-    -- what was uploaded (or shown done by the journal), for as long as the
-    -- watch runs: as 64-bit hashes in the core (about 20 bytes a file, where
-    -- Lua strings took 110: bench/watch_soak.md). versions: rel .. "\0" ..
-    -- key of each version done; paths: each rel with a version done.
-    uploaded = { versions = core.hashset(), paths = core.hashset() },
-    held = {},     -- rel -> key .. "#" .. gen: unmatched or permanently failed; key .. "#doubt": in doubt
-    waiting = {},  -- rel -> { key, due, attempt }: transient failure, to retry
-    outcomes = {}, -- engine events to act on after the step
-    stopping = false,
-  }, Watch)
-  self.emit = function(ev)
+  local self = setmetatable({ core = core, root = root, o = o, stopping = false }, Watch)
+  self.notify = require("ion.upload.watch.notify").new(self) -- systemd's, with opts.notify
+  local emit = function(ev)
     if o.on_event then o.on_event(ev) end
   end
+  self.emit = emit
+  local queue = Queue.new(core)
+  self.queue = queue
+  self.candidates = Candidates.new(core, root, o, queue, emit)
+  self.outage = Outage.new(queue, emit)
+  self.outcomes = Outcomes.new({ core = core, random = ctx.random, root = root, o = o, emit = emit, queue = queue,
+    candidates = self.candidates, outage = self.outage, after = After.new(core, root, o, queue, emit),
+    add = function(item) return self.job:add(item) end })
 
   local engine_opts = {
     open = true, journal = o.journal, concurrency = o.concurrency, window = o.window,
@@ -86,22 +83,7 @@ function watch.start(ctx, start_many, dir, opts, level)
     -- a watch runs for months: its events tell each file's outcome, and a
     -- results array would grow by one entry per file for as long as it runs
     keep_results = false,
-    on_event = function(ev)
-      local rel = self.by_index[ev.index] or self.adding
-      if rel then ev.rel = rel end
-      local f = rel and self.inflight[rel]
-      if ev.type == "done" and f then ev.target = f.target end -- (for receipts)
-      if ev.type == "done" or ev.type == "error" then
-        self.outcomes[#self.outcomes + 1] = ev
-        if not self.by_index[ev.index] and self.adding then self.final_in_add = true end
-        -- an attempt the watch retries is told by its `waiting` event (outcomes.lua)
-        if ev.type == "error" and self:retries(ev) then
-          ev.held_back = true
-          return
-        end
-      end
-      if o.on_event then o.on_event(ev) end
-    end,
+    on_event = function(ev) self.outcomes:engine_event(ev) end,
   }
   local job, jerr = start_many(engine_opts)
   if not job then return nil, jerr end
@@ -119,43 +101,44 @@ function watch.start(ctx, start_many, dir, opts, level)
       return nil, errors.from_core(werr, "watch: ")
     end
   end
-  self:scan("")
+  self.candidates:scan("")
   self.next_scan = o.poll and (core.now() + o.poll) or nil
   return self
 end
 
 -- Whether nothing is left to do for `once`: no candidates, nothing queued.
 function Watch:idle()
-  return next(self.cand) == nil and next(self.inflight) == nil and next(self.waiting) == nil
+  return self.candidates:empty() and self.queue:empty()
 end
 
 -- Seconds until the next thing of ours is due (settle, retry, scan), or nil.
 function Watch:next_due(now)
-  local due
+  local due = self.candidates:next_due()
   local function at(t)
-    if not due or t < due then due = t end
+    if t and (not due or t < due) then due = t end
   end
-  for _, c in pairs(self.cand) do at(c.since + self.o.settle) end
-  for _, wt in pairs(self.waiting) do at(wt.due) end
-  if self.next_scan and not self.stopping then at(self.next_scan) end
+  at(self.queue:next_due())
+  if not self.stopping then at(self.next_scan) end
   return due and math.max(0, due - now) or nil
 end
 
 function Watch:tick()
   local now = self.core.now()
+  self.notify:step(self, now) -- READY, STATUS, the watchdog's ping: only while the loop turns
   -- a caught SIGINT or SIGTERM (core.catch_interrupt) is the graceful stop
   if not self.stopping and self.core.interrupted and self.core.interrupted() then self:stop() end
-  self:handle_outcomes(now)
+  self.outcomes:handle(now)
   -- the job stopped on a failure no file escapes (a rejected token): so does the watch
   if not self.stopping and self.job:stopping() then self:stop() end
   if not self.stopping then
-    self:read_watcher()
+    if self.watcher then self.candidates:read(self.watcher) end
     if self.next_scan and now >= self.next_scan then
-      self:scan("")
+      self.candidates:scan("")
       self.next_scan = now + self.o.poll
     end
-    self:settle_candidates(now)
-    self:retry_due(now)
+    local outcomes = self.outcomes
+    self.candidates:settle(now, function(rel, c) outcomes:take(rel, c) end)
+    outcomes:retry_due(now)
   end
   if (self.o.once or self.stopping) and not self.input_finished and self:idle_for_finish() then
     self.input_finished = true
@@ -194,7 +177,7 @@ end
 
 function Watch:timeout()
   if self.job:done() then return 0 end
-  if #self.outcomes > 0 then return 0 end
+  if self.outcomes:pending() then return 0 end
   local now = self.core.now()
   -- an open job with nothing to do says 0.2 s (it waits for items); ours
   -- come through the watcher's fd or our own timers, so idle is idle_wait
@@ -202,7 +185,7 @@ function Watch:timeout()
   if not self.job:idle() then t = math.min(self.job:timeout(), t) end
   local due = self:next_due(now)
   if due and due < t then t = due end
-  return t
+  return math.min(t, self.notify:due(now))
 end
 
 function Watch:fds()
@@ -225,9 +208,8 @@ end
 
 --- Stop taking files; registrations in flight finish (see job:cancel).
 function Watch:cancel(reason)
-  self.stopping = true
-  self.cand = {}
-  self.waiting = {}
+  self:stop_taking()
+  self.queue:drop_waiting()
   self:close_watcher()
   self.job:cancel(reason or "the watch was stopped")
 end
@@ -238,21 +220,25 @@ end
 -- `aborted` and stay where they are.
 function Watch:stop()
   if self.stopping then return end
-  self.stopping = true
+  self:stop_taking()
   local err = errors.new("aborted", "the watch stopped before this file's upload started",
     { hint = "The file stays in the folder: the next start of the watch takes it" })
-  for rel in pairs(self.waiting) do
-    if not self.inflight[rel] then
-      self.emit({ type = "error", rel = rel, path = self.root .. "/" .. rel, err = errors.copy(err) })
-    end
+  for _, rel in ipairs(self.queue:drop_waiting()) do
+    self.emit({ type = "error", rel = rel, path = self.root .. "/" .. rel, err = errors.copy(err) })
   end
-  self.cand = {}
-  self.waiting = {}
   self:close_watcher()
   self.job:drain(err)
 end
 
+-- No file is seen or taken any more, and a failure is final.
+function Watch:stop_taking()
+  self.stopping = true
+  self.candidates:stop()
+  self.outcomes:stop()
+end
+
 function Watch:close_watcher()
+  self.notify:stopping() -- the folder is no longer watched: STOPPING=1 (once)
   if self.watcher then
     self.watcher:close()
     self.watcher = nil
@@ -266,6 +252,7 @@ end
 
 --- Reloads the rules from their file; a bad file keeps the old rules.
 function Watch:reload_rules()
+  self.notify:reloading() -- RELOADING=1 now, READY=1 when the loop turns again
   if not self.o.rules then return true end
   local set, err = rules_mod.reload(self.o.rules)
   if err then
@@ -273,10 +260,21 @@ function Watch:reload_rules()
     return nil, err
   end
   self.o.rules = set
-  self.gen = self.gen + 1
+  self.outcomes:use_rules(set)
+  self.queue:next_generation()
   self.emit({ type = "rules_reloaded" })
-  self:scan("")
+  self.candidates:scan("")
   return true
+end
+
+--- w:queued() -> files taken and not finished, held for a retry included.
+function Watch:queued()
+  return self.queue:queued_count()
+end
+
+--- w:waiting_message() -> "waiting for ION since …" while a wait is on, else nil.
+function Watch:waiting_message()
+  return self.outage:message()
 end
 
 --- w:results() -> {}, summary once done (nil before): a watch keeps no
