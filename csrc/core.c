@@ -66,6 +66,7 @@ int luaopen_ion_upload_core(lua_State *L)
     ion_hashset_open_lib(L);
     ion_notify_open_lib(L);
     ion_http_open_lib(L);
+    ion_shard_open_lib(L);
     lua_pushliteral(L, ION_VERSION);
     lua_setfield(L, -2, "version");
     push_curl_version(L);

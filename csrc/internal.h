@@ -93,6 +93,7 @@ ION_HIDDEN void ion_hashset_open_lib(lua_State *L); /* hashset */
 ION_HIDDEN void ion_journal_open_lib(lua_State *L); /* journal_index, fsync_dir, same_file */
 ION_HIDDEN void ion_notify_open_lib(lua_State *L);  /* sd_notify, sd_watchdog_usec */
 ION_HIDDEN void ion_http_open_lib(lua_State *L);    /* http_listen (the status server) */
+ION_HIDDEN void ion_shard_open_lib(lua_State *L);   /* shard_bucket, fnv1a64 */
 
 /* Sets a libcurl option on x->easy while configuring a transfer; a refusal is
  * returned to Lua as nil, err (bad_input). Needs `L` and `x` in scope. */

@@ -197,7 +197,9 @@ static int apply_hashed(ji_index *ix, uint64_t h, const char *k, size_t kn, cons
         remember(ix, h, k, kn);
     }
 #define IS(word) (en == sizeof(word) - 1 && memcmp(e, word, en) == 0)
-    if (IS("put")) {
+    /* "shard": the journal's one record of the shard it serves
+     * (journal/file.lua), kept as a put line is, so compaction copies it */
+    if (IS("put") || IS("shard")) {
         s->put = off + 1;
     } else if (IS("attached")) {
         s->att = off + 1, s->first &= JI_OFF;

@@ -20,6 +20,9 @@ packages=(
   systemd
   # the status server's specs: promtool checks /metrics, headless chromium renders the page
   prometheus chromium
+  # issue 26's recipes: GNU parallel (spec/integration/shard_parallel_spec.lua), PyYAML
+  # (spec/examples_shard_spec.lua checks the Kubernetes Job; systemd-analyze its unit)
+  parallel python3-yaml
 )
 packages+=(${ION_EXTRA_PACKAGES:-})
 

@@ -9,14 +9,7 @@ local run = require("support.cli_run")
 
 local N = 40
 
-local function attachments_by_name()
-  local out, total = {}, 0
-  for _, a in ipairs(sandbox.attachments()) do
-    out[a.filename] = (out[a.filename] or 0) + 1
-    total = total + 1
-  end
-  return out, total
-end
+local attachments_by_name = sandbox.attached_by_name
 
 describe("integration: resume after SIGKILL", function()
   local dir

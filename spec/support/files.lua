@@ -20,6 +20,21 @@ function files.write(dir, name, content)
   return path
 end
 
+--- A tree of files under a new temporary folder: names[i] (relative paths,
+-- folders made as needed) holding content(i). The folder, and names.
+function files.tree(names, content)
+  local dir, made = files.tmpdir(), {}
+  for i, name in ipairs(names) do
+    local folder = name:match("^(.*)/[^/]*$")
+    if folder and not made[folder] then
+      assert(os.execute("mkdir -p " .. q(dir .. "/" .. folder)))
+      made[folder] = true
+    end
+    files.write(dir, name, content(i))
+  end
+  return dir, names
+end
+
 function files.md5(path)
   -- from stdin: md5sum escapes names with a backslash or newline in its output
   local p = io.popen("md5sum < " .. q(path) .. " 2>/dev/null")

@@ -167,6 +167,16 @@ function sandbox.reset() return sandbox.admin("POST", "/reset") end
 function sandbox.faults(t) return sandbox.admin("POST", "/faults", t) end
 function sandbox.counters() return sandbox.admin("GET", "/counters") end
 function sandbox.attachments() return sandbox.admin("GET", "/attachments") end
+
+-- The attachments counted by filename, and their total.
+function sandbox.attached_by_name()
+  local by, total = {}, 0
+  for _, a in ipairs(sandbox.attachments()) do
+    by[a.filename] = (by[a.filename] or 0) + 1
+    total = total + 1
+  end
+  return by, total
+end
 function sandbox.dataset() return sandbox.admin("GET", "/dataset") end
 function sandbox.secrets() return sandbox.instance():secrets() end
 

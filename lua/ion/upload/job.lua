@@ -118,7 +118,8 @@ end
 ---------------------------------------------------------------------------
 -- Input over time
 
---- job:add(item) -> its index (its place in job:results()). The item is
+--- job:add(item) -> its index (its place in job:results()); nil for an
+-- item of another shard (option shard), left out. The item is
 -- checked at once (a bad one fails alone, as in upload_many). Raises once
 -- the input is finished (finish_input, or cancel).
 function Job:add(item)

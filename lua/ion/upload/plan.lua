@@ -84,7 +84,7 @@ function plan.make(ctx, list, opts, level)
   local jnl
   if o.journal then
     local jerr
-    jnl, jerr = journal_mod.peek(o.journal)
+    jnl, jerr = journal_mod.peek(o.journal, o.shard or false)
     if not jnl then return nil, jerr end
   end
   -- a run of the engine that goes no further than the lookups (an item whose

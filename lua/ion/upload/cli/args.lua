@@ -89,7 +89,7 @@ function cli_args.parser(version)
     p:flag("--follow", "Enter symlinks to folders (loops are detected)."),
     p:flag("--relative-names", "Name each file by its path relative to the folder, not its basename."),
   })
-  flags.group(p, "upload", "How", { "concurrency", "window", "journal",
+  flags.group(p, "upload", "How", { "concurrency", "window", "journal", "shard",
     p:flag("--dry-run", "Check every file and look up every target, print the plan, send nothing (exit 1 if any "
       .. "file would fail)."),
     "receipts", "limit_rate", "no_validate", "no_verify_md5", "timeout", "stall_timeout", "retries" })

@@ -134,7 +134,8 @@ end
 -- list (entries with their item or their error; where[k] = the entry of
 -- items[k]). env: { stdout, stderr, usage_error }.
 function dry_run.run(client, entries, items, where, args, env)
-  local p, err = client:plan(items, { concurrency = args.concurrency, window = args.window, journal = args.journal })
+  local p, err = client:plan(items, { concurrency = args.concurrency, window = args.window, journal = args.journal,
+    shard = args.shard })
   client:close()
   if not p then return env.usage_error(printable(err)) end
   local list = full_plan(entries, items, p, where)

@@ -6,6 +6,7 @@
 local config = require("ion.upload.config")
 local environments = require("ion.upload.environments")
 local rate = require("ion.upload.cli.rate_value")
+local shard = require("ion.upload.shard")
 local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
 local upload = require("ion.upload")
@@ -68,9 +69,12 @@ flags.defs = {
     dash = true },
   window = { "--window", "N", "Files per GraphQL document (default 50; 1 turns aliasing off).",
     check = number(upload.check_window), dash = true },
-  journal = { "--journal", "FILE", { upload = "Resume journal: run again with the same file to finish a stopped batch.",
-    watch = "The journal: what is done survives a restart." } },
+  journal = { "--journal", "FILE", { upload = "Resume journal: run again with the same file to finish a stopped batch "
+    .. "(%k, %n: the shard's K and N).", watch = "The journal: what is done survives a restart." } },
   receipts = { "--receipts", "FILE", "Append one JSON line per file attached (MD5, SHA-256, ids; see README)." },
+  shard = { "--shard", "K/N", { verify = "The shard K of N whose journal %k names (default: $ION_UPLOAD_SHARD).",
+    ["*"] = "Only the files of shard K of N (K from 0), by a hash of each file's path relative to its folder "
+    .. "(default: $ION_UPLOAD_SHARD; see README)." }, check = shard.parse, dash = true },
   limit_rate = { "--limit-rate", "RATE", "Cap on all transfers together, per second, as curl: 500K, 2M, 1G.",
     check = rate.parse, dash = true },
   no_validate = { "--no-validate", false, "Do not ask ION to check the stored object (validateUpload)." },

@@ -17,6 +17,7 @@
 -- path as written, made absolute, and its target: a stat a row would cost a
 -- rerun that skips 100,000 files about a sixth of its time.
 local manifest = require("ion.upload.cli.manifest")
+local shard = require("ion.upload.shard")
 local target_text = require("ion.upload.cli.target_text")
 local targets = require("ion.upload.targets")
 local walk = require("ion.upload.cli.walk")
@@ -96,7 +97,8 @@ function Source:from_row(row)
   local kind, v = next(row.target)
   self.key = absolute(self.cwd, row.path) .. "\0"
     .. (type(v) == "table" and target_text.describe(row.target) or targets.cache_key(kind, v))
-  return { path = row.path, item = { path = row.path, target = row.target, filename = row.filename } }
+  return { path = row.path, shard_key = row.path,
+    item = { path = row.path, target = row.target, filename = row.filename, shard_key = row.path } }
 end
 
 -- The next entry of a folder walk, or nil when that walk has ended.
@@ -116,8 +118,8 @@ function Source:from_walk()
       else
         self.key = self.walk_real and self.walk_real .. rec.rel
       end
-      return { path = rec.path, size = rec.size, item = { path = rec.path, target = args.target,
-        filename = args.relative_names and rec.rel or nil } }
+      return { path = rec.path, size = rec.size, shard_key = rec.rel, item = { path = rec.path, target = args.target,
+        filename = args.relative_names and rec.rel or nil, shard_key = rec.rel } }
     elseif rec.kind == "error" then
       return { path = rec.path, err = rec.err }
     else
@@ -160,19 +162,26 @@ function Source:entry(block)
     else
       self.key = key or nil
       -- the display size stream.lua would stat for: 0 unless a regular file
-      return { path = path, size = kind == "file" and size or 0, item = { path = path, target = self.args.target } }
+      return { path = path, size = kind == "file" and size or 0, shard_key = path,
+        item = { path = path, target = self.args.target } }
     end
   end
 end
 
 --- The next entry | false (none ready yet: a manifest pipe waits for its
 -- writer; only when not `block`) | nil (no more) | nil, err (the manifest
--- could not be read further). A file already taken is skipped, with a note.
+-- could not be read further). A file already taken is skipped, with a note;
+-- with --shard, a file of another shard silently (e.shard_key: the key of
+-- lua/ion/upload/shard.lua; none for a folder that cannot be read: every
+-- shard reports it).
 function Source:next(block)
   while true do
     local e, err = self:entry(block)
-    if not e or not self.key or self.seen:add(self.key) then return e, err end
-    self.notes(e.path, "given twice (the same file, to the same target): taken once")
+    local other = e and e.shard_key and not shard.takes(self.args.shard, e.shard_key)
+    if not other then
+      if not e or not self.key or self.seen:add(self.key) then return e, err end
+      self.notes(e.path, "given twice (the same file, to the same target): taken once")
+    end
   end
 end
 

@@ -49,7 +49,7 @@ function cli.run(argv, env)
 
   if argv[1] == "watch" then
     return require("ion.upload.cli.watch").run(argv, { core = core, stdout = stdout, stderr = stderr,
-      usage_error = usage_error,
+      usage_error = usage_error, getenv = getenv,
       make_client = function(args, say) return cli_args.new_client(args, getenv, core, say) end })
   end
 
@@ -72,6 +72,9 @@ function cli.run(argv, env)
     stdout:write("ion-upload ", upload.VERSION, " (libcurl ", tostring(core.curl_version), ")\n")
     return OK
   end
+
+  local sharded, sherr = require("ion.upload.cli.shard_args").resolve(args, getenv, core)
+  if not sharded then return usage_error(sherr) end
 
   -- -v lines: on stderr, above the progress bars once they are drawn (stream.run)
   -- Notes and -v lines go to stderr, or above the bars on a terminal (stream.run points say.line there).

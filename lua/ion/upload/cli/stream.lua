@@ -82,6 +82,7 @@ function stream.run(client, source, args, env)
   job, jerr = client:start_many({}, {
     open = true, keep_results = false,
     concurrency = args.concurrency, window = args.window, journal = args.journal, validate = args.validate,
+    shard = args.shard,
     sha256 = receipts and true or nil,
     on_event = shows and function(ev) shows:event(ev, where[ev.index]) end,
     on_result = function(k, r)

@@ -11,6 +11,7 @@ local flags = require("ion.upload.cli.flags")
 local output = require("ion.upload.cli.output")
 local inputs = require("ion.upload.cli.verify_inputs")
 local receipts = require("ion.upload.cli.receipts")
+local shard_args = require("ion.upload.cli.shard_args")
 
 local verify_cli = {}
 
@@ -27,13 +28,15 @@ function verify_cli.parser()
   p:add_help(false)
   p:argument("ids", "Attachment ids to read back (instead of a file)."):args("*")
   p:group("What",
-    p:option("--journal", "The journal of the uploads: every file attached per it."):argname("FILE"),
+    p:option("--journal", "The journal of the uploads: every file attached per it (a glob in its last part, "
+      .. "'uploads.*.journal', reads every shard's)."):argname("FILE"),
     p:option("--receipts", "The receipts of the uploads (ion-upload --receipts)."):argname("FILE"),
     p:option("--manifest", "Only the files of this manifest, found in the journal or receipts."):argname("FILE"),
     p:option("--download", "Also keep what ION holds: DIR/<id>-<name> (nothing is written otherwise).")
       :argname("DIR"))
   flags.group(p, "verify", "Where", { "profile", "endpoint", "environment", "proxy", "ca_file", "timeout",
     "stall_timeout", "retries" })
+  flags.group(p, "verify", "Shard", { "shard" })
   flags.group(p, "verify", "Output", { "json", "quiet", "verbose", "help" })
   p:epilog([[
 Per file: ok, mismatch (ION's bytes, or its storage key, differ from the record;
@@ -73,8 +76,10 @@ end
 local function load(args, env)
   if #args.ids > 0 then return inputs.from_ids(args.ids) end
   local records, err
-  if args.journal then
-    records, err = inputs.from_journal(args.journal)
+  if args.journal then -- one journal, or those a glob names (one a shard)
+    local paths
+    paths, err = shard_args.journals(args.journal, env.core)
+    records, err = paths and inputs.from_journals(paths), err
   else
     records, err = inputs.from_receipts(args.receipts)
   end
@@ -147,6 +152,8 @@ function verify_cli.run(argv, env)
       return env.usage_error("--download " .. args.download .. ": no such folder (create it first)")
     end
   end
+  local sharded, sherr = shard_args.resolve(args, env.getenv, env.core)
+  if not sharded then return env.usage_error(sherr) end
   local entries, lerr = load(args, env)
   if not entries then return env.usage_error(lerr) end
   local client, cerr = cli_args.new_client(args, env.getenv, env.core, function(line)

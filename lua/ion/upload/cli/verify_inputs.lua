@@ -29,27 +29,48 @@ local function by_label(a, b)
   return tostring(a.target) < tostring(b.target)
 end
 
---- Entries of a journal's files | nil, message. Sorted by path.
-function inputs.from_journal(path)
+-- One journal's files added to out (at: journal key -> its index in out):
+-- true | nil, message. A key already there (another shard's journal) is
+-- kept once, by the record that shows it attached if one does.
+local function add_journal(path, out, at)
   local each, err = journal.each(path)
   if not each then return nil, tostring(err.message) end
-  local out = {}
   for key, state in each do
     local abs, size, mtime, target_key = journal.parse_key(key)
-    if abs then
-      local a = state.attached
-      if type(a) == "table" then
-        out[#out + 1] = { label = abs, target = target_key, id = targets.object_id(a.id) or a.id, expect = {
-          path = abs, size = size, mtime = mtime, md5 = value(a.md5), sha256 = value(a.sha256),
-          etag = value(a.etag), s3Key = value(a.s3Key) } }
-      elseif state.put or state.registering or state.in_doubt then
-        out[#out + 1] = { label = abs, target = target_key,
-          missing = "the journal records no attachment for this file (never registered, or in doubt)" }
-      end
+    local a, e = state.attached, nil
+    if abs and type(a) == "table" then
+      e = { label = abs, target = target_key, id = targets.object_id(a.id) or a.id, expect = {
+        path = abs, size = size, mtime = mtime, md5 = value(a.md5), sha256 = value(a.sha256),
+        etag = value(a.etag), s3Key = value(a.s3Key) } }
+    elseif abs and (state.put or state.registering or state.in_doubt) then
+      e = { label = abs, target = target_key,
+        missing = "the journal records no attachment for this file (never registered, or in doubt)" }
     end
+    local i = e and at[key]
+    if e and not i then
+      out[#out + 1], at[key] = e, #out + 1
+    elseif e and out[i].missing and not e.missing then
+      out[i] = e
+    end
+  end
+  return true
+end
+
+--- Entries of the files of several journals (`verify --journal
+-- 'uploads.*.journal'`, one a shard), as one list | nil, message. Sorted by path.
+function inputs.from_journals(paths)
+  local out, at = {}, {}
+  for _, path in ipairs(paths) do
+    local ok, err = add_journal(path, out, at)
+    if not ok then return nil, err end
   end
   table.sort(out, by_label)
   return out
+end
+
+--- Entries of a journal's files | nil, message. Sorted by path.
+function inputs.from_journal(path)
+  return inputs.from_journals({ path })
 end
 
 --- Entries of a receipts file, in its order | nil, message.

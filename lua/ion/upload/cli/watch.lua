@@ -50,7 +50,7 @@ function watch_cli.parser()
       :argname("GLOB"):count("*"),
     p:flag("--once", "Take what is there, upload it and exit (for cron)."),
   })
-  flags.group(p, "watch", "How", { "concurrency", "window", "journal", "receipts", "limit_rate", "no_validate",
+  flags.group(p, "watch", "How", { "concurrency", "window", "journal", "shard", "receipts", "limit_rate", "no_validate",
     "no_verify_md5", "timeout", "stall_timeout", "retries",
     p:option("--after", "After a confirmed upload: keep (default), move:DIR or delete."):argname("WHAT"),
     p:option("--failed", "Move files that failed for good into DIR."):argname("DIR"),
@@ -174,6 +174,8 @@ function watch_cli.run(argv, env)
     stdout:write(args.parser:get_help(), "\n")
     return OK
   end
+  local sok, serr = require("ion.upload.cli.shard_args").resolve(args, env.getenv or os.getenv, core)
+  if not sok then return env.usage_error(serr) end
   local status = watch_status.new({ out = stderr, tty = core.isatty(2), width = core.terminal_width() })
   local client, cerr = env.make_client(args, function(line) status:print(line) end)
   if not client then return env.usage_error(cerr) end
@@ -206,8 +208,8 @@ function watch_cli.run(argv, env)
     once = args.once, concurrency = args.concurrency, window = args.window, validate = args.validate,
     hidden = args.hidden, take_temporary = args.take_temporary, sha256 = receipts and true or nil,
     notify = true, -- under systemd ($NOTIFY_SOCKET): READY, STATUS, the watchdog (watch/notify.lua)
-    target_wait = args.target_wait, status = args.status, status_token_file = args.status_token_file,
-    unhealthy_after = args.unhealthy_after,
+    target_wait = args.target_wait, shard = args.shard, status = args.status,
+    status_token_file = args.status_token_file, unhealthy_after = args.unhealthy_after,
     on_event = function(ev)
       if ev.type == "error" or ev.type == "failed" then failures = failures + 1 end
       if receipts and ev.type == "done" then

@@ -4,6 +4,7 @@ local check = require("ion.upload.check")
 local config = require("ion.upload.config")
 local errors = require("ion.upload.errors")
 local files = require("ion.upload.files")
+local shard = require("ion.upload.shard")
 local targets = require("ion.upload.targets")
 
 local items = {}
@@ -25,7 +26,7 @@ end
 
 -- The options of upload_many; start_many also takes `open`.
 local known_options = { concurrency = true, window = true, journal = true, on_event = true, validate = true,
-  sha256 = true, on_result = true }
+  sha256 = true, on_result = true, shard = true }
 -- keep_results = false only where the caller may step the job itself:
 -- upload_many's answer is its results array (the contract).
 local open_options = { open = true, keep_results = true }
@@ -40,7 +41,7 @@ local function bad(field, message)
 end
 
 --- The options of upload_many with defaults: { concurrency, window, journal,
--- on_event, on_result, validate, keep_results, open } | nil, err (bad_input naming the option).
+-- on_event, on_result, validate, keep_results, open, shard } | nil, err (bad_input naming the option).
 -- `defaults` is the client's configuration; `may_open`: start_many's call.
 function items.options(defaults, opts, may_open)
   local out = {
@@ -69,6 +70,11 @@ function items.options(defaults, opts, may_open)
   if opts.journal ~= nil then
     if not check.nonempty(opts.journal) then return bad("journal", "expected a file path") end
     out.journal = opts.journal
+  end
+  if opts.shard ~= nil then
+    local s, serr = shard.check(opts.shard)
+    if not s then return nil, serr end
+    out.shard = s
   end
   if opts.on_event ~= nil then
     if type(opts.on_event) ~= "function" then return bad("on_event", "expected a function") end
@@ -116,7 +122,7 @@ function items.check(core, index, input)
     return rec
   end
   for k in pairs(input) do
-    if k ~= "path" and k ~= "target" and k ~= "filename" and k ~= "sha256" then
+    if k ~= "path" and k ~= "target" and k ~= "filename" and k ~= "sha256" and k ~= "shard_key" then
       rec.err = item_error("item " .. index .. ": unknown field " .. tostring(k), tostring(k))
       return rec
     end
@@ -161,6 +167,16 @@ function items.check(core, index, input)
   rec.size, rec.mtime, rec.real = info.size, info.mtime, info.real
   rec.read_unchecked = info.readable == nil or nil -- engine/resume.lua asks if it will read it
   return rec
+end
+
+--- Whether the run's shard (o.shard; none: all) takes `input`, an item
+-- as given: by its shard_key, or else its path. An item too malformed to
+-- have either is taken (it fails alone, in its place).
+function items.in_shard(o, input)
+  if not o.shard or type(input) ~= "table" then return true end
+  local key = input.shard_key
+  if key == nil then key = input.path end
+  return type(key) ~= "string" or shard.takes(o.shard, key)
 end
 
 --- The journal key of a checked item (absolute path, size, mtime, target).

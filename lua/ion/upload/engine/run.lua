@@ -173,7 +173,7 @@ function run.new(ctx, opts, jnl)
   return setmetatable({
     transport = ctx.transport, core = core, journal = jnl, outcomes = outcomes, docs = docs, traffic = traffic,
     lookups = lookups, stages = stages, plan = plan_mod.new(svc, jnl, lookups, opts.lookups_only),
-    count = 0, started = core.now(),
+    count = 0, started = core.now(), opts = opts,
     abort_on_interrupt = true, -- SIGINT under core.catch_interrupt (a watch stops gently instead: drain)
   }, Run)
 end
@@ -183,22 +183,28 @@ function run.open(ctx, opts)
   local jnl
   if opts.journal then
     local jerr
-    jnl, jerr = journal_mod.open(opts.journal, { core = ctx.core() })
+    jnl, jerr = journal_mod.open(opts.journal, { core = ctx.core(), shard = opts.shard })
     if not jnl then return nil, jerr end
   end
   return run.new(ctx, opts, jnl)
 end
 
 -- Checks and plans more items (their indexes follow the ones before); the
--- index of the last.
+-- index of the last (nil when none is the run's: with a shard, the items
+-- of other shards are left out, as if never given).
 function Run:add_items(list)
   local records, base = {}, self.count
   local now = self.core.now()
   for i = 1, #list do
-    records[i] = items_mod.check(self.core, base + i, list[i])
-    records[i].queued_at = now -- (job:stats(): the time from queued to attached)
+    local input = list[i]
+    if items_mod.in_shard(self.opts, input) then
+      local record = items_mod.check(self.core, base + #records + 1, input)
+      record.queued_at = now -- (job:stats(): the time from queued to attached)
+      records[#records + 1] = record
+    end
   end
-  self.count = base + #list
+  if #records == 0 and #list > 0 then return nil end
+  self.count = base + #records
   self.plan:plan(records)
   return self.count
 end

@@ -19,6 +19,7 @@ local cjson = require("cjson.safe")
 local compact = require("ion.upload.journal.compact")
 local errors = require("ion.upload.errors")
 local jstate = require("ion.upload.journal.state")
+local shard_record = require("ion.upload.journal.shard_record")
 
 -- The C core reads the journal (core.journal_index), whatever core the
 -- caller passed for locks and fsync (unit specs stub those).
@@ -58,8 +59,9 @@ end
 -- for as long as it stays open, so two runs can't interleave their records.
 -- When more than half its lines are superseded, it is compacted first
 -- (journal_compact.lua). `opts.core` replaces ion.upload.core for locks and
--- fsync (the batch passes its client's, which unit specs stub). Returns the
--- journal, or nil and a `bad_input` error.
+-- fsync (the batch passes its client's, which unit specs stub). `opts.shard`
+-- ({ k, n }): the journal records it, and one of another shard is refused.
+-- Returns the journal, or nil and a `bad_input` error.
 function journal.open(path, opts)
   if type(path) ~= "string" or path == "" then
     error("journal path must be a non-empty string", 2)
@@ -90,6 +92,8 @@ function journal.open(path, opts)
     fh:flush()
   end
   local self = new_journal({ path = path, fh = fh, core = core, index = index, skipped = stats.skipped })
+  local sok, serr = shard_record.claim(self, opts and opts.shard or false)
+  if not sok then self:close() return nil, serr end
   if compact.due(stats) then self:compact() end
   return self
 end
@@ -110,8 +114,10 @@ end
 
 --- What a journal holds, read without a lock and without writing a byte
 -- (client:plan): a read-only journal (lookup, each, close) | nil,
--- err (bad_input). A journal that does not exist yet reads as empty.
-function journal.peek(path)
+-- err (bad_input). A journal that does not exist yet reads as empty. With
+-- `s` (a checked shard, or false: a run of no shard), one of another shard
+-- is refused.
+function journal.peek(path, s)
   if type(path) ~= "string" or path == "" then
     error("journal path must be a non-empty string", 2)
   end
@@ -136,6 +142,8 @@ function journal.peek(path)
     return nil, errors.new("bad_input", "cannot read journal " .. path .. ": " .. tostring(oerr),
       { hint = "Check that the journal is a file you may read and write." })
   end
+  local sok, serr = shard_record.matches(path, index, s)
+  if not sok then index:close() return nil, serr end
   -- no fh: a write raises "journal is closed"
   return new_journal({ path = path, index = index, read_only = true })
 end
@@ -202,7 +210,7 @@ function Journal:each()
       if not after then break end
       i = after
       local rec = jstate.record_at(index, first)
-      if rec and type(rec.k) == "string" then return rec.k, jstate.of(index, rec.k) end
+      if rec and type(rec.k) == "string" and rec.k ~= shard_record.KEY then return rec.k, jstate.of(index, rec.k) end
     end
     if self.read_only then self:close() end -- a journal.each(path): read to its end
     return nil

@@ -4,6 +4,7 @@
 local errors = require("ion.upload.errors")
 local rules_mod = require("ion.upload.watch.rules")
 local glob = require("ion.upload.glob")
+local shard = require("ion.upload.shard")
 
 local Candidates = {}
 Candidates.__index = Candidates
@@ -44,10 +45,11 @@ local function temporary(o, rel)
   return true
 end
 
--- Whether rel is worth a look: not a temporary name, and taken by the
--- include and exclude globs as `ion-upload -r` takes a file (glob.take_file).
+-- Whether rel is worth a look: not a temporary name, taken by the include
+-- and exclude globs as `ion-upload -r` takes a file (glob.take_file), and
+-- of this watch's shard, if it has one (o.shard: lua/ion/upload/shard.lua).
 function Candidates:wanted(rel)
-  return not temporary(self.o, rel) and glob.take_file(self.o.filter, rel)
+  return not temporary(self.o, rel) and glob.take_file(self.o.filter, rel) and shard.takes(self.o.shard, rel)
 end
 
 -- Notes a file seen (by an event or a scan): it becomes a candidate unless

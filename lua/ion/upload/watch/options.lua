@@ -13,7 +13,7 @@ options.KNOWN = {
   rules = true, target = true, settle = true, poll = true, after = true, failed = true,
   journal = true, include = true, exclude = true, once = true, on_event = true,
   concurrency = true, window = true, retry_cap = true, validate = true,
-  hidden = true, take_temporary = true, sha256 = true, target_wait = true,
+  hidden = true, take_temporary = true, sha256 = true, target_wait = true, shard = true,
   status = true, status_token_file = true, unhealthy_after = true, -- (ion.upload.status checks them)
 }
 options.KNOWN.notify = true -- systemd's notify protocol (watch/notify.lua)
@@ -100,6 +100,11 @@ function options.check(opts, defaults)
   if o.on_event ~= nil and type(o.on_event) ~= "function" then return bad("on_event must be a function", "on_event") end
   for _, k in ipairs({ "hidden", "sha256", "notify" }) do
     if o[k] ~= nil and type(o[k]) ~= "boolean" then return bad(k .. " must be a boolean", k) end
+  end
+  if o.shard ~= nil then -- the files of one shard, by their path under dir (lua/ion/upload/shard.lua)
+    local s, serr = require("ion.upload.shard").check(o.shard, "watch")
+    if not s then return nil, serr end
+    o.shard = s
   end
   -- the filter of `ion-upload -r`: glob.take_file, glob.skip_folder
   o.filter = {}

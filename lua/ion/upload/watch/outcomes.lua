@@ -96,7 +96,8 @@ function Outcomes:take(rel, c)
   end
   local rewritten = self.queue:uploaded_before(rel)
   self.adding, self.final_in_add = rel, false
-  local index = self.add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename })
+  local index = self.add({ path = self.root .. "/" .. rel, target = m.target, filename = m.filename,
+    shard_key = rel })
   self.adding = nil
   local announced = c.announced or not self.final_in_add
   self.queue:add(rel, { key = key, index = index, announced = announced, target = m.target,

@@ -82,7 +82,7 @@ function watch.start(ctx, start_many, dir, opts, level)
 
   local engine_opts = {
     open = true, journal = o.journal, concurrency = o.concurrency, window = o.window,
-    validate = o.validate, sha256 = o.sha256,
+    validate = o.validate, sha256 = o.sha256, shard = o.shard,
     -- a watch runs for months: its events tell each file's outcome, and a
     -- results array would grow by one entry per file for as long as it runs
     keep_results = false,
