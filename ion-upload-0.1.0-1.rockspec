@@ -134,6 +134,7 @@ build = {
     ["ion.upload.watch.outage"] = "lua/ion/upload/watch/outage.lua",
     ["ion.upload.watch.outcomes"] = "lua/ion/upload/watch/outcomes.lua",
     ["ion.upload.watch.queue"] = "lua/ion/upload/watch/queue.lua",
+    ["ion.upload.watch.services"] = "lua/ion/upload/watch/services.lua",
     ["ion.upload.watch.templates"] = "lua/ion/upload/watch/templates.lua",
     ["ion.upload.engine.stats"] = "lua/ion/upload/engine/stats.lua",
     ["ion.upload.status"] = "lua/ion/upload/status.lua",

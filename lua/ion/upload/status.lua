@@ -139,33 +139,18 @@ local function check(opts)
   return o
 end
 
--- The watch's own methods, each followed by the server's part. (Set on the
--- watch object itself: the class's methods stay as they are.)
-local function decorate(w, srv)
-  local fds, next_due, tick, step, close = w.fds, w.next_due, w.tick, w.step, w.close
-  w.fds = function(self)
-    local r, wr = fds(self)
-    if not self:done() then srv:fds(r, wr) end
-    return r, wr
-  end
-  w.next_due = function(self, now)
-    local due, at = next_due(self, now), srv:next_due()
-    if at and (not due or at - now < due) then due = math.max(0, at - now) end
-    return due
-  end
-  w.tick = function(self)
-    tick(self)
-    srv:step(self.core.now())
-  end
-  w.step = function(self, timeout)
-    local done = step(self, timeout)
-    if done then srv:close() end
-    return done
-  end
-  w.close = function(self)
-    srv:close()
-    return close(self)
-  end
+-- The server as one of the watch's services (watch/services.lua): it turns
+-- with the watch's loop, its descriptors among the watch's.
+local Service = {}
+Service.__index = Service
+
+function Service:step(_, now) self.srv:step(now) end
+function Service:fds(r, wr) self.srv:fds(r, wr) end
+function Service:close() self.srv:close() end
+
+function Service:due(now)
+  local at = self.srv:next_due()
+  return at and math.max(0, at - now) or math.huge
 end
 
 --- status.attach(w, opts, version) -> w | nil, err: the status server of
@@ -200,7 +185,7 @@ function status.attach(w, opts, version)
     recent:observe(ev)
     if on_event then return on_event(ev) end
   end
-  decorate(w, srv)
+  w:serve(setmetatable({ srv = srv }, Service))
   return w
 end
 

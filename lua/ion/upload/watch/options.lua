@@ -116,4 +116,16 @@ function options.check(opts, defaults)
   return o
 end
 
+--- The options of the watch's one open engine job (start_many), its
+-- outcomes going to on_event.
+function options.engine(o, on_event)
+  return {
+    open = true, journal = o.journal, concurrency = o.concurrency, window = o.window,
+    validate = o.validate, sha256 = o.sha256, shard = o.shard,
+    -- a watch runs for months: its events tell each file's outcome, and a
+    -- results array would grow by one entry per file for as long as it runs
+    keep_results = false, on_event = on_event,
+  }
+end
+
 return options

@@ -28,6 +28,7 @@ local Candidates = require("ion.upload.watch.candidates")
 local Outcomes = require("ion.upload.watch.outcomes")
 local After = require("ion.upload.watch.after")
 local Outage = require("ion.upload.watch.outage")
+local Services = require("ion.upload.watch.services")
 local status_stats = require("ion.upload.status.stats")
 
 local watch = {}
@@ -65,7 +66,8 @@ function watch.start(ctx, start_many, dir, opts, level)
   if not fok then return nil, ferr end
 
   local self = setmetatable({ core = core, root = root, o = o, stopping = false }, Watch)
-  self.notify = require("ion.upload.watch.notify").new(self) -- systemd's, with opts.notify
+  self.services = Services.new() -- what turns with the loop: systemd's notifier (opts.notify), a status server
+  self.services:add(require("ion.upload.watch.notify").new(self))
   local emit = function(ev)
     if o.on_event then o.on_event(ev) end
   end
@@ -80,15 +82,7 @@ function watch.start(ctx, start_many, dir, opts, level)
     counts = self.counts,
     add = function(item) return self.job:add(item) end })
 
-  local engine_opts = {
-    open = true, journal = o.journal, concurrency = o.concurrency, window = o.window,
-    validate = o.validate, sha256 = o.sha256, shard = o.shard,
-    -- a watch runs for months: its events tell each file's outcome, and a
-    -- results array would grow by one entry per file for as long as it runs
-    keep_results = false,
-    on_event = function(ev) self.outcomes:engine_event(ev) end,
-  }
-  local job, jerr = start_many(engine_opts)
+  local job, jerr = start_many(options.engine(o, function(ev) self.outcomes:engine_event(ev) end))
   if not job then return nil, jerr end
   self.job = job
   job:keep_on_interrupt() -- the watch stops gently on SIGINT and SIGTERM (Watch:tick)
@@ -127,7 +121,6 @@ end
 
 function Watch:tick()
   local now = self.core.now()
-  self.notify:step(self, now) -- READY, STATUS, the watchdog's ping: only while the loop turns
   -- a caught SIGINT or SIGTERM (core.catch_interrupt) is the graceful stop
   if not self.stopping and self.core.interrupted and self.core.interrupted() then self:stop() end
   self.outcomes:handle(now)
@@ -143,15 +136,13 @@ function Watch:tick()
     self.candidates:settle(now, function(rel, c) outcomes:take(rel, c) end)
     outcomes:retry_due(now)
   end
-  if (self.o.once or self.stopping) and not self.input_finished and self:idle_for_finish() then
+  if (self.o.once or self.stopping) and not self.input_finished and (self.stopping or self:idle()) then
     self.input_finished = true
     self.job:finish_input()
   end
-end
-
-function Watch:idle_for_finish()
-  if self.stopping then return true end
-  return self:idle()
+  -- last, so that what they say is after this turn's outcomes (systemd's
+  -- READY, STATUS, the watchdog's ping: only while the loop turns)
+  self.services:step(self, now)
 end
 
 --- job:step(timeout) -> done
@@ -174,7 +165,10 @@ function Watch:step(timeout)
   end
   self:tick()
   if not done then done = self.job:step(0) end
-  if done then self:close_watcher() end
+  if done then
+    self:close_watcher()
+    self.services:close()
+  end
   return done
 end
 
@@ -188,13 +182,14 @@ function Watch:timeout()
   if not self.job:idle() then t = math.min(self.job:timeout(), t) end
   local due = self:next_due(now)
   if due and due < t then t = due end
-  return math.min(t, self.notify:due(now))
+  return math.min(t, self.services:due(now))
 end
 
 function Watch:fds()
   if self.job:done() then return {}, {} end
   local r, w = self.job:fds()
   if self.watcher then r[#r + 1] = self.watcher:fd() end
+  self.services:fds(r, w)
   return r, w
 end
 
@@ -244,7 +239,7 @@ function Watch:stop_taking()
 end
 
 function Watch:close_watcher()
-  self.notify:stopping() -- the folder is no longer watched: STOPPING=1 (once)
+  self.services:stopping() -- the folder is no longer watched (systemd's STOPPING=1, once)
   if self.watcher then
     self.watcher:close()
     self.watcher = nil
@@ -253,12 +248,13 @@ end
 
 function Watch:close()
   self:close_watcher()
+  self.services:close()
   self.job:close()
 end
 
 --- Reloads the rules from their file; a bad file keeps the old rules.
 function Watch:reload_rules()
-  self.notify:reloading() -- RELOADING=1 now, READY=1 when the loop turns again
+  self.services:reloading() -- systemd's RELOADING=1 now, READY=1 when the loop turns again
   if not self.o.rules then return true end
   local set, err = rules_mod.reload(self.o.rules)
   if err then
@@ -271,6 +267,11 @@ function Watch:reload_rules()
   self.emit({ type = "rules_reloaded" })
   self.candidates:scan("")
   return true
+end
+
+-- Adds a service that turns with the watch's loop (watch/services.lua).
+function Watch:serve(service)
+  self.services:add(service)
 end
 
 --- w:queued() -> files taken and not finished, held for a retry included.
