@@ -57,8 +57,19 @@ function Instance:stop()
   end
   local shared = os.getenv("ION_SECRETS_LOG")
   if shared and self.dir then
-    os.execute("cat " .. sh_quote(self.dir .. "/sandbox.log") .. " >> " .. sh_quote(shared .. ".sandbox.log")
-      .. " 2>/dev/null")
+    -- A sandbox started with --print (make sandbox's quick start) prints
+    -- `export ION_TOKEN=…` for a person to paste, on purpose: that line is
+    -- left out, the rest of its log is scanned like any other's.
+    local log = read(self.dir .. "/sandbox.log") or ""
+    local kept = {}
+    for line in log:gmatch("[^\n]*\n?") do
+      if line ~= "" and not line:find("^%s*export ION_TOKEN=") then kept[#kept + 1] = line end
+    end
+    local fh = io.open(shared .. ".sandbox.log", "a")
+    if fh then
+      fh:write(table.concat(kept))
+      fh:close()
+    end
   end
   if self.dir then os.execute("rm -rf " .. sh_quote(self.dir)) end
   self.state, self.pid, self.dir = nil, nil, nil
