@@ -37,28 +37,28 @@ describe("watch/notify", function()
     n:step(w, clock.t)
     assert.same({ "READY=1", "STATUS=idle, nothing uploaded yet" }, sent)
     assert.equal(math.huge, n:due(clock.t), "nothing due: no wakeup")
-    w.o.on_event({ type = "taken" })
+    n:event({ type = "taken" })
     w.n = 2
     n:step(w, clock.t + 0.5) -- a second has not passed: held back, and due
     assert.equal(2, #sent)
     assert.near(0.5, n:due(clock.t + 0.5), 1e-9)
     n:step(w, clock.t + 1)
     assert.equal("STATUS=2 queued, nothing uploaded yet", sent[3])
-    w.o.on_event({ type = "progress" }) -- no change of status
+    n:event({ type = "progress" }) -- no change of status
     n:step(w, clock.t + 5)
     assert.equal(3, #sent)
-    w.o.on_event({ type = "done", skipped = true }) -- the journal's: no upload
+    n:event({ type = "done", skipped = true }) -- the journal's: no upload
     w.n = 0
     n:step(w, clock.t + 6)
     assert.equal("STATUS=idle, nothing uploaded yet", sent[4])
-    w.o.on_event({ type = "done" })
+    n:event({ type = "done" })
     n:step(w, clock.t + 7)
     assert.matches("^STATUS=idle, last upload %d%d:%d%d:%d%d$", sent[5])
     w.down = "waiting for ION since 08:12:03 (network), 3 files queued"
-    w.o.on_event({ type = "waiting_for_ion" })
+    n:event({ type = "waiting_for_ion" })
     n:step(w, clock.t + 8)
     assert.equal("STATUS=" .. w.down, sent[6])
-    w.o.on_event({ type = "waiting" }) -- the same text: not sent again
+    n:event({ type = "waiting" }) -- the same text: not sent again
     n:step(w, clock.t + 9)
     assert.equal(6, #sent)
   end)

@@ -145,6 +145,7 @@ local Service = {}
 Service.__index = Service
 
 function Service:step(_, now) self.srv:step(now) end
+function Service:event(ev) self.recent:observe(ev) end
 function Service:fds(r, wr) self.srv:fds(r, wr) end
 function Service:close() self.srv:close() end
 
@@ -180,12 +181,7 @@ function status.attach(w, opts, version)
     return nil, err
   end
   w.status_server = srv
-  local on_event = w.o.on_event
-  w.o.on_event = function(ev)
-    recent:observe(ev)
-    if on_event then return on_event(ev) end
-  end
-  w:serve(setmetatable({ srv = srv }, Service))
+  w:serve(setmetatable({ srv = srv, recent = recent }, Service))
   return w
 end
 

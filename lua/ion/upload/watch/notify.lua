@@ -47,15 +47,16 @@ function notify.new(w, getenv)
   n.core, n.socket, n.dirty, n.next_status = w.core, socket, true, 0
   local usec = w.core.sd_watchdog_usec()
   if usec > 0 then n.interval, n.next_ping = usec / 2e6, 0 end
-  -- the watch's events tell when its status may have changed (a file taken,
-  -- attached, failed; ION gone or back), and when the last upload was
-  local on_event = w.o.on_event
-  w.o.on_event = function(ev)
-    if ev.type == "done" and not ev.skipped then n.last_upload = os.time() end
-    if ev.type ~= "progress" then n.dirty = true end
-    if on_event then return on_event(ev) end
-  end
   return n
+end
+
+--- One of the watch's events (watch/services.lua): it tells when the status
+-- may have changed (a file taken, attached, failed; ION gone or back), and
+-- when the last upload was.
+function Notify:event(ev)
+  if not self.socket then return end
+  if ev.type == "done" and not ev.skipped then self.last_upload = os.time() end
+  if ev.type ~= "progress" then self.dirty = true end
 end
 
 function Notify:send(text)

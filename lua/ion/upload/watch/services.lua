@@ -2,6 +2,7 @@
 -- notifier (watch/notify.lua) and the status server (ion.upload.status).
 -- Each service is an object with any of these methods, all optional:
 --   s:step(w, now)   the loop turned (w: the watch, to read through its methods)
+--   s:event(ev)      one of the watch's events, before the host's on_event hears it
 --   s:due(now)       seconds until it must turn for this service (math.huge: never)
 --   s:fds(r, wr)     append the descriptors to wait on (readable, writable)
 --   s:reloading()    the rules are being reloaded
@@ -27,6 +28,7 @@ local function each(self, name, ...)
 end
 
 function Services:step(w, now) each(self, "step", w, now) end
+function Services:event(ev) each(self, "event", ev) end
 function Services:fds(r, wr) each(self, "fds", r, wr) end
 function Services:reloading() each(self, "reloading") end
 function Services:stopping() each(self, "stopping") end

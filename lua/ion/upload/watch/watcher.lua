@@ -64,11 +64,11 @@ function watch.start(ctx, start_many, dir, opts, level)
   if not st or st.type ~= "directory" then return options.bad(dir .. ": not a folder", "dir", "Name a folder") end
   local fok, ferr = folders.check(core, root, o)
   if not fok then return nil, ferr end
-
   local self = setmetatable({ core = core, root = root, o = o, stopping = false }, Watch)
   self.services = Services.new() -- what turns with the loop: systemd's notifier (opts.notify), a status server
   self.services:add(require("ion.upload.watch.notify").new(self))
   local emit = function(ev)
+    self.services:event(ev)
     if o.on_event then o.on_event(ev) end
   end
   self.emit = emit
